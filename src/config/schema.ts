@@ -1,0 +1,171 @@
+import { ConfigError } from '../errors.js';
+import { parseDuration, parseInteger, parseUpstreamList, type UpstreamSpec } from './parse.js';
+
+/**
+ * Every setting, once: its environment variable, default, meaning and parser.
+ * The README's configuration table is tested against this list.
+ */
+export interface Setting<T> {
+  env: string;
+  /** The default as the README writes it; undefined = unset. */
+  defaultText: string | undefined;
+  description: string;
+  parse: (text: string, env: string) => T;
+}
+
+function fail(env: string, text: string, expected: string): never {
+  throw new ConfigError(`${env}: "${text}" is not valid; expected ${expected}`);
+}
+
+const text = (value: string) => value;
+const port = (value: string, env: string) =>
+  parseInteger(value, 0, 65535) ?? fail(env, value, 'a port number 0-65535');
+const positiveInt = (value: string, env: string) =>
+  parseInteger(value, 1, 1_000_000_000) ?? fail(env, value, 'a positive integer');
+const duration = (value: string, env: string) => {
+  const ms = parseDuration(value);
+  return ms !== undefined && ms > 0
+    ? ms
+    : fail(env, value, 'a duration such as 500ms, 30s, 5m, 1h, 3d');
+};
+const host = (value: string, env: string) =>
+  /^[A-Za-z0-9.:_-]+$/.test(value) ? value : fail(env, value, 'a host name or IP address');
+
+export const settings = {
+  redisUrl: {
+    env: 'REDIS_URL',
+    defaultText: undefined,
+    description:
+      'redis://, rediss:// or a unix socket path; unset = embedded Redis (unix socket only)',
+    parse: (value: string, env: string) =>
+      /^(rediss?:\/\/|\/|\.)/.test(value)
+        ? value
+        : fail(env, value, 'redis://, rediss:// or a socket path'),
+  },
+  dataDir: {
+    env: 'POSTWARDEN_DATA_DIR',
+    defaultText: './data',
+    description: 'embedded Redis files, generated TLS cert, captured mail',
+    parse: text,
+  },
+  httpHost: {
+    env: 'POSTWARDEN_HTTP_HOST',
+    defaultText: '127.0.0.1',
+    description: 'HTTP API, admin and metrics listen address',
+    parse: host,
+  },
+  httpPort: {
+    env: 'POSTWARDEN_HTTP_PORT',
+    defaultText: '8080',
+    description: 'HTTP port',
+    parse: port,
+  },
+  smtpHost: {
+    env: 'POSTWARDEN_SMTP_HOST',
+    defaultText: '127.0.0.1',
+    description: 'SMTP listen address (submission and SMTPS)',
+    parse: host,
+  },
+  smtpPort: {
+    env: 'POSTWARDEN_SMTP_PORT',
+    defaultText: '2587',
+    description: 'SMTP submission with STARTTLS',
+    parse: port,
+  },
+  smtpsPort: {
+    env: 'POSTWARDEN_SMTPS_PORT',
+    defaultText: '2465',
+    description: 'SMTP with implicit TLS (0 = off)',
+    parse: port,
+  },
+  tlsCert: {
+    env: 'POSTWARDEN_TLS_CERT',
+    defaultText: undefined,
+    description: 'PEM certificate path; unset = self-signed, generated into the data dir',
+    parse: text,
+  },
+  tlsKey: {
+    env: 'POSTWARDEN_TLS_KEY',
+    defaultText: undefined,
+    description: 'PEM private key path; unset = generated with the certificate',
+    parse: text,
+  },
+  upstreams: {
+    env: 'POSTWARDEN_UPSTREAM_URL',
+    defaultText: 'capture',
+    description:
+      'smtp://user:pass@host:587 (STARTTLS required), smtps://…:465, smtp://host:port?tls=off, comma-separated = failover; capture = keep',
+    parse: (value: string): UpstreamSpec[] => parseUpstreamList(value),
+  },
+  adminPassword: {
+    env: 'POSTWARDEN_ADMIN_PASSWORD',
+    defaultText: undefined,
+    description: 'admin login; unset = generated on first start and printed once',
+    parse: text,
+  },
+  maxMessageBytes: {
+    env: 'POSTWARDEN_MAX_MESSAGE_BYTES',
+    defaultText: '26214400',
+    description: 'SMTP SIZE and HTTP body limit',
+    parse: positiveInt,
+  },
+  maxRecipients: {
+    env: 'POSTWARDEN_MAX_RECIPIENTS',
+    defaultText: '100',
+    description: 'recipients per message, unless the credential says less',
+    parse: positiveInt,
+  },
+  retryBaseMs: {
+    env: 'POSTWARDEN_RETRY_BASE',
+    defaultText: '60s',
+    description: 'delay before the first retry; doubles each time, ±20 % jitter',
+    parse: duration,
+  },
+  retryMaxDelayMs: {
+    env: 'POSTWARDEN_RETRY_MAX_DELAY',
+    defaultText: '1h',
+    description: 'cap on the delay between tries',
+    parse: duration,
+  },
+  retryLifetimeMs: {
+    env: 'POSTWARDEN_RETRY_LIFETIME',
+    defaultText: '72h',
+    description: 'after this, a deferred message expires',
+    parse: duration,
+  },
+  workerConcurrency: {
+    env: 'POSTWARDEN_WORKER_CONCURRENCY',
+    defaultText: '20',
+    description: 'deliveries in flight per worker process',
+    parse: positiveInt,
+  },
+  durability: {
+    env: 'POSTWARDEN_DURABILITY',
+    defaultText: 'fsync',
+    description:
+      'fsync: accept only when Redis fsyncs every write; memory: accept what Redis holds',
+    parse: (value: string, env: string): 'fsync' | 'memory' =>
+      value === 'fsync' || value === 'memory' ? value : fail(env, value, 'fsync or memory'),
+  },
+  logLevel: {
+    env: 'LOG_LEVEL',
+    defaultText: 'info',
+    description: 'pino level',
+    parse: (value: string, env: string) =>
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(value)
+        ? value
+        : fail(env, value, 'fatal, error, warn, info, debug, trace or silent'),
+  },
+  trustedNetworks: {
+    env: 'POSTWARDEN_TRUSTED_NETWORKS',
+    defaultText: '',
+    description: 'comma-separated IPs/CIDRs never banned by the abuse guard (empty by default)',
+    parse: (value: string): string[] =>
+      value
+        .split(',')
+        .map((part) => part.trim())
+        .filter(Boolean),
+  },
+} satisfies Record<string, Setting<unknown>>;
+
+export type SettingKey = keyof typeof settings;

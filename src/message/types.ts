@@ -1,0 +1,56 @@
+export type Protocol = 'http' | 'smtp';
+
+/** Where a message goes and who it claims to be from, as the SMTP envelope says. */
+export interface Envelope {
+  /** MAIL FROM; empty string for the null sender. */
+  from: string;
+  /** RCPT TO, bare addresses, no duplicates. */
+  to: string[];
+}
+
+/**
+ * A message ready for the one door (intake/accept): the raw RFC 5322 bytes as they will
+ * be delivered (Bcc, Resent-Bcc and Idempotency-Key removed; Message-ID and Date present)
+ * plus what the record and the policy checks need.
+ */
+export interface Submission {
+  protocol: Protocol;
+  envelope: Envelope;
+  raw: Buffer;
+  /** Every mailbox of `From:` and the `Sender:` mailbox, bare addresses (policy checks). */
+  headerSenders: string[];
+  /** The `From:` header value as written, for the record and the API. */
+  fromHeader: string;
+  subject: string;
+  /** The message's own Message-ID header (duplicates at the upstream carry the same one). */
+  messageIdHeader: string;
+  idempotencyKey?: string | undefined;
+}
+
+export type RecipientStatus = 'queued' | 'deferred' | 'delivered' | 'bounced' | 'expired';
+export type MessageStatus = RecipientStatus | 'partial';
+export type EventType = 'queued' | 'deferred' | 'delivered' | 'bounced' | 'expired' | 'retried';
+
+export interface RecipientState {
+  address: string;
+  status: RecipientStatus;
+  detail: string;
+}
+
+export interface MessageEvent {
+  type: EventType;
+  at: string;
+  detail: string;
+}
+
+/** What GET /v1/messages/:id, the CLI and the admin page show. */
+export interface MessageView {
+  id: string;
+  status: MessageStatus;
+  from: string;
+  subject: string;
+  createdAt: string;
+  attempts: number;
+  recipients: RecipientState[];
+  events: MessageEvent[];
+}

@@ -1,0 +1,26 @@
+/**
+ * Stable names for log events (`event` field). fail2ban filters, dashboards and tests
+ * match on these; rename only with the consumers.
+ */
+export const LogEvent = {
+  authFailed: 'auth_failed',
+  ipBanned: 'ip_banned',
+  messageAccepted: 'message_accepted',
+  messageRejected: 'message_rejected',
+  deliveryAttempt: 'delivery_attempt',
+  messageDelivered: 'message_delivered',
+  messageDeferred: 'message_deferred',
+  messageBounced: 'message_bounced',
+  messageExpired: 'message_expired',
+  messageRetried: 'message_retried',
+  queueUnavailable: 'queue_unavailable',
+  durabilityChanged: 'durability_changed',
+  listening: 'listening',
+  shutdown: 'shutdown',
+} as const;
+
+/** IPv4-mapped IPv6 (`::ffff:1.2.3.4`) → plain IPv4, as the contract wants in logs. */
+export function plainIp(ip: string | undefined): string {
+  if (!ip) return '';
+  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+}

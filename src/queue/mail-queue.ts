@@ -1,0 +1,139 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { QueueUnavailableError } from '../errors.js';
+import type { Keys } from '../redis/keys.js';
+
+/** What a delivery job carries: only the message id (no body, no secrets). */
+export interface DeliveryJobData {
+  id: string;
+}
+
+export const DELIVERY_JOB_NAME = 'deliver';
+/** BullMQ's attempt counter is not our limit: the retry lifetime is (see retry-policy). */
+const UNLIMITED_ATTEMPTS = 1_000_000;
+const FAILED_JOB_RETENTION_SECONDS = 30 * 24 * 60 * 60;
+
+export interface QueueCounts {
+  waiting: number;
+  active: number;
+  delayed: number;
+  failed: number;
+  completed: number;
+}
+
+/**
+ * The delivery queue in domain words; BullMQ stays inside queue/ and delivery/.
+ * `enqueue` is the only way a message gets a job.
+ */
+export class MailQueue {
+  readonly queue: Queue<DeliveryJobData>;
+  readonly #redis: Redis;
+  readonly #timeoutMs: number;
+
+  constructor(redis: Redis, keys: Keys, options: { timeoutMs?: number } = {}) {
+    this.#redis = redis;
+    this.#timeoutMs = options.timeoutMs ?? 4000;
+    this.queue = new Queue<DeliveryJobData>(keys.queueName(), {
+      connection: redis,
+      prefix: keys.queuePrefix(),
+      skipWaitingForReady: true,
+    });
+    // A failed add is reported to its caller; the queue's own error event must not crash us.
+    this.queue.on('error', () => {});
+  }
+
+  /**
+   * Add the delivery job for `id`. Resolves only when Redis has it (and, with `waitAof`,
+   * when it is on disk); rejects with QueueUnavailableError within the timeout otherwise.
+   * Adding an id that already has a job is a no-op (BullMQ dedups by job id).
+   */
+  async enqueue(id: string, options: { waitAof?: boolean } = {}): Promise<void> {
+    await withTimeout(this.#timeoutMs, async () => {
+      await this.queue.add(
+        DELIVERY_JOB_NAME,
+        { id },
+        {
+          jobId: id,
+          attempts: UNLIMITED_ATTEMPTS,
+          backoff: { type: 'postwarden' },
+          removeOnComplete: true,
+          removeOnFail: { age: FAILED_JOB_RETENTION_SECONDS },
+        },
+      );
+      if (options.waitAof) await this.#waitAof();
+    });
+  }
+
+  async #waitAof(): Promise<void> {
+    const reply = (await this.#redis.call(
+      'WAITAOF',
+      '1',
+      '0',
+      String(this.#timeoutMs),
+    )) as number[];
+    if (!reply || (reply[0] ?? 0) < 1) throw new QueueUnavailableError('WAITAOF not confirmed');
+  }
+
+  async hasJob(id: string): Promise<boolean> {
+    const state = await this.queue.getJobState(id);
+    return state !== 'unknown';
+  }
+
+  async counts(): Promise<QueueCounts> {
+    const counts = await this.queue.getJobCounts(
+      'waiting',
+      'active',
+      'delayed',
+      'failed',
+      'completed',
+      'prioritized',
+    );
+    return {
+      waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0),
+      active: counts.active ?? 0,
+      delayed: counts.delayed ?? 0,
+      failed: counts.failed ?? 0,
+      completed: counts.completed ?? 0,
+    };
+  }
+
+  /**
+   * Operator retry of a finished (failed) message: its old job is replaced by a fresh one
+   * with the same id, so it is tried at once with a new attempt budget.
+   */
+  async requeue(id: string): Promise<void> {
+    await withTimeout(this.#timeoutMs, async () => {
+      const job = await this.queue.getJob(id);
+      if (job) {
+        const state = await job.getState();
+        if (state === 'active' || state === 'waiting' || state === 'delayed') return;
+        await job.remove();
+      }
+    });
+    await this.enqueue(id);
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close().catch(() => {});
+  }
+}
+
+async function withTimeout<T>(ms: number, work: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new QueueUnavailableError(`no answer from Redis in ${ms} ms`)),
+          ms,
+        );
+      }),
+    ]);
+  } catch (error) {
+    if (error instanceof QueueUnavailableError) throw error;
+    throw new QueueUnavailableError((error as Error).message, { cause: error });
+  } finally {
+    clearTimeout(timer);
+  }
+}

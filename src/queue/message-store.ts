@@ -1,0 +1,260 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type {
+  EventType,
+  MessageEvent,
+  MessageStatus,
+  MessageView,
+  RecipientState,
+  RecipientStatus,
+  Submission,
+} from '../message/types.js';
+import type { Keys } from '../redis/keys.js';
+import { RECORD_OUTCOME, STAGE_MESSAGE } from './scripts.js';
+
+const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
+
+/** One recipient's result of a delivery attempt (or an operator/expiry decision). */
+export interface RecipientUpdate {
+  address: string;
+  status: RecipientStatus;
+  detail: string;
+}
+
+export interface StoredMessage {
+  id: string;
+  credential: string;
+  protocol: string;
+  envelopeFrom: string;
+  fromHeader: string;
+  subject: string;
+  messageIdHeader: string;
+  createdAtMs: number;
+  status: MessageStatus;
+  attempts: number;
+  size: number;
+  recipientOrder: string[];
+}
+
+/** What a delivery needs: the record, the recipients still pending, and the bytes. */
+export interface DeliveryLoad {
+  message: StoredMessage;
+  pending: string[];
+  body: Buffer | null;
+}
+
+export function hashIdempotencyKey(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex').slice(0, 32);
+}
+
+function event(type: EventType, detail: string, at = new Date()): string {
+  return JSON.stringify({ type, at: at.toISOString(), detail } satisfies MessageEvent);
+}
+
+function toStored(hash: Record<string, string>): StoredMessage | undefined {
+  if (!hash.id) return undefined;
+  return {
+    id: hash.id,
+    credential: hash.credential ?? '',
+    protocol: hash.protocol ?? '',
+    envelopeFrom: hash.envelopeFrom ?? '',
+    fromHeader: hash.from ?? '',
+    subject: hash.subject ?? '',
+    messageIdHeader: hash.messageId ?? '',
+    createdAtMs: Number(hash.createdAt ?? 0),
+    status: (hash.status ?? 'queued') as MessageStatus,
+    attempts: Number(hash.attempts ?? 0),
+    size: Number(hash.size ?? 0),
+    recipientOrder: JSON.parse(hash.recipients ?? '[]') as string[],
+  };
+}
+
+/**
+ * Message records, bodies and event timelines in our own keys (BullMQ job data holds only
+ * the id). The only writer of these keys.
+ */
+export class MessageStore {
+  readonly #redis: Redis;
+  readonly #keys: Keys;
+
+  constructor(redis: Redis, keys: Keys) {
+    this.#redis = redis;
+    this.#keys = keys;
+    redis.defineCommand('pwStageMessage', { numberOfKeys: 6, lua: STAGE_MESSAGE });
+    redis.defineCommand('pwRecordOutcome', { numberOfKeys: 3, lua: RECORD_OUTCOME });
+  }
+
+  /**
+   * Write a new message (body, record, recipients, `queued` event) atomically. With an
+   * idempotency key already used by the credential, nothing is written and the first
+   * message's id is returned with `existing: true`.
+   */
+  async stage(
+    id: string,
+    credential: string,
+    submission: Submission,
+    createdAtMs: number,
+  ): Promise<{ id: string; existing: boolean }> {
+    const keys = this.#keys;
+    const idemKey = submission.idempotencyKey
+      ? keys.idempotency(credential, hashIdempotencyKey(submission.idempotencyKey))
+      : keys.message(id);
+    const fields: Record<string, string> = {
+      id,
+      credential,
+      protocol: submission.protocol,
+      envelopeFrom: submission.envelope.from,
+      from: submission.fromHeader,
+      subject: submission.subject,
+      messageId: submission.messageIdHeader,
+      createdAt: String(createdAtMs),
+      status: 'queued',
+      attempts: '0',
+      size: String(submission.raw.length),
+      recipients: JSON.stringify(submission.envelope.to),
+    };
+    const fieldArgs = Object.entries(fields).flat();
+    const recipientArgs = submission.envelope.to.flatMap((address) => [
+      address,
+      JSON.stringify({ status: 'queued', detail: '' }),
+    ]);
+    const owner = (await (this.#redis as unknown as StoreCommands).pwStageMessage(
+      keys.message(id),
+      keys.recipients(id),
+      keys.events(id),
+      keys.body(id),
+      keys.messageIndex(),
+      idemKey,
+      id,
+      String(createdAtMs),
+      submission.idempotencyKey ? String(IDEMPOTENCY_TTL_SECONDS) : '0',
+      submission.raw,
+      event('queued', `accepted over ${submission.protocol}`, new Date(createdAtMs)),
+      String(fieldArgs.length / 2),
+      ...fieldArgs,
+      ...recipientArgs,
+    )) as string;
+    return { id: owner, existing: owner !== id };
+  }
+
+  async get(id: string): Promise<StoredMessage | undefined> {
+    return toStored(await this.#redis.hgetall(this.#keys.message(id)));
+  }
+
+  async recipients(id: string): Promise<RecipientState[]> {
+    const [stored, hash] = await Promise.all([
+      this.get(id),
+      this.#redis.hgetall(this.#keys.recipients(id)),
+    ]);
+    const order = stored?.recipientOrder ?? Object.keys(hash);
+    return order
+      .filter((address) => hash[address] !== undefined)
+      .map((address) => {
+        const state = JSON.parse(hash[address] as string) as {
+          status: RecipientStatus;
+          detail: string;
+        };
+        return { address, status: state.status, detail: state.detail };
+      });
+  }
+
+  async events(id: string): Promise<MessageEvent[]> {
+    const list = await this.#redis.lrange(this.#keys.events(id), 0, -1);
+    return list.map((entry) => JSON.parse(entry) as MessageEvent);
+  }
+
+  /** The API/CLI/admin view of a message. */
+  async view(id: string): Promise<(MessageView & { credential: string }) | undefined> {
+    const stored = await this.get(id);
+    if (!stored) return undefined;
+    const [recipients, events] = await Promise.all([this.recipients(id), this.events(id)]);
+    return {
+      id: stored.id,
+      credential: stored.credential,
+      status: stored.status,
+      from: stored.fromHeader,
+      subject: stored.subject,
+      createdAt: new Date(stored.createdAtMs).toISOString(),
+      attempts: stored.attempts,
+      recipients,
+      events,
+    };
+  }
+
+  async loadForDelivery(id: string): Promise<DeliveryLoad | undefined> {
+    const [hash, rcpts, body] = await Promise.all([
+      this.#redis.hgetall(this.#keys.message(id)),
+      this.#redis.hgetall(this.#keys.recipients(id)),
+      this.#redis.getBuffer(this.#keys.body(id)),
+    ]);
+    const message = toStored(hash);
+    if (!message) return undefined;
+    const pending = message.recipientOrder.filter((address) => {
+      const state = rcpts[address];
+      if (!state) return false;
+      const status = (JSON.parse(state) as { status: RecipientStatus }).status;
+      return status === 'queued' || status === 'deferred';
+    });
+    return { message, pending, body };
+  }
+
+  /**
+   * Record per-recipient results and events in one atomic step — the delivered mark.
+   * Returns the new message status (undefined if the record is gone).
+   */
+  async recordOutcome(
+    id: string,
+    updates: RecipientUpdate[],
+    events: { type: EventType; detail: string }[],
+    countAttempt: boolean,
+    at = new Date(),
+  ): Promise<MessageStatus | undefined> {
+    const keys = this.#keys;
+    const updateArgs = updates.flatMap((update) => [
+      update.address,
+      JSON.stringify({ status: update.status, detail: update.detail }),
+    ]);
+    const eventArgs = events.map((entry) => event(entry.type, entry.detail, at));
+    const status = (await (this.#redis as unknown as StoreCommands).pwRecordOutcome(
+      keys.message(id),
+      keys.recipients(id),
+      keys.events(id),
+      countAttempt ? '1' : '0',
+      String(updates.length),
+      ...updateArgs,
+      ...eventArgs,
+    )) as MessageStatus | null;
+    return status ?? undefined;
+  }
+
+  /** The body is needed no more (every recipient delivered): free it. */
+  async deleteBody(id: string): Promise<void> {
+    await this.#redis.del(this.#keys.body(id));
+  }
+
+  async hasBody(id: string): Promise<boolean> {
+    return (await this.#redis.exists(this.#keys.body(id))) === 1;
+  }
+
+  /** Newest first: ids with createdAt between `fromMs` and `toMs`. */
+  async listIds(
+    offset: number,
+    count: number,
+    fromMs = 0,
+    toMs = Number.MAX_SAFE_INTEGER,
+  ): Promise<string[]> {
+    return this.#redis.zrevrangebyscore(
+      this.#keys.messageIndex(),
+      toMs,
+      fromMs,
+      'LIMIT',
+      offset,
+      count,
+    );
+  }
+}
+
+interface StoreCommands {
+  pwStageMessage(...args: (string | Buffer)[]): Promise<unknown>;
+  pwRecordOutcome(...args: (string | Buffer)[]): Promise<unknown>;
+}

@@ -1,0 +1,72 @@
+/**
+ * Lua scripts of the message store. Each is atomic, so a record is never half written:
+ * a crash leaves the old state or the new one.
+ */
+
+/**
+ * stageMessage — write a new message's body, record, recipients, first event and index
+ * entry; with an Idempotency-Key, only if the key is new.
+ * KEYS: 1 record, 2 recipients, 3 events, 4 body, 5 index, 6 idempotency key
+ * ARGV: 1 id, 2 createdAt ms, 3 idempotency TTL s ('0' = no key), 4 body, 5 event JSON,
+ *       6 record field-pair count N, 7.. N field/value pairs, then address/state-JSON pairs
+ * Returns: the id that owns the key — ARGV[1], or the first message's id for a repeat.
+ */
+export const STAGE_MESSAGE = `
+if ARGV[3] ~= '0' then
+  local existing = redis.call('GET', KEYS[6])
+  if existing then return existing end
+  redis.call('SET', KEYS[6], ARGV[1], 'EX', tonumber(ARGV[3]))
+end
+redis.call('SET', KEYS[4], ARGV[4])
+local n = tonumber(ARGV[6])
+local fields = {}
+for i = 7, 6 + 2 * n do fields[#fields + 1] = ARGV[i] end
+redis.call('HSET', KEYS[1], unpack(fields))
+local rcpts = {}
+for i = 7 + 2 * n, #ARGV do rcpts[#rcpts + 1] = ARGV[i] end
+if #rcpts > 0 then redis.call('HSET', KEYS[2], unpack(rcpts)) end
+redis.call('RPUSH', KEYS[3], ARGV[5])
+redis.call('ZADD', KEYS[5], ARGV[2], ARGV[1])
+return ARGV[1]
+`;
+
+/**
+ * recordOutcome — apply one delivery attempt's per-recipient results (the delivered mark:
+ * once written, those recipients are never sent to again), append events, count the
+ * attempt, and recompute the message status from all recipients.
+ * KEYS: 1 record, 2 recipients, 3 events
+ * ARGV: 1 count-attempt ('1'/'0'), 2 number of recipient updates U,
+ *       3.. U address/state-JSON pairs, then event JSONs
+ * Returns: the new message status.
+ */
+export const RECORD_OUTCOME = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local u = tonumber(ARGV[2])
+local updates = {}
+for i = 3, 2 + 2 * u do updates[#updates + 1] = ARGV[i] end
+if #updates > 0 then redis.call('HSET', KEYS[2], unpack(updates)) end
+for i = 3 + 2 * u, #ARGV do redis.call('RPUSH', KEYS[3], ARGV[i]) end
+local attempts = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')
+if ARGV[1] == '1' then
+  attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+end
+local seen = {}
+local pending = false
+local deferred = false
+local kinds = 0
+local last = nil
+local all = redis.call('HVALS', KEYS[2])
+for _, value in ipairs(all) do
+  local status = cjson.decode(value).status
+  if status == 'queued' then pending = true end
+  if status == 'deferred' then pending = true; deferred = true end
+  if not seen[status] then seen[status] = true; kinds = kinds + 1; last = status end
+end
+local status
+if pending then
+  if deferred or attempts > 0 then status = 'deferred' else status = 'queued' end
+elseif kinds == 1 then status = last
+else status = 'partial' end
+redis.call('HSET', KEYS[1], 'status', status)
+return status
+`;

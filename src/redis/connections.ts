@@ -1,0 +1,80 @@
+import { Redis, type RedisOptions } from 'ioredis';
+
+/**
+ * Redis has two personalities (ARCHITECTURE §10):
+ * - the producer (intake) connection fails fast, so an outage becomes a 451/503 at once
+ *   instead of a client hanging on a queued command;
+ * - worker connections wait forever (BullMQ requires maxRetriesPerRequest: null).
+ */
+export type RedisRole = 'producer' | 'worker';
+
+const PRODUCER_OPTIONS: RedisOptions = {
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 1,
+  commandTimeout: 4000,
+  connectTimeout: 3000,
+  // Keep trying to come back; each failed command is answered at once meanwhile.
+  retryStrategy: (times) => Math.min(100 * times, 1000),
+};
+
+const WORKER_OPTIONS: RedisOptions = {
+  maxRetriesPerRequest: null,
+  enableOfflineQueue: true,
+  connectTimeout: 5000,
+  retryStrategy: (times) => Math.min(100 * times, 2000),
+};
+
+/** `redis://…`, `rediss://…`, or a unix socket path → connection options. */
+export function redisOptionsFromUrl(url: string): RedisOptions {
+  if (url.startsWith('/') || url.startsWith('.')) return { path: url };
+  if (url.startsWith('unix://')) return { path: url.slice('unix://'.length) };
+  const parsed = new URL(url);
+  const options: RedisOptions = {
+    host: parsed.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1',
+    port: parsed.port ? Number(parsed.port) : 6379,
+  };
+  if (parsed.username) options.username = decodeURIComponent(parsed.username);
+  if (parsed.password) options.password = decodeURIComponent(parsed.password);
+  const db = parsed.pathname.replace(/^\//, '');
+  if (db) options.db = Number(db);
+  if (parsed.protocol === 'rediss:') options.tls = {};
+  return options;
+}
+
+export function createRedis(url: string, role: RedisRole, name: string): Redis {
+  const base = role === 'producer' ? PRODUCER_OPTIONS : WORKER_OPTIONS;
+  return new Redis({ ...redisOptionsFromUrl(url), ...base, connectionName: `postwarden:${name}` });
+}
+
+/** Wait until a connection is ready, or fail after `timeoutMs`. */
+export async function waitForReady(redis: Redis, timeoutMs: number): Promise<void> {
+  if (redis.status === 'ready') return;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`Redis did not become ready within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onReady = () => {
+      cleanup();
+      resolve();
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      redis.off('ready', onReady);
+    };
+    redis.on('ready', onReady);
+  });
+}
+
+/** Close a connection without throwing: QUIT when possible, disconnect otherwise. */
+export async function closeRedis(redis: Redis): Promise<void> {
+  if (redis.status === 'end') return;
+  try {
+    if (redis.status === 'ready') {
+      await Promise.race([redis.quit(), new Promise((resolve) => setTimeout(resolve, 1000))]);
+    }
+  } catch {
+    // The connection is going away either way.
+  }
+  redis.disconnect();
+}

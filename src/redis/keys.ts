@@ -1,0 +1,53 @@
+/**
+ * Every Redis key Postwarden owns (BullMQ's own keys live under `bull:<queue>:`).
+ * One function per key, each with what it holds. `prefix` lets tests and several
+ * installations share one Redis without touching each other.
+ */
+export interface Keys {
+  /** hash: a message's record (status, sender, subject, createdAt, attempts, …). */
+  message(id: string): string;
+  /** hash: recipient address → JSON {status, detail}; the per-recipient delivered mark. */
+  recipients(id: string): string;
+  /** list: JSON events {type, at, detail} in order. */
+  events(id: string): string;
+  /** string: the raw RFC 5322 message as it will be delivered. */
+  body(id: string): string;
+  /** sorted set: message id scored by createdAt (ms), for listing and retention. */
+  messageIndex(): string;
+  /** string: message id for one (credential, Idempotency-Key), 24 h TTL. */
+  idempotency(credential: string, keyHash: string): string;
+  /** hash: a credential (name, secretHash, allowFrom JSON, rate, maxRecipients, createdAt). */
+  credential(name: string): string;
+  /** set: all credential names. */
+  credentialNames(): string;
+  /** string: credential name for a secret's hash (bearer lookup). */
+  credentialBySecret(secretHash: string): string;
+  /** hash: admin settings (passwordHash). */
+  admin(): string;
+  /** prefix for abuse-guard keys (failure counters, bans). */
+  abusePrefix(): string;
+  /** prefix for rate-limiter keys. */
+  ratePrefix(): string;
+  /** The BullMQ queue name and prefix used for delivery jobs. */
+  queueName(): string;
+  queuePrefix(): string;
+}
+
+export function createKeys(prefix = 'pw'): Keys {
+  return {
+    message: (id) => `${prefix}:msg:${id}`,
+    recipients: (id) => `${prefix}:msg:${id}:rcpt`,
+    events: (id) => `${prefix}:msg:${id}:events`,
+    body: (id) => `${prefix}:msg:${id}:body`,
+    messageIndex: () => `${prefix}:messages`,
+    idempotency: (credential, keyHash) => `${prefix}:idem:${credential}:${keyHash}`,
+    credential: (name) => `${prefix}:cred:${name}`,
+    credentialNames: () => `${prefix}:creds`,
+    credentialBySecret: (secretHash) => `${prefix}:cred-by-secret:${secretHash}`,
+    admin: () => `${prefix}:admin`,
+    abusePrefix: () => `${prefix}:abuse`,
+    ratePrefix: () => `${prefix}:rate`,
+    queueName: () => 'deliveries',
+    queuePrefix: () => `${prefix}:bull`,
+  };
+}

@@ -1,0 +1,147 @@
+import { BlockList, isIPv6 } from 'node:net';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { LogEvent, plainIp } from '../observability/events.js';
+import type { Keys } from '../redis/keys.js';
+
+export type AuthProtocol = 'smtp' | 'http' | 'admin';
+
+export interface AbuseGuardOptions {
+  /** Failures within the window that ban an IP (CONTRACT: the tenth). */
+  maxFailures?: number;
+  windowSeconds?: number;
+  /** First ban; each repeat offence doubles it. */
+  banSeconds?: number;
+  trustedNetworks?: string[];
+}
+
+export interface AuthFailure {
+  ip: string;
+  protocol: AuthProtocol;
+  /** The user name tried; null for a bearer token. */
+  user: string | null;
+}
+
+export interface BanInfo {
+  ip: string;
+  until: string;
+  secondsLeft: number;
+}
+
+function buildBlockList(networks: string[]): BlockList {
+  const list = new BlockList();
+  for (const entry of networks) {
+    const [address = '', bits] = entry.split('/');
+    const type = isIPv6(address) ? 'ipv6' : 'ipv4';
+    if (bits === undefined) list.addAddress(address, type);
+    else list.addSubnet(address, Number(bits), type);
+  }
+  return list;
+}
+
+/**
+ * Failed authentications count per client IP in Redis; the tenth within ten minutes bans
+ * the IP for an hour, doubling for repeat offenders. Bans are by IP only, never by user
+ * name, so an attacker cannot lock the real user out. Shared by every intake process.
+ */
+export class AbuseGuard {
+  readonly #maxFailures: number;
+  readonly #windowSeconds: number;
+  readonly #banSeconds: number;
+  readonly #trusted: BlockList;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly logger: Logger,
+    options: AbuseGuardOptions = {},
+  ) {
+    this.#maxFailures = options.maxFailures ?? 10;
+    this.#windowSeconds = options.windowSeconds ?? 600;
+    this.#banSeconds = options.banSeconds ?? 3600;
+    this.#trusted = buildBlockList(options.trustedNetworks ?? []);
+  }
+
+  #failuresKey(ip: string): string {
+    return `${this.keys.abusePrefix()}:fail:${ip}`;
+  }
+  #banKey(ip: string): string {
+    return `${this.keys.abusePrefix()}:ban:${ip}`;
+  }
+  #offencesKey(ip: string): string {
+    return `${this.keys.abusePrefix()}:offences:${ip}`;
+  }
+  #bansIndex(): string {
+    return `${this.keys.abusePrefix()}:bans`;
+  }
+
+  isTrusted(ip: string): boolean {
+    const plain = plainIp(ip);
+    return this.#trusted.check(plain, isIPv6(plain) ? 'ipv6' : 'ipv4');
+  }
+
+  async isBanned(ip: string): Promise<boolean> {
+    const plain = plainIp(ip);
+    if (this.isTrusted(plain)) return false;
+    return (await this.redis.exists(this.#banKey(plain))) === 1;
+  }
+
+  /** Count one failure, log it, and ban the IP when it reaches the limit. */
+  async recordFailure(failure: AuthFailure): Promise<{ banned: boolean }> {
+    const ip = plainIp(failure.ip);
+    this.logger.warn(
+      { event: LogEvent.authFailed, ip, protocol: failure.protocol, user: failure.user },
+      'authentication failed',
+    );
+    if (this.isTrusted(ip)) return { banned: false };
+    const [[, count]] = (await this.redis
+      .multi()
+      .incr(this.#failuresKey(ip))
+      .expire(this.#failuresKey(ip), this.#windowSeconds, 'NX')
+      .exec()) as [[unknown, number]];
+    if (count < this.#maxFailures) return { banned: false };
+    const offences = await this.redis.incr(this.#offencesKey(ip));
+    await this.redis.expire(this.#offencesKey(ip), 30 * 24 * 3600);
+    const seconds = this.#banSeconds * 2 ** Math.min(offences - 1, 10);
+    const until = Date.now() + seconds * 1000;
+    await this.redis
+      .multi()
+      .set(this.#banKey(ip), String(until), 'EX', seconds)
+      .zadd(this.#bansIndex(), until, ip)
+      .del(this.#failuresKey(ip))
+      .exec();
+    this.logger.warn(
+      { event: LogEvent.ipBanned, ip, protocol: failure.protocol, user: failure.user, seconds },
+      'ip banned',
+    );
+    return { banned: true };
+  }
+
+  async listBans(now = Date.now()): Promise<BanInfo[]> {
+    await this.redis.zremrangebyscore(this.#bansIndex(), '-inf', String(now));
+    const entries = await this.redis.zrange(this.#bansIndex(), '0', '-1', 'WITHSCORES');
+    const bans: BanInfo[] = [];
+    for (let i = 0; i < entries.length; i += 2) {
+      const ip = entries[i] as string;
+      const until = Number(entries[i + 1]);
+      bans.push({
+        ip,
+        until: new Date(until).toISOString(),
+        secondsLeft: Math.ceil((until - now) / 1000),
+      });
+    }
+    return bans;
+  }
+
+  /** Lift a ban; false when the IP was not banned. Its failure count starts again. */
+  async unban(ip: string): Promise<boolean> {
+    const plain = plainIp(ip);
+    const [[, removed]] = (await this.redis
+      .multi()
+      .del(this.#banKey(plain))
+      .zrem(this.#bansIndex(), plain)
+      .del(this.#failuresKey(plain))
+      .exec()) as [[unknown, number]];
+    return removed === 1;
+  }
+}

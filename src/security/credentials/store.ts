@@ -1,0 +1,176 @@
+import type { Redis } from 'ioredis';
+import { PostwardenError } from '../../errors.js';
+import type { Keys } from '../../redis/keys.js';
+import { isValidSenderPattern } from '../sender-policy.js';
+import { generateSecret, hashSecret, secretMatchesHash } from './secret.js';
+
+export interface Credential {
+  name: string;
+  allowFrom: string[];
+  /** Messages per minute; undefined = no per-credential limit. */
+  ratePerMinute: number | undefined;
+  /** Recipients per message; undefined = the global POSTWARDEN_MAX_RECIPIENTS. */
+  maxRecipients: number | undefined;
+  createdAt: string;
+  revoked: boolean;
+}
+
+export interface NewCredential {
+  name: string;
+  allowFrom: string[];
+  ratePerMinute?: number | undefined;
+  maxRecipients?: number | undefined;
+}
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export function isValidCredentialName(name: string): boolean {
+  return NAME_RE.test(name);
+}
+
+function toCredential(hash: Record<string, string>): Credential | undefined {
+  if (!hash.name) return undefined;
+  return {
+    name: hash.name,
+    allowFrom: JSON.parse(hash.allowFrom ?? '[]') as string[],
+    ratePerMinute: hash.rate ? Number(hash.rate) : undefined,
+    maxRecipients: hash.maxRecipients ? Number(hash.maxRecipients) : undefined,
+    createdAt: hash.createdAt ?? '',
+    revoked: hash.revoked === '1',
+  };
+}
+
+/**
+ * Credentials in Redis. Only the SHA-256 of a secret is stored; the secret is returned
+ * once, by create and rotate.
+ */
+export class CredentialStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+  ) {}
+
+  async create(input: NewCredential): Promise<{ credential: Credential; secret: string }> {
+    if (!isValidCredentialName(input.name)) {
+      throw new PostwardenError(
+        'invalid_name',
+        'credential names are 1-64 characters of letters, digits, dot, dash and underscore',
+      );
+    }
+    if (input.allowFrom.length === 0) {
+      throw new PostwardenError(
+        'invalid_allow_from',
+        'at least one --allow-from pattern is required',
+      );
+    }
+    for (const pattern of input.allowFrom) {
+      if (!isValidSenderPattern(pattern)) {
+        throw new PostwardenError(
+          'invalid_allow_from',
+          `"${pattern}" is not a sender pattern; write user@example.com, *@example.com or *@*.example.com`,
+        );
+      }
+    }
+    const existing = toCredential(await this.redis.hgetall(this.keys.credential(input.name)));
+    if (existing && !existing.revoked) {
+      throw new PostwardenError('exists', `credential ${input.name} already exists`);
+    }
+    const secret = generateSecret();
+    const secretHash = hashSecret(secret);
+    const credential: Credential = {
+      name: input.name,
+      allowFrom: input.allowFrom.map((pattern) => pattern.trim().toLowerCase()),
+      ratePerMinute: input.ratePerMinute,
+      maxRecipients: input.maxRecipients,
+      createdAt: new Date().toISOString(),
+      revoked: false,
+    };
+    const fields: Record<string, string> = {
+      name: credential.name,
+      secretHash,
+      allowFrom: JSON.stringify(credential.allowFrom),
+      createdAt: credential.createdAt,
+      revoked: '0',
+    };
+    if (credential.ratePerMinute !== undefined) fields.rate = String(credential.ratePerMinute);
+    if (credential.maxRecipients !== undefined)
+      fields.maxRecipients = String(credential.maxRecipients);
+    await this.redis
+      .multi()
+      .del(this.keys.credential(input.name))
+      .hset(this.keys.credential(input.name), fields)
+      .sadd(this.keys.credentialNames(), input.name)
+      .set(this.keys.credentialBySecret(secretHash), input.name)
+      .exec();
+    return { credential, secret };
+  }
+
+  async get(name: string): Promise<Credential | undefined> {
+    if (!isValidCredentialName(name)) return undefined;
+    return toCredential(await this.redis.hgetall(this.keys.credential(name)));
+  }
+
+  async list(): Promise<Credential[]> {
+    const names = (await this.redis.smembers(this.keys.credentialNames())).sort();
+    const found = await Promise.all(names.map((name) => this.get(name)));
+    return found.filter((credential): credential is Credential => credential !== undefined);
+  }
+
+  /** Revoke: the secret stops working at once. Returns false for an unknown name. */
+  async revoke(name: string): Promise<boolean> {
+    const hash = isValidCredentialName(name)
+      ? await this.redis.hgetall(this.keys.credential(name))
+      : {};
+    if (!hash.name) return false;
+    const multi = this.redis.multi().hset(this.keys.credential(name), 'revoked', '1');
+    if (hash.secretHash) multi.del(this.keys.credentialBySecret(hash.secretHash));
+    await multi.exec();
+    return true;
+  }
+
+  /** Remove a credential entirely (the selftest's temporary one). */
+  async remove(name: string): Promise<void> {
+    const hash = isValidCredentialName(name)
+      ? await this.redis.hgetall(this.keys.credential(name))
+      : {};
+    const multi = this.redis
+      .multi()
+      .del(this.keys.credential(name))
+      .srem(this.keys.credentialNames(), name);
+    if (hash.secretHash) multi.del(this.keys.credentialBySecret(hash.secretHash));
+    await multi.exec();
+  }
+
+  /** A new secret for an existing, unrevoked credential; the old one stops working. */
+  async rotate(name: string): Promise<string | undefined> {
+    const hash = isValidCredentialName(name)
+      ? await this.redis.hgetall(this.keys.credential(name))
+      : {};
+    if (!hash.name || hash.revoked === '1') return undefined;
+    const secret = generateSecret();
+    const secretHash = hashSecret(secret);
+    const multi = this.redis
+      .multi()
+      .hset(this.keys.credential(name), 'secretHash', secretHash)
+      .set(this.keys.credentialBySecret(secretHash), name);
+    if (hash.secretHash) multi.del(this.keys.credentialBySecret(hash.secretHash));
+    await multi.exec();
+    return secret;
+  }
+
+  /** SMTP AUTH: username = credential name, password = secret. */
+  async authenticate(name: string, secret: string): Promise<Credential | undefined> {
+    if (!isValidCredentialName(name)) return undefined;
+    const hash = await this.redis.hgetall(this.keys.credential(name));
+    if (!hash.secretHash || hash.revoked === '1') return undefined;
+    if (!secretMatchesHash(secret, hash.secretHash)) return undefined;
+    return toCredential(hash);
+  }
+
+  /** HTTP bearer: the secret alone. */
+  async authenticateBySecret(secret: string): Promise<Credential | undefined> {
+    if (!secret.startsWith('pw_') || secret.length > 200) return undefined;
+    const name = await this.redis.get(this.keys.credentialBySecret(hashSecret(secret)));
+    return name ? this.authenticate(name, secret) : undefined;
+  }
+}

@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Redis } from 'ioredis';
+import pino from 'pino';
+import { type AcceptDeps, acceptSubmission } from '../../src/intake/accept.js';
+import type { Submission } from '../../src/message/types.js';
+import { MailQueue } from '../../src/queue/mail-queue.js';
+import { MessageStore } from '../../src/queue/message-store.js';
+import { createRedis, waitForReady } from '../../src/redis/connections.js';
+import { DurabilityMonitor } from '../../src/redis/durability.js';
+import { createKeys } from '../../src/redis/keys.js';
+import { CredentialStore } from '../../src/security/credentials/store.js';
+import { CredentialRateLimiter } from '../../src/security/rate-limit.js';
+import { startTestRedis, type TestRedis } from '../support/redis.js';
+
+function submission(overrides: Partial<Submission> = {}): Submission {
+  return {
+    protocol: 'http',
+    envelope: { from: 'orders@example.com', to: ['a@example.net'] },
+    raw: Buffer.from(
+      'From: orders@example.com\r\nTo: a@example.net\r\nSubject: hi\r\n\r\nbody\r\n',
+    ),
+    headerSenders: ['orders@example.com'],
+    fromHeader: 'orders@example.com',
+    subject: 'hi',
+    messageIdHeader: '<x@example.com>',
+    ...overrides,
+  };
+}
+
+describe('acceptSubmission (the one door)', () => {
+  let server: TestRedis;
+  let redis: Redis;
+  let deps: AcceptDeps;
+  let credentials: CredentialStore;
+
+  before(async () => {
+    server = await startTestRedis();
+    redis = createRedis(server.url, 'producer', 'test');
+    await waitForReady(redis, 5000);
+    const keys = createKeys('t1');
+    const durability = new DurabilityMonitor(redis, 'fsync');
+    await durability.refresh();
+    credentials = new CredentialStore(redis, keys);
+    deps = {
+      store: new MessageStore(redis, keys),
+      queue: new MailQueue(redis, keys),
+      durability,
+      rateLimiter: new CredentialRateLimiter(redis, keys),
+      limits: { maxRecipients: 3, maxMessageBytes: 10_000 },
+      logger: pino({ level: 'silent' }),
+    };
+  });
+
+  after(async () => {
+    await deps.queue.close();
+    redis.disconnect();
+    await server.cleanup();
+  });
+
+  it('queues a granted message and records it as queued with a job', async () => {
+    const { credential } = await credentials.create({ name: 'shop', allowFrom: ['*@example.com'] });
+    const result = await acceptSubmission(deps, { credential, ip: '127.0.0.1' }, submission());
+    assert.equal(result.accepted, true);
+    assert.ok(result.accepted);
+    assert.equal(await deps.queue.hasJob(result.id), true);
+    const view = await deps.store.view(result.id);
+    assert.equal(view?.status, 'queued');
+    assert.deepEqual(
+      view?.recipients.map((r) => r.address),
+      ['a@example.net'],
+    );
+    assert.equal(view?.events[0]?.type, 'queued');
+  });
+
+  it('returns the first id for a repeated Idempotency-Key and queues nothing new', async () => {
+    const { credential } = await credentials.create({ name: 'idem', allowFrom: ['*@example.com'] });
+    const principal = { credential, ip: '127.0.0.1' };
+    const first = await acceptSubmission(deps, principal, submission({ idempotencyKey: 'k1' }));
+    const before = (await deps.queue.counts()).waiting;
+    const second = await acceptSubmission(deps, principal, submission({ idempotencyKey: 'k1' }));
+    assert.ok(first.accepted && second.accepted);
+    assert.equal(second.id, first.id);
+    assert.equal(second.duplicate, true);
+    assert.equal((await deps.queue.counts()).waiting, before);
+  });
+
+  it('refuses ungranted envelope and header senders, too many recipients and oversize', async () => {
+    const { credential } = await credentials.create({
+      name: 'narrow',
+      allowFrom: ['only@example.com'],
+    });
+    const principal = { credential, ip: '127.0.0.1' };
+    const codes = [];
+    for (const input of [
+      submission({ envelope: { from: 'other@example.com', to: ['a@example.net'] } }),
+      submission({
+        envelope: { from: 'only@example.com', to: ['a@example.net'] },
+        headerSenders: ['only@example.com', 'ceo@example.com'],
+      }),
+      submission({
+        envelope: { from: 'only@example.com', to: ['a@x.net', 'b@x.net', 'c@x.net', 'd@x.net'] },
+        headerSenders: ['only@example.com'],
+      }),
+      submission({
+        envelope: { from: 'only@example.com', to: ['a@x.net'] },
+        headerSenders: ['only@example.com'],
+        raw: Buffer.alloc(10_001, 97),
+      }),
+    ]) {
+      const result = await acceptSubmission(deps, principal, input);
+      assert.equal(result.accepted, false);
+      if (!result.accepted) codes.push(result.denial.code);
+    }
+    assert.deepEqual(codes, [
+      'sender_not_allowed',
+      'header_sender_not_allowed',
+      'too_many_recipients',
+      'too_large',
+    ]);
+  });
+});
