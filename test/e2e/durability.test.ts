@@ -1,0 +1,199 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { createKeys } from '../../src/redis/keys.js';
+import { CredentialStore } from '../../src/security/credentials/store.js';
+import { type CountingSink, startCountingSink } from '../support/counting-sink.js';
+import { bodyOfSize, type Credentials, sendHttp, sendSmtp } from '../support/load-clients.js';
+import { startTestRedis, type TestRedis } from '../support/redis.js';
+import {
+  freePort,
+  type RelayProcess,
+  spawnRelay,
+  waitForReady,
+  waitUntil,
+} from '../support/relay-process.js';
+
+/**
+ * "Nothing is dropped", tested by killing real processes: every message that got a
+ * 250/202 must reach the upstream, whatever was SIGKILLed in between.
+ */
+describe('durability (real processes, SIGKILL)', { timeout: 240_000 }, () => {
+  let redisServer: TestRedis;
+  let sink: CountingSink;
+  let credentials: Credentials;
+  let dataDir: string;
+  const ports = { http: 0, smtp: 0, smtps: 0 };
+
+  function relayEnv(): Record<string, string> {
+    return {
+      REDIS_URL: redisServer.url,
+      POSTWARDEN_DATA_DIR: dataDir,
+      POSTWARDEN_HTTP_PORT: String(ports.http),
+      POSTWARDEN_SMTP_PORT: String(ports.smtp),
+      POSTWARDEN_SMTPS_PORT: String(ports.smtps),
+      POSTWARDEN_UPSTREAM_URL: sink.url,
+      POSTWARDEN_RETRY_BASE: '200ms',
+      POSTWARDEN_RETRY_MAX_DELAY: '1s',
+      POSTWARDEN_ADMIN_PASSWORD: 'durability-test-admin',
+    };
+  }
+
+  async function startRelay(role = 'all'): Promise<RelayProcess> {
+    const relay = spawnRelay(['start', '--role', role], relayEnv());
+    if (role !== 'worker') {
+      await Promise.race([
+        waitForReady(ports.http),
+        relay.exited.then((code) => {
+          throw new Error(`relay exited with ${code}: ${relay.output()}`);
+        }),
+      ]);
+    }
+    return relay;
+  }
+
+  before(async () => {
+    redisServer = await startTestRedis();
+    sink = await startCountingSink({ delayMs: 5 });
+    dataDir = mkdtempSync(path.join(os.tmpdir(), 'pw-durability-'));
+    ports.http = await freePort();
+    ports.smtp = await freePort();
+    ports.smtps = await freePort();
+    const redis = new Redis({ path: redisServer.socket });
+    const created = await new CredentialStore(redis, createKeys()).create({
+      name: 'loadtest',
+      allowFrom: ['*@example.com'],
+    });
+    credentials = { name: 'loadtest', secret: created.secret };
+    redis.disconnect();
+  });
+
+  after(async () => {
+    await sink?.close();
+    await redisServer?.cleanup();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  async function sendOne(token: string, protocol: 'smtp' | 'http'): Promise<boolean> {
+    const mail = {
+      from: 'load@example.com',
+      to: ['rcpt@example.net'],
+      subject: token,
+      text: bodyOfSize(2048),
+    };
+    try {
+      if (protocol === 'smtp') {
+        const reply = await sendSmtp(ports.smtp, credentials, mail);
+        return reply.startsWith('250');
+      }
+      const { status } = await sendHttp(ports.http, credentials, mail);
+      return status === 202;
+    } catch {
+      return false;
+    }
+  }
+
+  it('delivers every acknowledged message while the relay is SIGKILLed and restarted', async () => {
+    let relay = await startRelay();
+    const acked = new Set<string>();
+    let attempts = 0;
+    let kills = 0;
+    let stop = false;
+    const client = async (index: number) => {
+      const protocol = index % 2 === 0 ? 'smtp' : 'http';
+      while (!stop) {
+        const token = `relay-kill-${index}-${attempts++}`;
+        if (await sendOne(token, protocol)) acked.add(token);
+        else await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    const clients = Array.from({ length: 16 }, (_, index) => client(index));
+    while (kills < 4 || acked.size < 600) {
+      const target = acked.size + 120;
+      await waitUntil(() => acked.size >= target, 60_000, 'acknowledgements between kills');
+      await relay.kill('SIGKILL');
+      kills++;
+      relay = await startRelay();
+    }
+    stop = true;
+    await Promise.all(clients);
+    await waitUntil(
+      () => [...acked].every((token) => sink.subjects.has(token)),
+      90_000,
+      'every acknowledged message at the upstream',
+      200,
+    );
+    const missing = [...acked].filter((token) => !sink.subjects.has(token));
+    const duplicates = [...acked].filter((token) => (sink.subjects.get(token) ?? 0) > 1).length;
+    console.log(
+      `# relay kills: ${kills}, acked: ${acked.size}, delivered: ${acked.size - missing.length}, duplicates: ${duplicates}, attempts: ${attempts}`,
+    );
+    assert.equal(missing.length, 0);
+    assert.ok(acked.size >= 500);
+    assert.ok(kills >= 3);
+    await relay.kill('SIGTERM');
+  });
+
+  it('loses nothing when Redis is SIGKILLed right after acknowledgements', async () => {
+    const intake = await startRelay('intake');
+    const acked: string[] = [];
+    await Promise.all(
+      Array.from({ length: 10 }, async (_, index) => {
+        for (let n = 0; n < 10; n++) {
+          const token = `redis-kill-${index}-${n}`;
+          if (await sendOne(token, index % 2 === 0 ? 'smtp' : 'http')) acked.push(token);
+        }
+      }),
+    );
+    await redisServer.kill();
+    redisServer = await redisServer.restart();
+    const worker = await startRelay('worker');
+    await waitUntil(
+      () => acked.every((token) => sink.subjects.has(token)),
+      60_000,
+      'delivery after Redis restart',
+      100,
+    );
+    console.log(
+      `# redis SIGKILL: acked ${acked.length}, delivered ${acked.filter((t) => sink.subjects.has(t)).length}`,
+    );
+    assert.equal(acked.length, 100);
+    await Promise.all([intake.kill('SIGTERM'), worker.kill('SIGTERM')]);
+  });
+
+  it('answers 451/503 within 5 s while Redis is down, /readyz 503, and recovers after', async () => {
+    const relay = await startRelay();
+    await redisServer.stop();
+    const started = Date.now();
+    const smtpError = await sendSmtp(ports.smtp, credentials, {
+      from: 'load@example.com',
+      to: ['rcpt@example.net'],
+      subject: 'down-smtp',
+      text: 'x',
+    }).then(
+      () => undefined,
+      (error: { responseCode?: number }) => error,
+    );
+    assert.equal(smtpError?.responseCode, 451);
+    const http = await sendHttp(ports.http, credentials, {
+      from: 'load@example.com',
+      to: ['rcpt@example.net'],
+      subject: 'down-http',
+      text: 'x',
+    });
+    assert.equal(http.status, 503);
+    assert.equal((http.body.error as { code: string }).code, 'queue_unavailable');
+    assert.ok(Date.now() - started < 10_000, 'both answers came within 5 s each');
+    const ready = await fetch(`http://127.0.0.1:${ports.http}/readyz`);
+    assert.equal(ready.status, 503);
+
+    redisServer = await redisServer.restart();
+    await waitForReady(ports.http, 15_000);
+    assert.equal(await sendOne('after-recovery', 'http'), true);
+    await waitUntil(() => sink.subjects.has('after-recovery'), 20_000, 'delivery after recovery');
+    await relay.kill('SIGTERM');
+  });
+});
