@@ -5,9 +5,11 @@ export function hasControlBreaks(text: string): boolean {
   return /[\r\n\0]/.test(text);
 }
 
-// Local part: dot-atom or quoted string; domain: a host name (IDN allowed) or an IP literal.
-// Deliberately strict: a relay has no reason to pass exotic routing syntax upstream.
-const LOCAL_ATOM = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~\\u0080-\\uFFFF-]+";
+// Local part: a dot-atom; domain: a host name with at least one dot (IDN allowed).
+// Deliberately stricter than RFC 5322: no quoted local parts, no IP literals, and no `%`
+// or `!` (the percent hack and bang paths are routing syntax some upstreams still obey),
+// so a relay never passes exotic routing upstream.
+const LOCAL_ATOM = "[A-Za-z0-9#$&'*+/=?^_`{|}~\\u0080-\\uFFFF-]+";
 const LOCAL = `${LOCAL_ATOM}(?:\\.${LOCAL_ATOM})*`;
 const LABEL =
   '[A-Za-z0-9\\u0080-\\uFFFF](?:[A-Za-z0-9\\u0080-\\uFFFF-]{0,61}[A-Za-z0-9\\u0080-\\uFFFF])?';
