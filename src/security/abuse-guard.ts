@@ -117,6 +117,22 @@ export class AbuseGuard {
     return { banned: true };
   }
 
+  /** Failures counted for an IP in the current window. */
+  async failureCount(ip: string): Promise<number> {
+    return Number((await this.redis.get(this.#failuresKey(plainIp(ip)))) ?? 0);
+  }
+
+  /**
+   * Take back `count` failures that we caused ourselves (the selftest probes its own
+   * doors and must leave no trace). Never below zero.
+   */
+  async forgiveFailures(ip: string, count: number): Promise<void> {
+    if (count <= 0) return;
+    const key = this.#failuresKey(plainIp(ip));
+    const left = await this.redis.decrby(key, count);
+    if (left <= 0) await this.redis.del(key);
+  }
+
   async listBans(now = Date.now()): Promise<BanInfo[]> {
     await this.redis.zremrangebyscore(this.#bansIndex(), '-inf', String(now));
     const entries = await this.redis.zrange(this.#bansIndex(), '0', '-1', 'WITHSCORES');
