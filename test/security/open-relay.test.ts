@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { SmtpDialogue } from '../../src/security/selftest/smtp-dialogue.js';
+import { type RelayHarness, startRelayHarness } from '../support/relay-harness.js';
+
+// nmap's smtp-open-relay combinations (sender × recipient tricks), with .invalid domains
+// so nothing could ever be routed anywhere, plus the percent hack, bang paths, source
+// routes, quoted local parts with an @, IP literals and the null sender.
+const TARGET = 'target.invalid';
+const IP = '[127.0.0.1]';
+const COMBINATIONS: Array<[string, string]> = [
+  ['<>', `<relaytest@${TARGET}>`],
+  [`<antispam@relay.invalid>`, `<relaytest@${TARGET}>`],
+  [`<antispam@${IP}>`, `<relaytest@${TARGET}>`],
+  [`<antispam@${IP}>`, `<relaytest%${TARGET}@${IP}>`],
+  [`<antispam@${IP}>`, `<relaytest%${TARGET}@relay.invalid>`],
+  [`<antispam@${IP}>`, `<"relaytest@${TARGET}">`],
+  [`<antispam@${IP}>`, `<"relaytest%${TARGET}">`],
+  [`<antispam@${IP}>`, `<relaytest@${TARGET}@${IP}>`],
+  [`<antispam@${IP}>`, `<"relaytest@${TARGET}"@${IP}>`],
+  [`<antispam@${IP}>`, `<relaytest@${TARGET}@relay.invalid>`],
+  [`<antispam@${IP}>`, `<@${IP}:relaytest@${TARGET}>`],
+  [`<antispam@${IP}>`, `<@relay.invalid:relaytest@${TARGET}>`],
+  [`<antispam@${IP}>`, `<${TARGET}!relaytest>`],
+  [`<antispam@${IP}>`, `<${TARGET}!relaytest@${IP}>`],
+  [`<antispam@${IP}>`, `<${TARGET}!relaytest@relay.invalid>`],
+  [`<antispam@relay.invalid>`, `<"relaytest@${TARGET}"@relay.invalid>`],
+];
+
+type Mode = 'submission' | 'submission+starttls' | 'smtps';
+
+describe('security: open-relay tricks', { timeout: 120_000 }, () => {
+  let harness: RelayHarness;
+  let secret: string;
+  const counts: Record<string, number> = {};
+
+  before(async () => {
+    harness = await startRelayHarness();
+    ({ secret } = await harness.createCredential({
+      name: 'granted',
+      allowFrom: ['*@example.com'],
+    }));
+  });
+
+  after(async () => {
+    console.log(`# open-relay cases: ${JSON.stringify(counts)}`);
+    await harness?.stop();
+  });
+
+  async function open(mode: Mode): Promise<SmtpDialogue> {
+    const port = mode === 'smtps' ? harness.ports.smtps : harness.ports.smtp;
+    const { dialogue } = await SmtpDialogue.open('127.0.0.1', port, {
+      implicitTls: mode === 'smtps',
+    });
+    await dialogue.command('EHLO attacker.invalid');
+    if (mode === 'submission+starttls') {
+      assert.equal((await dialogue.startTls()).code, 220);
+      await dialogue.command('EHLO attacker.invalid');
+    }
+    return dialogue;
+  }
+
+  for (const mode of ['submission', 'submission+starttls', 'smtps'] as const) {
+    it(`refuses all ${COMBINATIONS.length} combinations without AUTH (${mode})`, async () => {
+      for (const [from, to] of COMBINATIONS) {
+        const dialogue = await open(mode);
+        const mail = await dialogue.command(`MAIL FROM:${from}`);
+        assert.equal(mail.code, 530, `MAIL FROM:${from} → ${mail.code} ${mail.text}`);
+        assert.match(mail.text, /^5\.7\.0/);
+        const rcpt = await dialogue.command(`RCPT TO:${to}`);
+        assert.ok(rcpt.code >= 500, `RCPT TO:${to} → ${rcpt.code}`);
+        const data = await dialogue.command('DATA');
+        assert.ok(data.code >= 500, `DATA → ${data.code}`);
+        await dialogue.close();
+        counts[`unauthenticated ${mode}`] = (counts[`unauthenticated ${mode}`] ?? 0) + 1;
+      }
+    });
+  }
+
+  it('refuses the routing-trick recipients even for an authenticated client', async () => {
+    for (const [, to] of COMBINATIONS.filter(([, to]) => /[%!"]|@\[|^<@|@.*@/.test(to))) {
+      const dialogue = await open('submission+starttls');
+      assert.equal((await dialogue.authPlain('granted', secret)).code, 235);
+      assert.equal((await dialogue.command('MAIL FROM:<shop@example.com>')).code, 250);
+      const rcpt = await dialogue.command(`RCPT TO:${to}`);
+      assert.ok(rcpt.code >= 500, `RCPT TO:${to} → ${rcpt.code} ${rcpt.text}`);
+      await dialogue.close();
+      counts['authenticated routing tricks'] = (counts['authenticated routing tricks'] ?? 0) + 1;
+    }
+  });
+
+  it('let nothing reach the upstream or the queue', async () => {
+    assert.equal(harness.sink.messages.length, 0);
+    assert.equal(await harness.queuedCount(), 0);
+  });
+});

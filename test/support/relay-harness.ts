@@ -1,0 +1,80 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { createKeys } from '../../src/redis/keys.js';
+import { CredentialStore, type NewCredential } from '../../src/security/credentials/store.js';
+import { type CountingSink, startCountingSink } from './counting-sink.js';
+import { startTestRedis, type TestRedis } from './redis.js';
+import { freePort, type RelayProcess, spawnRelay, waitForReady } from './relay-process.js';
+
+export interface RelayHarness {
+  ports: { http: number; smtp: number; smtps: number };
+  redisServer: TestRedis;
+  /** A direct connection to the relay's Redis (default key prefix), for assertions. */
+  redis: Redis;
+  credentials: CredentialStore;
+  sink: CountingSink;
+  relay: RelayProcess;
+  dataDir: string;
+  env: Record<string, string>;
+  createCredential(input: NewCredential): Promise<{ name: string; secret: string }>;
+  /** Number of messages in the relay's index (everything ever queued). */
+  queuedCount(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A spawned relay (`node dist/main.js start`) on its own throwaway Redis, relaying to a
+ * counting sink: tests talk to it only through its sockets, as an outsider would.
+ */
+export async function startRelayHarness(
+  extraEnv: Record<string, string> = {},
+): Promise<RelayHarness> {
+  const redisServer = await startTestRedis();
+  const sink = await startCountingSink();
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'pw-harness-'));
+  const ports = { http: await freePort(), smtp: await freePort(), smtps: await freePort() };
+  const env = {
+    REDIS_URL: redisServer.url,
+    POSTWARDEN_DATA_DIR: dataDir,
+    POSTWARDEN_HTTP_PORT: String(ports.http),
+    POSTWARDEN_SMTP_PORT: String(ports.smtp),
+    POSTWARDEN_SMTPS_PORT: String(ports.smtps),
+    POSTWARDEN_UPSTREAM_URL: sink.url,
+    POSTWARDEN_ADMIN_PASSWORD: 'harness-admin-password',
+    ...extraEnv,
+  };
+  const relay = spawnRelay(['start'], env);
+  await Promise.race([
+    waitForReady(ports.http),
+    relay.exited.then((code) => {
+      throw new Error(`relay exited with ${code}: ${relay.output()}`);
+    }),
+  ]);
+  const redis = new Redis({ path: redisServer.socket });
+  const keys = createKeys();
+  const credentials = new CredentialStore(redis, keys);
+  return {
+    ports,
+    redisServer,
+    redis,
+    credentials,
+    sink,
+    relay,
+    dataDir,
+    env,
+    async createCredential(input) {
+      const { secret } = await credentials.create(input);
+      return { name: input.name, secret };
+    },
+    queuedCount: () => redis.zcard(keys.messageIndex()),
+    async stop() {
+      await relay.kill('SIGTERM');
+      redis.disconnect();
+      await sink.close();
+      await redisServer.cleanup();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
