@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { SmtpDialogue } from '../../src/security/selftest/smtp-dialogue.js';
+import { sendSmtp } from '../support/load-clients.js';
+import { type RelayHarness, startRelayHarness } from '../support/relay-harness.js';
+import { freePort, spawnRelay, waitForReady } from '../support/relay-process.js';
+
+const ATTACKER_IPS = Array.from({ length: 50 }, (_, index) => `127.0.1.${index + 10}`);
+const GUESSES_PER_IP = 20;
+
+describe('security: AUTH brute force from many addresses', { timeout: 180_000 }, () => {
+  let harness: RelayHarness;
+  let secret: string;
+
+  before(async () => {
+    harness = await startRelayHarness();
+    ({ secret } = await harness.createCredential({ name: 'shop', allowFrom: ['*@example.com'] }));
+  });
+
+  after(async () => {
+    await harness?.stop();
+  });
+
+  /** One attacker: sequential guesses, reconnecting whenever the relay hangs up. */
+  async function attack(ip: string): Promise<{ evaluated: number; refusedAtConnect: number }> {
+    let evaluated = 0;
+    let refusedAtConnect = 0;
+    let guesses = 0;
+    while (guesses < GUESSES_PER_IP) {
+      const { dialogue, greeting } = await SmtpDialogue.open('127.0.0.1', harness.ports.smtp, {
+        localAddress: ip,
+      });
+      if (greeting.code !== 220) {
+        refusedAtConnect++;
+        guesses++;
+        await dialogue.close();
+        continue;
+      }
+      await dialogue.command('EHLO brute.invalid');
+      while (guesses < GUESSES_PER_IP && !dialogue.closed) {
+        const reply = await dialogue.authPlain('shop', `wrong-${guesses}`);
+        guesses++;
+        if (reply.code === 535 || reply.code === 421) evaluated++;
+        if (reply.code === 235) throw new Error('a wrong secret was accepted');
+        if (reply.code === 421 || reply.code === 0) break;
+      }
+      await dialogue.close();
+    }
+    return { evaluated, refusedAtConnect };
+  }
+
+  it('bans each address after at most 10 evaluated guesses while a real client keeps sending', async () => {
+    let legitimateSent = 0;
+    let legitimateFailed = 0;
+    let attacking = true;
+    const legitimate = (async () => {
+      while (attacking) {
+        try {
+          const reply = await sendSmtp(
+            harness.ports.smtp,
+            { name: 'shop', secret },
+            {
+              from: 'orders@example.com',
+              to: ['customer@example.net'],
+              subject: `legit ${legitimateSent}`,
+              text: 'hello',
+            },
+          );
+          if (reply.startsWith('250')) legitimateSent++;
+        } catch {
+          legitimateFailed++;
+        }
+      }
+    })();
+    const results = await Promise.all(ATTACKER_IPS.map((ip) => attack(ip)));
+    attacking = false;
+    await legitimate;
+
+    const total = results.reduce(
+      (sum, result) => sum + result.evaluated + result.refusedAtConnect,
+      0,
+    );
+    const worst = Math.max(...results.map((result) => result.evaluated));
+    console.log(
+      `# brute force: ${ATTACKER_IPS.length} IPs, ${total} AUTH attempts, max evaluated per IP ${worst}, refused at connect ${results.reduce((s, r) => s + r.refusedAtConnect, 0)}, legitimate messages sent meanwhile ${legitimateSent} (failed ${legitimateFailed})`,
+    );
+    assert.equal(total, ATTACKER_IPS.length * GUESSES_PER_IP);
+    assert.ok(worst <= 10, `an address got ${worst} guesses evaluated`);
+    assert.ok(
+      results.every((result) => result.refusedAtConnect > 0),
+      'every attacker ended banned',
+    );
+    assert.ok(legitimateSent > 0);
+    assert.equal(legitimateFailed, 0);
+  });
+
+  it('shares the bans with a second intake process on the same Redis', async () => {
+    const ports = { http: await freePort(), smtp: await freePort() };
+    const second = spawnRelay(['start', '--role', 'intake'], {
+      ...harness.env,
+      POSTWARDEN_HTTP_PORT: String(ports.http),
+      POSTWARDEN_SMTP_PORT: String(ports.smtp),
+      POSTWARDEN_SMTPS_PORT: '0',
+    });
+    try {
+      await waitForReady(ports.http);
+      const { dialogue, greeting } = await SmtpDialogue.open('127.0.0.1', ports.smtp, {
+        localAddress: ATTACKER_IPS[0],
+      });
+      await dialogue.close();
+      assert.ok(greeting.code === 554 || greeting.code === 421, `greeting ${greeting.code}`);
+      const response = await fetch(`http://127.0.0.1:${ports.http}/v1/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}` },
+        body: '{}',
+      });
+      // The HTTP client comes from 127.0.0.1, which is not banned: it reaches validation.
+      assert.equal(response.status, 400);
+    } finally {
+      await second.kill('SIGTERM');
+    }
+  });
+});
