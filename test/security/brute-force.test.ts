@@ -1,9 +1,42 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { SmtpDialogue } from '../../src/security/selftest/smtp-dialogue.js';
 import { sendSmtp } from '../support/load-clients.js';
 import { type RelayHarness, startRelayHarness } from '../support/relay-harness.js';
 import { freePort, spawnRelay, waitForReady } from '../support/relay-process.js';
+
+/** POST an empty JSON body from a chosen loopback address; resolves with status and error code. */
+function postFrom(
+  localAddress: string,
+  port: number,
+  secret: string,
+): Promise<{ status: number; code: string }> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        localAddress,
+        method: 'POST',
+        path: '/v1/messages',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}` },
+      },
+      (response) => {
+        let body = '';
+        response.on('data', (chunk: Buffer) => {
+          body += chunk.toString();
+        });
+        response.on('end', () => {
+          const parsed = JSON.parse(body) as { error?: { code?: string } };
+          resolve({ status: response.statusCode ?? 0, code: parsed.error?.code ?? '' });
+        });
+      },
+    );
+    request.on('error', reject);
+    request.end('{}');
+  });
+}
 
 const ATTACKER_IPS = Array.from({ length: 50 }, (_, index) => `127.0.1.${index + 10}`);
 const GUESSES_PER_IP = 20;
@@ -109,13 +142,12 @@ describe('security: AUTH brute force from many addresses', { timeout: 180_000 },
       });
       await dialogue.close();
       assert.ok(greeting.code === 554 || greeting.code === 421, `greeting ${greeting.code}`);
-      const response = await fetch(`http://127.0.0.1:${ports.http}/v1/messages`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}` },
-        body: '{}',
-      });
-      // The HTTP client comes from 127.0.0.1, which is not banned: it reaches validation.
-      assert.equal(response.status, 400);
+      const banned = await postFrom(ATTACKER_IPS[0] as string, ports.http, secret);
+      assert.equal(banned.status, 403);
+      assert.equal(banned.code, 'banned');
+      // The real client's address is not banned: it gets through to validation.
+      const unbanned = await postFrom('127.0.0.1', ports.http, secret);
+      assert.equal(unbanned.status, 400);
     } finally {
       await second.kill('SIGTERM');
     }
