@@ -1,0 +1,57 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { QueueUnavailableError } from '../../errors.js';
+import type { AbuseGuard } from '../../security/abuse-guard.js';
+import type { Credential, CredentialStore } from '../../security/credentials/store.js';
+import { deny } from '../../security/verdict.js';
+import { clientIp } from './client-ip.js';
+import { sendDenial } from './errors.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The credential the bearer token proved; set by the API's onRequest hook. */
+    apiCredential: Credential | null;
+  }
+}
+
+export interface BearerAuthDeps {
+  credentials: CredentialStore;
+  abuseGuard: AbuseGuard;
+}
+
+const BEARER_RE = /^Bearer +(\S+) *$/i;
+
+function bearerSecret(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  return typeof header === 'string' ? BEARER_RE.exec(header)?.[1] : undefined;
+}
+
+/**
+ * The API's onRequest hook: it runs before the body is read, so a banned or
+ * unauthenticated client cannot make us parse a large body. Order (CONTRACT §HTTP API,
+ * §Abuse guard): a banned IP is refused first (403), then a missing, unknown or revoked
+ * secret is 401 and counts as a failure against the IP (user null: a bearer has no name).
+ */
+export function createBearerAuth(deps: BearerAuthDeps) {
+  return async function bearerAuth(
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<FastifyReply | undefined> {
+    const ip = clientIp(request);
+    try {
+      if (await deps.abuseGuard.isBanned(ip)) {
+        return sendDenial(reply, deny('banned', 'this client address is banned'));
+      }
+      const secret = bearerSecret(request);
+      const credential = secret ? await deps.credentials.authenticateBySecret(secret) : undefined;
+      if (!credential) {
+        await deps.abuseGuard.recordFailure({ ip, protocol: 'http', user: null });
+        return sendDenial(reply, deny('unauthorized', 'a valid bearer token is required'));
+      }
+      request.apiCredential = credential;
+      return undefined;
+    } catch (error) {
+      // Redis unreachable: say so (503) rather than letting anyone through or answering 500.
+      throw new QueueUnavailableError('credential store unreachable', { cause: error });
+    }
+  };
+}

@@ -1,0 +1,68 @@
+import MailComposer from 'nodemailer/lib/mail-composer';
+import type { Mailbox } from '../../message/addresses.js';
+import type { Submission } from '../../message/types.js';
+import type { CheckedMessage } from './request-checks.js';
+
+function uniqueAddresses(lists: Mailbox[][]): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const { address } of lists.flat()) {
+    const key = address.toLowerCase();
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(address);
+  }
+  return out;
+}
+
+/** Mailboxes go to nodemailer as objects, so it never re-parses a string into a list. */
+function asAddresses(list: Mailbox[]): Array<{ name: string; address: string }> | undefined {
+  return list.length > 0 ? list.map(({ name, address }) => ({ name, address })) : undefined;
+}
+
+/**
+ * A checked API request → the Submission for the one door. The MIME is built by
+ * nodemailer's MailComposer with file and URL access off (attachments carry their bytes
+ * only). MimeNode leaves Bcc out of the headers unless told `keepBcc`, which we never
+ * set: bcc recipients are in the envelope only (CONTRACT §HTTP API). Message-ID and Date
+ * are generated here, so the queued bytes are the bytes delivered.
+ */
+export async function composeSubmission(
+  message: CheckedMessage,
+  options: { idempotencyKey?: string | undefined } = {},
+): Promise<Submission> {
+  const node = new MailComposer({
+    from: { name: message.from.name, address: message.from.address },
+    to: asAddresses(message.to),
+    cc: asAddresses(message.cc),
+    bcc: asAddresses(message.bcc),
+    replyTo: asAddresses(message.replyTo),
+    subject: message.subject,
+    text: message.text,
+    html: message.html,
+    headers: message.headers,
+    attachments: message.attachments.map((attachment) => ({
+      filename: attachment.filename,
+      content: attachment.content,
+      ...(attachment.contentType ? { contentType: attachment.contentType } : {}),
+    })),
+    newline: 'win',
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  }).compile();
+  const messageIdHeader = node.messageId();
+  const raw = await node.build();
+  return {
+    protocol: 'http',
+    envelope: {
+      from: message.from.address,
+      to: uniqueAddresses([message.to, message.cc, message.bcc]),
+    },
+    raw,
+    headerSenders: [message.from.address],
+    fromHeader: message.fromText,
+    subject: message.subject,
+    messageIdHeader,
+    idempotencyKey: options.idempotencyKey,
+  };
+}

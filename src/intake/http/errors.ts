@@ -1,0 +1,56 @@
+import type { FastifyReply } from 'fastify';
+import type { Denial, DenialCode } from '../../security/verdict.js';
+
+/**
+ * The HTTP edge's one table (ARCHITECTURE §2): a Denial code → status and the contract's
+ * error code (CONTRACT §HTTP API). No other file in the HTTP intake picks a status for a
+ * policy decision.
+ */
+const DENIAL_STATUS: Readonly<Record<DenialCode, { status: number; code: string }>> = {
+  unauthorized: { status: 401, code: 'unauthorized' },
+  banned: { status: 403, code: 'banned' },
+  sender_not_allowed: { status: 403, code: 'sender_not_allowed' },
+  // HTTP composes From: from `from`, so a header sender refusal is the same answer.
+  header_sender_not_allowed: { status: 403, code: 'sender_not_allowed' },
+  too_large: { status: 413, code: 'too_large' },
+  too_many_recipients: { status: 422, code: 'too_many_recipients' },
+  rate_limited: { status: 429, code: 'rate_limited' },
+  invalid_request: { status: 400, code: 'invalid_request' },
+  queue_unavailable: { status: 503, code: 'queue_unavailable' },
+};
+
+/** HTTP-only answers that are not policy denials. */
+export const HttpErrors = {
+  notFound: { status: 404, code: 'not_found', message: 'not found' },
+  unsupportedMediaType: {
+    status: 415,
+    code: 'unsupported_media_type',
+    message: 'the body must be application/json',
+  },
+  internal: { status: 500, code: 'internal_error', message: 'internal error' },
+} as const;
+
+export interface ErrorBody {
+  error: { code: string; message: string };
+}
+
+export function errorBody(code: string, message: string): ErrorBody {
+  return { error: { code, message } };
+}
+
+/** Send `{"error":{code,message}}` with the status the table gives the denial. */
+export function sendDenial(reply: FastifyReply, denial: Denial): FastifyReply {
+  const { status, code } = DENIAL_STATUS[denial.code];
+  if (denial.code === 'unauthorized') reply.header('WWW-Authenticate', 'Bearer');
+  if (denial.retryAfterSeconds !== undefined) {
+    reply.header('Retry-After', String(Math.max(1, Math.ceil(denial.retryAfterSeconds))));
+  }
+  return reply.code(status).send(errorBody(code, denial.message));
+}
+
+export function sendError(
+  reply: FastifyReply,
+  error: { status: number; code: string; message: string },
+): FastifyReply {
+  return reply.code(error.status).send(errorBody(error.code, error.message));
+}

@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import pino from 'pino';
+import { loadConfig } from '../../src/config/load.js';
+import { buildHttpApp } from '../../src/intake/http/app.js';
+import { createServices, type Services } from '../../src/runtime/services.js';
+import { startTestRedis, type TestRedis } from '../support/redis.js';
+
+const MESSAGE = {
+  from: 'orders@example.com',
+  to: 'a@example.net',
+  subject: 'outage',
+  text: 'hello',
+};
+
+/** Poll `check` until it is true or the deadline passes (no sleeps as synchronisation). */
+async function eventually(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('HTTP API while Redis is down or not durable', () => {
+  let server: TestRedis;
+  let services: Services;
+  let app: FastifyInstance;
+  let base: string;
+  let secret: string;
+
+  const post = () =>
+    fetch(`${base}/v1/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify(MESSAGE),
+    });
+
+  before(async () => {
+    server = await startTestRedis();
+    const config = loadConfig({});
+    const logger = pino({ level: 'silent' });
+    services = await createServices(config, server.url, logger, { keyPrefix: 'http-outage' });
+    app = await buildHttpApp({
+      credentials: services.credentials,
+      abuseGuard: services.abuseGuard,
+      accept: services.accept,
+      store: services.store,
+      durability: services.durability,
+      maxMessageBytes: config.maxMessageBytes,
+      logger,
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    secret = (await services.credentials.create({ name: 'shop', allowFrom: ['*@example.com'] }))
+      .secret;
+  });
+
+  after(async () => {
+    await app?.close();
+    await services?.close();
+    await server?.cleanup();
+  });
+
+  it('503 queue_unavailable and /readyz 503 while durability is not met, 202 again once it is', async () => {
+    assert.equal((await post()).status, 202);
+    await services.redis.config('SET', 'appendfsync', 'everysec');
+    await services.durability.refresh();
+    const before = (await services.queue.counts()).waiting;
+    const refused = await post();
+    assert.equal(refused.status, 503);
+    assert.deepEqual(
+      ((await refused.json()) as { error: { code: string } }).error.code,
+      'queue_unavailable',
+    );
+    const ready = await fetch(`${base}/readyz`);
+    assert.equal(ready.status, 503);
+    const body = (await ready.json()) as { status: string; reason: string };
+    assert.equal(body.status, 'unavailable');
+    assert.match(body.reason, /appendfsync/);
+    assert.equal((await services.queue.counts()).waiting, before, 'nothing queued');
+
+    await services.redis.config('SET', 'appendfsync', 'always');
+    await services.durability.refresh();
+    assert.equal((await post()).status, 202);
+    assert.equal((await fetch(`${base}/readyz`)).status, 200);
+  });
+
+  it('503 within 5 s while Redis is down, never 202; acceptance resumes after a restart', async () => {
+    await server.stop();
+    const started = Date.now();
+    const refused = await post();
+    assert.ok(Date.now() - started < 5000, `answered in ${Date.now() - started} ms`);
+    assert.equal(refused.status, 503);
+    assert.equal(
+      ((await refused.json()) as { error: { code: string } }).error.code,
+      'queue_unavailable',
+    );
+    const lookup = await fetch(`${base}/v1/messages/0000000000000000000zz`, {
+      headers: { authorization: `Bearer ${secret}` },
+    });
+    assert.equal(lookup.status, 503);
+
+    const ready = await fetch(`${base}/readyz`);
+    assert.equal(ready.status, 503);
+    assert.equal(((await ready.json()) as { status: string }).status, 'unavailable');
+    assert.equal((await fetch(`${base}/healthz`)).status, 200, 'the process still lives');
+
+    server = await server.restart();
+    let id = '';
+    await eventually(async () => {
+      const response = await post();
+      if (response.status !== 202) {
+        assert.equal(response.status, 503, 'only 503 while reconnecting');
+        return false;
+      }
+      id = ((await response.json()) as { id: string }).id;
+      return true;
+    }, 15_000);
+    assert.equal((await services.store.get(id))?.status, 'queued');
+    assert.equal(await services.queue.hasJob(id), true);
+    assert.equal((await fetch(`${base}/readyz`)).status, 200);
+  });
+});
