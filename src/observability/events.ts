@@ -13,6 +13,8 @@ export const LogEvent = {
   messageBounced: 'message_bounced',
   messageExpired: 'message_expired',
   messageRetried: 'message_retried',
+  /** An upstream refused our login or configuration: an operator must fix the URL. */
+  upstreamError: 'upstream_error',
   queueUnavailable: 'queue_unavailable',
   durabilityChanged: 'durability_changed',
   listening: 'listening',

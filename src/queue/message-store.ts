@@ -10,7 +10,7 @@ import type {
   Submission,
 } from '../message/types.js';
 import type { Keys } from '../redis/keys.js';
-import { RECORD_OUTCOME, STAGE_MESSAGE } from './scripts.js';
+import { MARK_RETRIED, RECORD_OUTCOME, STAGE_MESSAGE } from './scripts.js';
 
 const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
 
@@ -34,6 +34,8 @@ export interface StoredMessage {
   attempts: number;
   size: number;
   recipientOrder: string[];
+  /** Set by an operator retry: the retry lifetime counts from here instead of createdAt. */
+  retryFromMs?: number | undefined;
 }
 
 /** What a delivery needs: the record, the recipients still pending, and the bytes. */
@@ -66,6 +68,7 @@ function toStored(hash: Record<string, string>): StoredMessage | undefined {
     attempts: Number(hash.attempts ?? 0),
     size: Number(hash.size ?? 0),
     recipientOrder: JSON.parse(hash.recipients ?? '[]') as string[],
+    retryFromMs: hash.retryFrom ? Number(hash.retryFrom) : undefined,
   };
 }
 
@@ -82,6 +85,7 @@ export class MessageStore {
     this.#keys = keys;
     redis.defineCommand('pwStageMessage', { numberOfKeys: 6, lua: STAGE_MESSAGE });
     redis.defineCommand('pwRecordOutcome', { numberOfKeys: 3, lua: RECORD_OUTCOME });
+    redis.defineCommand('pwMarkRetried', { numberOfKeys: 3, lua: MARK_RETRIED });
   }
 
   /**
@@ -236,6 +240,64 @@ export class MessageStore {
     return (await this.#redis.exists(this.#keys.body(id))) === 1;
   }
 
+  /**
+   * Operator retry (atomic): bounced/expired recipients back to queued, a `retried` event,
+   * and a fresh lifetime from `at`. Returns how many recipients were reset, or why not.
+   */
+  async markRetried(
+    id: string,
+    detail: string,
+    at = new Date(),
+  ): Promise<{ reset: number } | { refused: 'not_found' | 'in_delivery' }> {
+    const keys = this.#keys;
+    const result = Number(
+      await (this.#redis as unknown as StoreCommands).pwMarkRetried(
+        keys.message(id),
+        keys.recipients(id),
+        keys.events(id),
+        String(at.getTime()),
+        event('retried', detail, at),
+      ),
+    );
+    if (result === -1) return { refused: 'not_found' };
+    if (result === -2) return { refused: 'in_delivery' };
+    return { reset: result };
+  }
+
+  /**
+   * Message counts by status and the creation time of the oldest message still waiting
+   * for delivery (queued or deferred). Walks the index oldest first in pipelined pages.
+   */
+  async statusSummary(
+    pageSize = 1000,
+  ): Promise<{ byStatus: Record<string, number>; oldestPendingCreatedAtMs: number | null }> {
+    const byStatus: Record<string, number> = {};
+    let oldestPendingCreatedAtMs: number | null = null;
+    for (let offset = 0; ; offset += pageSize) {
+      const page = await this.#redis.zrange(
+        this.#keys.messageIndex(),
+        String(offset),
+        String(offset + pageSize - 1),
+        'WITHSCORES',
+      );
+      if (page.length === 0) break;
+      const pipeline = this.#redis.pipeline();
+      for (let i = 0; i < page.length; i += 2) {
+        pipeline.hget(this.#keys.message(page[i] as string), 'status');
+      }
+      const replies = (await pipeline.exec()) ?? [];
+      replies.forEach(([, status], index) => {
+        if (typeof status !== 'string') return;
+        byStatus[status] = (byStatus[status] ?? 0) + 1;
+        if (oldestPendingCreatedAtMs === null && (status === 'queued' || status === 'deferred')) {
+          oldestPendingCreatedAtMs = Number(page[index * 2 + 1]);
+        }
+      });
+      if (page.length < pageSize * 2) break;
+    }
+    return { byStatus, oldestPendingCreatedAtMs };
+  }
+
   /** Newest first: ids with createdAt between `fromMs` and `toMs`. */
   async listIds(
     offset: number,
@@ -257,4 +319,5 @@ export class MessageStore {
 interface StoreCommands {
   pwStageMessage(...args: (string | Buffer)[]): Promise<unknown>;
   pwRecordOutcome(...args: (string | Buffer)[]): Promise<unknown>;
+  pwMarkRetried(...args: (string | Buffer)[]): Promise<unknown>;
 }

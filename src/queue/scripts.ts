@@ -70,3 +70,30 @@ else status = 'partial' end
 redis.call('HSET', KEYS[1], 'status', status)
 return status
 `;
+
+/**
+ * markRetried — operator retry: every `bounced`/`expired` recipient goes back to `queued`,
+ * the lifetime restarts at ARGV[1] (`retryFrom`), a `retried` event is appended and the
+ * status becomes `queued`. Refused while a recipient is still pending (a delivery owns it).
+ * KEYS: 1 record, 2 recipients, 3 events
+ * ARGV: 1 retryFrom ms, 2 event JSON
+ * Returns: the number of recipients reset; -1 no such message; -2 still being delivered.
+ */
+export const MARK_RETRIED = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local all = redis.call('HGETALL', KEYS[2])
+local reset = {}
+for i = 1, #all, 2 do
+  local state = cjson.decode(all[i + 1])
+  if state.status == 'queued' or state.status == 'deferred' then return -2 end
+  if state.status == 'bounced' or state.status == 'expired' then
+    reset[#reset + 1] = all[i]
+    reset[#reset + 1] = cjson.encode({ status = 'queued', detail = '' })
+  end
+end
+if #reset == 0 then return 0 end
+redis.call('HSET', KEYS[2], unpack(reset))
+redis.call('RPUSH', KEYS[3], ARGV[2])
+redis.call('HSET', KEYS[1], 'status', 'queued', 'retryFrom', ARGV[1])
+return #reset / 2
+`;

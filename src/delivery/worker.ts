@@ -1,0 +1,114 @@
+import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import type { Logger } from 'pino';
+import type { DeliveryJobData } from '../queue/mail-queue.js';
+import { MessageStore } from '../queue/message-store.js';
+import { nextRetryDelay, type RetryPolicy, retryDelayMs } from '../queue/retry-policy.js';
+import { closeRedis, createRedis } from '../redis/connections.js';
+import type { Keys } from '../redis/keys.js';
+import type { Upstream } from '../upstream/types.js';
+import { deliverMessage } from './deliver.js';
+
+export interface DeliveryWorkerDeps {
+  redisUrl: string;
+  keys: Keys;
+  upstream: Upstream;
+  retry: RetryPolicy;
+  concurrency: number;
+  logger: Logger;
+  /** Metrics: once per recipient result, with the attempt's send duration in seconds. */
+  onOutcome?: (outcome: string, seconds: number) => void;
+}
+
+export interface DeliveryWorker {
+  /** Stop taking jobs, let deliveries in flight finish within the deadline, close everything. */
+  close(deadlineMs?: number): Promise<void>;
+}
+
+const DEFAULT_CLOSE_DEADLINE_MS = 30_000;
+
+/**
+ * Some recipients were deferred and the lifetime is not over: BullMQ retries the job after
+ * the delay our backoffStrategy computes from `lifetimeStartMs`.
+ */
+class DeferredAttempt extends Error {
+  readonly lifetimeStartMs: number;
+
+  constructor(detail: string, lifetimeStartMs: number) {
+    super(`deferred: ${detail}`);
+    this.name = 'DeferredAttempt';
+    this.lifetimeStartMs = lifetimeStartMs;
+  }
+}
+
+/**
+ * The contract's backoff (base, doubling, ±20 % jitter, capped, never past the lifetime).
+ * `failures` is BullMQ's attemptsMade + 1: failed tries of this job so far, reset when an
+ * operator requeues. A delay of 0 retries at once — at the deadline the attempt expires.
+ */
+export function createBackoffStrategy(retry: RetryPolicy) {
+  return (failures: number, _type?: string, error?: Error): number => {
+    if (error instanceof DeferredAttempt) {
+      return nextRetryDelay(retry, failures, error.lifetimeStartMs, Date.now(), Math.random()) ?? 0;
+    }
+    // An unexpected failure (not an upstream answer): the same backoff, without the clamp.
+    return retryDelayMs(retry, failures, Math.random());
+  };
+}
+
+export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<DeliveryWorker> {
+  const { keys, logger } = deps;
+  // Worker connections wait out a Redis outage instead of failing jobs (ARCHITECTURE §10).
+  const connection = createRedis(deps.redisUrl, 'worker', 'delivery-worker');
+  const storeRedis = createRedis(deps.redisUrl, 'worker', 'delivery-store');
+  for (const redis of [connection, storeRedis]) {
+    redis.on('error', (error) => logger.debug({ err: error }, 'worker redis connection error'));
+  }
+  const store = new MessageStore(storeRedis, keys);
+  const deliverDeps = {
+    store,
+    upstream: deps.upstream,
+    retry: deps.retry,
+    logger,
+    onOutcome: deps.onOutcome,
+  };
+
+  const worker = new Worker<DeliveryJobData>(
+    keys.queueName(),
+    async (job: Job<DeliveryJobData>) => {
+      const end = await deliverMessage(deliverDeps, job.data.id);
+      if (end.kind === 'retry') throw new DeferredAttempt(end.detail, end.lifetimeStartMs);
+      // Expired: the job ends as failed and is never retried by BullMQ (only by an operator).
+      if (end.kind === 'expired') throw new UnrecoverableError(`expired: ${end.detail}`);
+      return end.status;
+    },
+    {
+      connection,
+      prefix: keys.queuePrefix(),
+      concurrency: deps.concurrency,
+      settings: { backoffStrategy: createBackoffStrategy(deps.retry) },
+    },
+  );
+  worker.on('error', (error) => logger.error({ err: error }, 'delivery worker error'));
+  await worker.waitUntilReady();
+
+  let closing: Promise<void> | undefined;
+  return {
+    close(deadlineMs = DEFAULT_CLOSE_DEADLINE_MS) {
+      closing ??= (async () => {
+        const graceful = worker.close().then(() => true);
+        const timedOut = new Promise<boolean>((resolve) => {
+          setTimeout(() => resolve(false), deadlineMs).unref();
+        });
+        if (!(await Promise.race([graceful, timedOut]))) {
+          // Jobs still active are picked up again after the stall check; the delivered
+          // mark keeps already-recorded recipients from being sent twice.
+          logger.warn({ deadlineMs }, 'delivery worker close deadline passed; forcing');
+          await worker.close(true).catch(() => {});
+        }
+        await deps.upstream.close().catch(() => {});
+        await Promise.all([closeRedis(connection), closeRedis(storeRedis)]);
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,30 @@
+import type { Logger } from 'pino';
+import type { UpstreamSpec } from '../config/parse.js';
+import { createCaptureUpstream } from './capture.js';
+import { createFailoverUpstream } from './failover.js';
+import { createSmtpUpstream, type SmtpTimeouts } from './smtp.js';
+import type { Upstream } from './types.js';
+
+export interface UpstreamOptions {
+  dataDir: string;
+  /** Extra trusted CA (PEM) for tests; production trusts a private CA via NODE_EXTRA_CA_CERTS. */
+  ca?: string | Buffer | undefined;
+  timeouts?: Partial<SmtpTimeouts> | undefined;
+  logger?: Logger | undefined;
+}
+
+/** POSTWARDEN_UPSTREAM_URL (parsed) → one Upstream; several → a failover chain in order. */
+export function createUpstreams(specs: UpstreamSpec[], options: UpstreamOptions): Upstream {
+  const upstreams = specs.map((spec) =>
+    spec.kind === 'capture'
+      ? createCaptureUpstream(options.dataDir)
+      : createSmtpUpstream(spec, {
+          ca: options.ca,
+          timeouts: options.timeouts,
+          logger: options.logger,
+        }),
+  );
+  const [only] = upstreams;
+  if (upstreams.length === 1 && only) return only;
+  return createFailoverUpstream(upstreams);
+}

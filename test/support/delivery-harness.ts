@@ -1,0 +1,103 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { loadConfig } from '../../src/config/load.js';
+import { type DeliveryWorker, startDeliveryWorker } from '../../src/delivery/worker.js';
+import { acceptSubmission } from '../../src/intake/accept.js';
+import type { MessageStatus, Submission } from '../../src/message/types.js';
+import { QueueOperator } from '../../src/queue/operator.js';
+import type { RetryPolicy } from '../../src/queue/retry-policy.js';
+import { createServices, type Services } from '../../src/runtime/services.js';
+import type { Credential } from '../../src/security/credentials/store.js';
+import type { Upstream } from '../../src/upstream/types.js';
+import { waitFor } from './fake-upstream.js';
+
+/** Short retry settings so retry and expiry tests take seconds. */
+export const FAST_RETRY: RetryPolicy = { baseMs: 100, maxDelayMs: 1000, lifetimeMs: 3000 };
+
+export const silentLogger = pino({ level: 'silent' });
+
+let counter = 0;
+
+export interface DeliveryHarness {
+  services: Services;
+  operator: QueueOperator;
+  credential: Credential;
+  dataDir: string;
+  /** Put a message in through the real door (acceptSubmission); returns its id. */
+  submit(to: string[], extra?: Partial<Submission>): Promise<string>;
+  startWorker(upstream: Upstream, retry?: RetryPolicy): Promise<DeliveryWorker>;
+  /** Poll the record until its status is one of `statuses`. */
+  waitForStatus(id: string, statuses: MessageStatus[], timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Services with a unique key prefix (own queue), a granted credential, and workers on demand. */
+export async function createDeliveryHarness(redisUrl: string): Promise<DeliveryHarness> {
+  counter += 1;
+  const prefix = `dt${process.pid}x${counter}`;
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'pw-delivery-'));
+  const config = loadConfig({ POSTWARDEN_DATA_DIR: dataDir });
+  const services = await createServices(config, redisUrl, silentLogger, { keyPrefix: prefix });
+  const { credential } = await services.credentials.create({
+    name: 'shop',
+    allowFrom: ['*@example.com'],
+  });
+  const workers: DeliveryWorker[] = [];
+  let sequence = 0;
+  return {
+    services,
+    operator: new QueueOperator(services.store, services.queue),
+    credential,
+    dataDir,
+    async submit(to, extra = {}) {
+      sequence += 1;
+      const messageId = `<m${sequence}.${prefix}@example.com>`;
+      const raw = Buffer.from(
+        `From: orders@example.com\r\nTo: ${to.join(', ')}\r\nSubject: test ${sequence}\r\n` +
+          `Message-ID: ${messageId}\r\nDate: Mon, 2 Nov 2026 10:00:00 +0000\r\n\r\nHello ${sequence}\r\n`,
+      );
+      const result = await acceptSubmission(
+        services.accept,
+        { credential, ip: '127.0.0.1' },
+        {
+          protocol: 'http',
+          envelope: { from: 'orders@example.com', to },
+          raw,
+          headerSenders: ['orders@example.com'],
+          fromHeader: 'orders@example.com',
+          subject: `test ${sequence}`,
+          messageIdHeader: messageId,
+          ...extra,
+        },
+      );
+      if (!result.accepted) throw new Error(`not accepted: ${result.denial.code}`);
+      return result.id;
+    },
+    async startWorker(upstream, retry = FAST_RETRY) {
+      const worker = await startDeliveryWorker({
+        redisUrl,
+        keys: services.keys,
+        upstream,
+        retry,
+        concurrency: 4,
+        logger: silentLogger,
+      });
+      workers.push(worker);
+      return worker;
+    },
+    async waitForStatus(id, statuses, timeoutMs = 15_000) {
+      await waitFor(
+        async () => statuses.includes((await services.store.get(id))?.status ?? 'queued'),
+        timeoutMs,
+        `message ${id} to become ${statuses.join('/')}`,
+      );
+    },
+    async close() {
+      await Promise.all(workers.map((worker) => worker.close(5000)));
+      await services.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
