@@ -21,6 +21,8 @@ export interface RedisServer {
   url: string;
   socket: string;
   pid: number | undefined;
+  /** false when an already-running server on the socket was adopted instead of started. */
+  started: boolean;
   /** SHUTDOWN (AOF is already on disk with appendfsync always), then wait for exit. */
   stop(): Promise<void>;
   /** SIGKILL, for crash tests. */
@@ -170,6 +172,7 @@ export async function startRedisServer(options: RedisServerOptions): Promise<Red
     url,
     socket,
     pid,
+    started: child !== undefined,
     async stop() {
       if (!isAlive(pid)) return;
       const client = new Redis({

@@ -33,7 +33,11 @@ export async function createServices(
   config: Readonly<Config>,
   redisUrl: string,
   logger: Logger,
-  options: { keyPrefix?: string; connectTimeoutMs?: number } = {},
+  options: {
+    keyPrefix?: string;
+    connectTimeoutMs?: number;
+    onAuthFailure?: (protocol: 'smtp' | 'http' | 'admin') => void;
+  } = {},
 ): Promise<Services> {
   const redis = createRedis(redisUrl, 'producer', 'intake');
   redis.on('error', () => {
@@ -46,7 +50,10 @@ export async function createServices(
   const durability = new DurabilityMonitor(redis, config.durability);
   await durability.refresh();
   const credentials = new CredentialStore(redis, keys);
-  const abuseGuard = new AbuseGuard(redis, keys, logger, { trustedNetworks: config.trustedNetworks });
+  const abuseGuard = new AbuseGuard(redis, keys, logger, {
+    trustedNetworks: config.trustedNetworks,
+    onFailure: options.onAuthFailure,
+  });
   const rateLimiter = new CredentialRateLimiter(redis, keys);
   const accept: AcceptDeps = {
     store,

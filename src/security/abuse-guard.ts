@@ -13,6 +13,8 @@ export interface AbuseGuardOptions {
   /** First ban; each repeat offence doubles it. */
   banSeconds?: number;
   trustedNetworks?: string[];
+  /** Called for every counted failure (metrics). */
+  onFailure?: (protocol: AuthProtocol) => void;
 }
 
 export interface AuthFailure {
@@ -49,6 +51,7 @@ export class AbuseGuard {
   readonly #windowSeconds: number;
   readonly #banSeconds: number;
   readonly #trusted: BlockList;
+  readonly #onFailure: ((protocol: AuthProtocol) => void) | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -60,6 +63,7 @@ export class AbuseGuard {
     this.#windowSeconds = options.windowSeconds ?? 600;
     this.#banSeconds = options.banSeconds ?? 3600;
     this.#trusted = buildBlockList(options.trustedNetworks ?? []);
+    this.#onFailure = options.onFailure;
   }
 
   #failuresKey(ip: string): string {
@@ -93,6 +97,7 @@ export class AbuseGuard {
       { event: LogEvent.authFailed, ip, protocol: failure.protocol, user: failure.user },
       'authentication failed',
     );
+    this.#onFailure?.(failure.protocol);
     if (this.isTrusted(ip)) return { banned: false };
     const [[, count]] = (await this.redis
       .multi()

@@ -11,6 +11,8 @@ export interface UpstreamOptions {
   ca?: string | Buffer | undefined;
   timeouts?: Partial<SmtpTimeouts> | undefined;
   logger?: Logger | undefined;
+  /** Applied to each configured upstream before the failover chain (status tracking). */
+  wrap?: ((upstream: Upstream) => Upstream) | undefined;
 }
 
 /** POSTWARDEN_UPSTREAM_URL (parsed) → one Upstream; several → a failover chain in order. */
@@ -24,7 +26,8 @@ export function createUpstreams(specs: UpstreamSpec[], options: UpstreamOptions)
           logger: options.logger,
         }),
   );
-  const [only] = upstreams;
-  if (upstreams.length === 1 && only) return only;
-  return createFailoverUpstream(upstreams);
+  const wrapped = options.wrap ? upstreams.map(options.wrap) : upstreams;
+  const [only] = wrapped;
+  if (wrapped.length === 1 && only) return only;
+  return createFailoverUpstream(wrapped);
 }

@@ -1,0 +1,93 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { plainIp } from '../../observability/events.js';
+import type { AdminDeps } from '../deps.js';
+import { verifyPassword } from '../password.js';
+import {
+  LOGIN_COOKIE,
+  parseCookies,
+  randomToken,
+  SESSION_COOKIE,
+  SESSION_MAX_AGE_SECONDS,
+  type SessionStore,
+  serializeCookie,
+  tokensEqual,
+} from '../session.js';
+import { renderLogin } from '../views/login.js';
+import { ADMIN_BODY_LIMIT, field } from './form.js';
+
+const LOGIN_TOKEN_SECONDS = 30 * 60;
+const MAX_PASSWORD_LENGTH = 1024;
+
+function clientIp(request: FastifyRequest): string {
+  // The socket peer, never a forwarded header: bans must not be steerable by the client.
+  return plainIp(request.socket.remoteAddress);
+}
+
+/**
+ * Login and logout. A failed login counts for the abuse guard like any failed
+ * authentication (CONTRACT §Abuse guard, protocol `admin`); a banned IP cannot log in.
+ * The login form carries a double-submit token against login CSRF; a successful login
+ * always starts a brand-new session (no fixation).
+ */
+export function authRoutes(deps: AdminDeps, sessions: SessionStore) {
+  return async function registerAuthRoutes(app: FastifyInstance): Promise<void> {
+    const secure = deps.secureCookies;
+
+    function showLogin(reply: FastifyReply, status: number, error?: string): FastifyReply {
+      const token = randomToken();
+      reply.header(
+        'Set-Cookie',
+        serializeCookie(LOGIN_COOKIE, token, { secure, maxAgeSeconds: LOGIN_TOKEN_SECONDS }),
+      );
+      return reply
+        .code(status)
+        .type('text/html; charset=utf-8')
+        .send(renderLogin(token, error).value);
+    }
+
+    app.get('/login', { config: { adminPublic: true } }, async (request, reply) => {
+      const current = await sessions.get(parseCookies(request.headers.cookie).get(SESSION_COOKIE));
+      if (current) return reply.code(302).header('Location', '/admin').send();
+      return showLogin(reply, 200);
+    });
+
+    app.post(
+      '/login',
+      { config: { adminPublic: true }, bodyLimit: ADMIN_BODY_LIMIT },
+      async (request, reply) => {
+        const ip = clientIp(request);
+        if (await deps.abuseGuard.isBanned(ip)) {
+          return showLogin(reply, 403, 'This address is banned after repeated failed logins.');
+        }
+        const cookieToken = parseCookies(request.headers.cookie).get(LOGIN_COOKIE);
+        if (!tokensEqual(cookieToken, field(request.body, '_login'))) {
+          // No password was checked: nothing to count. The fresh form carries a new token.
+          return showLogin(reply, 403, 'The login form expired; please try again.');
+        }
+        const password = field(request.body, 'password').slice(0, MAX_PASSWORD_LENGTH);
+        const stored = await deps.redis.hget(deps.keys.admin(), 'passwordHash');
+        const ok = stored !== null && password !== '' && (await verifyPassword(password, stored));
+        if (!ok) {
+          await deps.abuseGuard.recordFailure({ ip, protocol: 'admin', user: 'admin' });
+          deps.logger.debug({ ip }, 'admin login failed');
+          return showLogin(reply, 401, 'Wrong password.');
+        }
+        const session = await sessions.create();
+        reply.header('Set-Cookie', [
+          serializeCookie(SESSION_COOKIE, session.id, {
+            secure,
+            maxAgeSeconds: SESSION_MAX_AGE_SECONDS,
+          }),
+          serializeCookie(LOGIN_COOKIE, '', { secure, maxAgeSeconds: 0 }),
+        ]);
+        return reply.code(303).header('Location', '/admin').send();
+      },
+    );
+
+    app.post('/logout', { bodyLimit: ADMIN_BODY_LIMIT }, async (request, reply) => {
+      if (request.adminSession) await sessions.destroy(request.adminSession.id);
+      reply.header('Set-Cookie', serializeCookie(SESSION_COOKIE, '', { secure, maxAgeSeconds: 0 }));
+      return reply.code(303).header('Location', '/admin/login').send();
+    });
+  };
+}

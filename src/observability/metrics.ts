@@ -1,0 +1,161 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * Every Prometheus metric Postwarden exports, declared once (ARCHITECTURE §13), in one
+ * registry per runtime — never prom-client's global default registry, so tests can build
+ * many runtimes in one process. Label values are closed sets (never ids or IPs).
+ * The names are part of the contract (CONTRACT §HTTP API) and of deploy/prometheus and
+ * deploy/grafana; test/integration/metrics-drift.test.ts keeps them in step.
+ */
+export const ACCEPT_PROTOCOLS = ['http', 'smtp'] as const;
+export const AUTH_PROTOCOLS = ['smtp', 'http', 'admin'] as const;
+export const DELIVERY_OUTCOMES = ['delivered', 'deferred', 'bounced', 'expired'] as const;
+export const QUEUE_STATES = ['waiting', 'active', 'deferred', 'failed'] as const;
+
+export type AcceptProtocol = (typeof ACCEPT_PROTOCOLS)[number];
+export type AuthProtocol = (typeof AUTH_PROTOCOLS)[number];
+export type DeliveryOutcome = (typeof DELIVERY_OUTCOMES)[number];
+export type QueueState = (typeof QUEUE_STATES)[number];
+
+/** What the scrape-time gauges read; each is optional (a worker-only runtime has fewer). */
+export interface MetricSources {
+  /** Queue counts by state and the oldest queued message's age (QueueOperator.stats). */
+  queue?: () => Promise<
+    Partial<Record<QueueState, number>> & { oldestQueuedAgeSeconds?: number | null }
+  >;
+  /** Number of IPs banned now (AbuseGuard.listBans().length). */
+  bansActive?: () => Promise<number>;
+  /** The same judgement as /readyz: Redis reachable and durability met. */
+  ready?: () => boolean | Promise<boolean>;
+}
+
+export interface Metrics {
+  readonly registry: Registry;
+  messageAccepted(protocol: AcceptProtocol): void;
+  deliveryFinished(outcome: DeliveryOutcome, seconds: number): void;
+  authFailed(protocol: AuthProtocol): void;
+  /** Unix seconds of the last successful `postwarden selftest` run. */
+  selftestSucceeded(atSeconds?: number): void;
+  /** Connect the scrape-time gauges to the services that know the answers. */
+  setSources(sources: MetricSources): void;
+  /** The Prometheus text exposition of everything in this registry. */
+  render(): Promise<string>;
+  readonly contentType: string;
+}
+
+/** A failing source leaves its gauge unset for this scrape rather than failing /metrics. */
+async function safely<T>(read: (() => T | Promise<T>) | undefined): Promise<T | undefined> {
+  if (!read) return undefined;
+  try {
+    return await read();
+  } catch {
+    return undefined;
+  }
+}
+
+function isOneOf<T extends string>(values: readonly T[], value: string): value is T {
+  return (values as readonly string[]).includes(value);
+}
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  let sources: MetricSources = {};
+
+  const accepted = new Counter({
+    name: 'postwarden_messages_accepted_total',
+    help: 'Messages durably queued, by intake protocol.',
+    labelNames: ['protocol'],
+    registers: [registry],
+  });
+  const deliveries = new Counter({
+    name: 'postwarden_deliveries_total',
+    help: 'Delivery attempts finished, by outcome (delivered, deferred, bounced, expired).',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'postwarden_delivery_duration_seconds',
+    help: 'Time one delivery attempt took, upstream conversation included.',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    registers: [registry],
+  });
+  const authFailures = new Counter({
+    name: 'postwarden_auth_failures_total',
+    help: 'Failed authentications, by protocol (smtp, http, admin).',
+    labelNames: ['protocol'],
+    registers: [registry],
+  });
+  const selftest = new Gauge({
+    name: 'postwarden_selftest_last_success',
+    help: 'Unix time of the last successful selftest (0 = never in this runtime).',
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'postwarden_queue_messages',
+    help: 'Messages in the delivery queue, by state (waiting, active, deferred, failed).',
+    labelNames: ['state'],
+    registers: [registry],
+    async collect() {
+      const stats = await safely(sources.queue);
+      if (!stats) return;
+      for (const state of QUEUE_STATES) this.set({ state }, stats[state] ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'postwarden_oldest_queued_age_seconds',
+    help: 'Age of the oldest message still waiting for delivery (0 when none waits).',
+    registers: [registry],
+    async collect() {
+      const stats = await safely(sources.queue);
+      if (stats) this.set(stats.oldestQueuedAgeSeconds ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'postwarden_bans_active',
+    help: 'Client IPs banned by the abuse guard now.',
+    registers: [registry],
+    async collect() {
+      const count = await safely(sources.bansActive);
+      if (count !== undefined) this.set(count);
+    },
+  });
+  new Gauge({
+    name: 'postwarden_ready',
+    help: '1 when Redis is reachable and the durability setting is met (as /readyz), else 0.',
+    registers: [registry],
+    async collect() {
+      this.set((await safely(sources.ready)) ? 1 : 0);
+    },
+  });
+
+  // Every bounded label value exists from the start, so rate() and absence alerts work
+  // before the first event of a kind.
+  for (const protocol of ACCEPT_PROTOCOLS) accepted.inc({ protocol }, 0);
+  for (const outcome of DELIVERY_OUTCOMES) deliveries.inc({ outcome }, 0);
+  for (const protocol of AUTH_PROTOCOLS) authFailures.inc({ protocol }, 0);
+  selftest.set(0);
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    messageAccepted(protocol) {
+      if (isOneOf(ACCEPT_PROTOCOLS, protocol)) accepted.inc({ protocol });
+    },
+    deliveryFinished(outcome, seconds) {
+      if (!isOneOf(DELIVERY_OUTCOMES, outcome)) return;
+      deliveries.inc({ outcome });
+      if (Number.isFinite(seconds) && seconds >= 0) duration.observe(seconds);
+    },
+    authFailed(protocol) {
+      if (isOneOf(AUTH_PROTOCOLS, protocol)) authFailures.inc({ protocol });
+    },
+    selftestSucceeded(atSeconds = Math.floor(Date.now() / 1000)) {
+      selftest.set(atSeconds);
+    },
+    setSources(next) {
+      sources = { ...sources, ...next };
+    },
+    render: () => registry.metrics(),
+  };
+}
