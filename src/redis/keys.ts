@@ -28,6 +28,8 @@ export interface Keys {
   abusePrefix(): string;
   /** prefix for rate-limiter keys. */
   ratePrefix(): string;
+  /** hash: the last `postwarden selftest` result (ok 1/0, at unix seconds). */
+  selftestResult(): string;
   /** The BullMQ queue name and prefix used for delivery jobs. */
   queueName(): string;
   queuePrefix(): string;
@@ -47,6 +49,7 @@ export function createKeys(prefix = 'pw'): Keys {
     admin: () => `${prefix}:admin`,
     abusePrefix: () => `${prefix}:abuse`,
     ratePrefix: () => `${prefix}:rate`,
+    selftestResult: () => `${prefix}:selftest`,
     queueName: () => 'deliveries',
     queuePrefix: () => `${prefix}:bull`,
   };

@@ -1,0 +1,15 @@
+export const USAGE = `Postwarden — a secure transactional mail relay
+
+Usage:
+  postwarden start [--role all|intake|worker]
+  postwarden credentials create NAME --allow-from PATTERN [--allow-from PATTERN ...]
+                                [--rate N/min] [--max-recipients N]
+  postwarden credentials list | revoke NAME | rotate NAME
+  postwarden queue stats | show ID | retry ID | retry --all-failed [--dry-run]
+  postwarden bans list | unban IP
+  postwarden admin set-password            (new password on standard input)
+  postwarden selftest [--smtp HOST:PORT] [--http URL]
+
+Every command accepts --json. Patterns: user@example.com, *@example.com, *@*.example.com.
+Configuration comes from the environment (REDIS_URL, POSTWARDEN_*); see the README.
+Exit codes: 0 ok, 1 failure, 2 usage error.`;

@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { loadConfig } from '../../src/config/load.js';
+import { parseDuration, parseUpstreamUrl } from '../../src/config/parse.js';
+import { ConfigError } from '../../src/errors.js';
+
+describe('configuration', () => {
+  it('has the contract defaults with no environment at all', () => {
+    const config = loadConfig({});
+    assert.equal(config.redisUrl, undefined);
+    assert.equal(config.httpHost, '127.0.0.1');
+    assert.equal(config.httpPort, 8080);
+    assert.equal(config.smtpHost, '127.0.0.1');
+    assert.equal(config.smtpPort, 2587);
+    assert.equal(config.smtpsPort, 2465);
+    assert.deepEqual(config.upstreams, [{ kind: 'capture', label: 'capture' }]);
+    assert.equal(config.maxMessageBytes, 26_214_400);
+    assert.equal(config.maxRecipients, 100);
+    assert.equal(config.retryBaseMs, 60_000);
+    assert.equal(config.retryMaxDelayMs, 3_600_000);
+    assert.equal(config.retryLifetimeMs, 72 * 3_600_000);
+    assert.equal(config.workerConcurrency, 20);
+    assert.equal(config.durability, 'fsync');
+    assert.equal(config.logLevel, 'info');
+    assert.ok(Object.isFrozen(config));
+  });
+
+  it('parses durations', () => {
+    assert.equal(parseDuration('500ms'), 500);
+    assert.equal(parseDuration('30s'), 30_000);
+    assert.equal(parseDuration('5m'), 300_000);
+    assert.equal(parseDuration('1h'), 3_600_000);
+    assert.equal(parseDuration('3d'), 259_200_000);
+    assert.equal(parseDuration('3 days'), undefined);
+    assert.equal(parseDuration('-1s'), undefined);
+  });
+
+  it('parses upstream URLs: STARTTLS required, implicit TLS, explicit cleartext, failover', () => {
+    assert.deepEqual(parseUpstreamUrl('smtp://u:p%40ss@mail.example.com:587'), {
+      kind: 'smtp',
+      label: 'smtp://mail.example.com:587',
+      host: 'mail.example.com',
+      port: 587,
+      tls: 'starttls',
+      auth: { user: 'u', pass: 'p@ss' },
+    });
+    assert.equal((parseUpstreamUrl('smtps://mail.example.com') as { port: number }).port, 465);
+    assert.equal((parseUpstreamUrl('smtp://127.0.0.1:2525?tls=off') as { tls: string }).tls, 'off');
+    const config = loadConfig({
+      POSTWARDEN_UPSTREAM_URL: 'smtp://a.example:587, smtps://b.example:465',
+    });
+    assert.deepEqual(
+      config.upstreams.map((spec) => spec.label),
+      ['smtp://a.example:587', 'smtps://b.example:465'],
+    );
+  });
+
+  it('never shows an upstream password in a label', () => {
+    const spec = parseUpstreamUrl('smtp://user:hunter2@mail.example.com:587');
+    assert.doesNotMatch(spec.label, /hunter2/);
+  });
+
+  const bad: Array<[string, string]> = [
+    ['POSTWARDEN_UPSTREAM_URL', 'ftp://mail.example.com'],
+    ['POSTWARDEN_UPSTREAM_URL', 'smtps://x.example?tls=off'],
+    ['POSTWARDEN_HTTP_PORT', 'abc'],
+    ['POSTWARDEN_SMTP_PORT', '70000'],
+    ['POSTWARDEN_SMTPS_PORT', '-1'],
+    ['POSTWARDEN_MAX_MESSAGE_BYTES', '0'],
+    ['POSTWARDEN_MAX_RECIPIENTS', 'many'],
+    ['POSTWARDEN_RETRY_BASE', '10'],
+    ['POSTWARDEN_RETRY_MAX_DELAY', '1 hour'],
+    ['POSTWARDEN_RETRY_LIFETIME', '0s'],
+    ['POSTWARDEN_WORKER_CONCURRENCY', '0'],
+    ['POSTWARDEN_DURABILITY', 'sometimes'],
+    ['LOG_LEVEL', 'loud'],
+    ['REDIS_URL', 'http://localhost:6379'],
+    ['POSTWARDEN_HTTP_HOST', 'bad host'],
+  ];
+  for (const [variable, value] of bad) {
+    it(`refuses ${variable}=${value} with a message naming the variable`, () => {
+      assert.throws(
+        () => loadConfig({ [variable]: value }),
+        (error: unknown) => error instanceof ConfigError && error.message.includes(variable),
+      );
+    });
+  }
+
+  it('needs the TLS certificate and key together', () => {
+    assert.throws(
+      () => loadConfig({ POSTWARDEN_TLS_CERT: '/x/cert.pem' }),
+      (error: unknown) => error instanceof ConfigError && /POSTWARDEN_TLS_KEY/.test(error.message),
+    );
+  });
+});
