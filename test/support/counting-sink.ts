@@ -7,6 +7,8 @@ export interface SinkMessage {
   subject: string;
   messageId: string;
   size: number;
+  /** The header block as received (latin1), for header assertions. */
+  head: string;
 }
 
 export interface CountingSink {
@@ -54,6 +56,7 @@ export async function startCountingSink(options: { delayMs?: number } = {}): Pro
             subject,
             messageId: header(head, 'Message-ID'),
             size: raw.length,
+            head,
           });
           subjects.set(subject, (subjects.get(subject) ?? 0) + 1);
           callback();

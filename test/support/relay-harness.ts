@@ -21,6 +21,8 @@ export interface RelayHarness {
   createCredential(input: NewCredential): Promise<{ name: string; secret: string }>;
   /** Number of messages in the relay's index (everything ever queued). */
   queuedCount(): Promise<number>;
+  /** Where any of `secrets` appears: the relay's output (logs) or any Redis value or key. */
+  findSecrets(secrets: string[]): Promise<string[]>;
   stop(): Promise<void>;
 }
 
@@ -69,6 +71,22 @@ export async function startRelayHarness(
       return { name: input.name, secret };
     },
     queuedCount: () => redis.zcard(keys.messageIndex()),
+    async findSecrets(secrets) {
+      const found: string[] = [];
+      const output = relay.output();
+      for (const secret of secrets)
+        if (output.includes(secret)) found.push(`relay output contains ${secret.slice(0, 6)}…`);
+      let cursor = '0';
+      do {
+        const [next, batch] = await redis.scan(cursor, 'COUNT', 500);
+        cursor = next;
+        for (const key of batch) {
+          const text = `${key}\n${await readAnyValue(redis, key)}`;
+          for (const secret of secrets) if (text.includes(secret)) found.push(`redis key ${key}`);
+        }
+      } while (cursor !== '0');
+      return found;
+    },
     async stop() {
       await relay.kill('SIGTERM');
       redis.disconnect();
@@ -77,4 +95,16 @@ export async function startRelayHarness(
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A key's whole value as text, whatever its type (DUMP would hide LZF-compressed strings). */
+async function readAnyValue(redis: Redis, key: string): Promise<string> {
+  const type = await redis.type(key);
+  if (type === 'string') return (await redis.getBuffer(key))?.toString('latin1') ?? '';
+  if (type === 'hash') return JSON.stringify(await redis.hgetall(key));
+  if (type === 'list') return (await redis.lrange(key, 0, -1)).join('\n');
+  if (type === 'set') return (await redis.smembers(key)).join('\n');
+  if (type === 'zset') return (await redis.zrange(key, '0', '-1')).join('\n');
+  if (type === 'stream') return JSON.stringify(await redis.xrange(key, '-', '+'));
+  return '';
 }
