@@ -1,0 +1,76 @@
+const CR = 0x0d;
+const LF = 0x0a;
+const NUL = 0x00;
+
+export type DataProblem = 'bare_lf' | 'bare_cr' | 'nul';
+
+export type DataVerdict =
+  | { ok: true; raw: Buffer }
+  | { ok: false; reason: 'too_large'; bytes: number }
+  | { ok: false; reason: 'smuggling'; problem: DataProblem; offset: number };
+
+/**
+ * Watches the DATA stream chunk by chunk (after smtp-server removed the dot-stuffing).
+ *
+ * - Lines must end in CRLF: a bare LF, a bare CR or a NUL anywhere refuses the message
+ *   (CONTRACT: no SMTP smuggling — `<LF>.<CRLF>` and friends end DATA at some upstreams
+ *   but not here, so a second message could ride inside the first). smtp-server passes
+ *   them through (GOTCHAS), so every byte is scanned, the last byte carried across chunks.
+ * - The size limit holds whether or not SIZE= was declared: bytes are counted and
+ *   buffering stops at the limit, the rest is only drained (GOTCHAS: smtp-server does
+ *   not cut an undeclared oversized body off).
+ */
+export class DataGuard {
+  readonly #maxBytes: number;
+  readonly #chunks: Buffer[] = [];
+  #bytes = 0;
+  #previous = -1;
+  #problem: { problem: DataProblem; offset: number } | undefined;
+
+  constructor(maxBytes: number) {
+    this.#maxBytes = maxBytes;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  push(chunk: Buffer): void {
+    if (this.#problem === undefined) this.#scan(chunk);
+    this.#bytes += chunk.length;
+    // Keep bytes only while the message can still be accepted.
+    if (this.#problem === undefined && this.#bytes <= this.#maxBytes) this.#chunks.push(chunk);
+    else this.#chunks.length = 0;
+  }
+
+  /** The verdict once the stream ended at `<CRLF>.<CRLF>`. */
+  finish(): DataVerdict {
+    if (this.#problem === undefined && this.#previous === CR) {
+      this.#problem = { problem: 'bare_cr', offset: this.#bytes - 1 };
+    }
+    if (this.#bytes > this.#maxBytes) return { ok: false, reason: 'too_large', bytes: this.#bytes };
+    if (this.#problem) return { ok: false, reason: 'smuggling', ...this.#problem };
+    return { ok: true, raw: Buffer.concat(this.#chunks, this.#bytes) };
+  }
+
+  #scan(chunk: Buffer): void {
+    let previous = this.#previous;
+    for (let i = 0; i < chunk.length; i++) {
+      const byte = chunk[i] as number;
+      const problem = classify(previous, byte);
+      if (problem) {
+        this.#problem = { problem, offset: this.#bytes + (problem === 'bare_cr' ? i - 1 : i) };
+        return;
+      }
+      previous = byte;
+    }
+    this.#previous = previous;
+  }
+}
+
+function classify(previous: number, byte: number): DataProblem | undefined {
+  if (byte === NUL) return 'nul';
+  if (byte === LF && previous !== CR) return 'bare_lf';
+  if (previous === CR && byte !== LF) return 'bare_cr';
+  return undefined;
+}

@@ -1,0 +1,173 @@
+import type { Logger } from 'pino';
+import type {
+  SMTPServerAddress,
+  SMTPServerAuthentication,
+  SMTPServerAuthenticationResponse,
+  SMTPServerSession,
+} from 'smtp-server';
+import { isValidAddress } from '../../message/addresses.js';
+import { plainIp } from '../../observability/events.js';
+import type { AbuseGuard } from '../../security/abuse-guard.js';
+import type { Credential, CredentialStore } from '../../security/credentials/store.js';
+import { type AcceptDeps, checkEnvelopeSender, recipientLimit } from '../accept.js';
+import { isLoopbackAddress } from './loopback.js';
+import {
+  Replies,
+  replyError,
+  replyForDenial,
+  replyTooLarge,
+  replyTooManyRecipients,
+} from './replies.js';
+
+/** Failed AUTHs one connection may make; the last one is answered 421 and closes it. */
+export const MAX_AUTH_FAILURES_PER_CONNECTION = 3;
+
+export interface SessionDeps {
+  credentials: CredentialStore;
+  abuseGuard: AbuseGuard;
+  accept: AcceptDeps;
+  logger: Logger;
+}
+
+/** What we keep per connection (smtp-server reuses one session object per connection). */
+export interface ConnectionState {
+  logger: Logger;
+  ip: string;
+  authFailures: number;
+}
+
+type Done = (err?: Error | null) => void;
+type AuthDone = (
+  err: Error | null | undefined,
+  response?: SMTPServerAuthenticationResponse,
+) => void;
+
+/** The authenticated credential of a session, or undefined. */
+export function credentialOf(session: SMTPServerSession): Credential | undefined {
+  const user: unknown = session.user;
+  return typeof user === 'object' && user !== null && 'allowFrom' in user
+    ? (user as Credential)
+    : undefined;
+}
+
+/**
+ * The connection, AUTH and envelope handlers of the SMTP intake (onData is in
+ * submit-data.ts). smtp-server's defaults accept everything (GOTCHAS), so every handler
+ * checks the session itself. Each refusal comes from the replies table.
+ */
+export function createSessionHandlers(deps: SessionDeps) {
+  const states = new WeakMap<SMTPServerSession, ConnectionState>();
+
+  function stateOf(session: SMTPServerSession): ConnectionState {
+    let state = states.get(session);
+    if (!state) {
+      const ip = plainIp(session.remoteAddress);
+      state = { ip, authFailures: 0, logger: deps.logger.child({ cid: session.id, ip }) };
+      states.set(session, state);
+    }
+    return state;
+  }
+
+  async function onConnect(session: SMTPServerSession): Promise<void> {
+    const state = stateOf(session);
+    let banned: boolean;
+    try {
+      banned = await deps.abuseGuard.isBanned(state.ip);
+    } catch (error) {
+      state.logger.warn({ err: { message: (error as Error).message } }, 'ban check failed');
+      throw replyError(Replies.serviceUnavailable);
+    }
+    if (banned) {
+      state.logger.info({ protocol: 'smtp' }, 'banned client refused at connect');
+      throw replyError(Replies.banned);
+    }
+  }
+
+  async function onAuth(
+    auth: SMTPServerAuthentication,
+    session: SMTPServerSession,
+  ): Promise<SMTPServerAuthenticationResponse> {
+    const state = stateOf(session);
+    // Also refused before the SASL exchange (exact-replies.ts); this is the policy itself.
+    if (!session.secure && !isLoopbackSession(session))
+      throw replyError(Replies.encryptionRequired);
+    const user = auth.username ?? '';
+    let credential: Credential | undefined;
+    try {
+      credential = await deps.credentials.authenticate(user, auth.password ?? '');
+    } catch (error) {
+      state.logger.warn({ err: { message: (error as Error).message } }, 'auth lookup failed');
+      throw replyError(Replies.authUnavailable);
+    }
+    if (credential) {
+      state.logger.info({ credential: credential.name }, 'smtp client authenticated');
+      return { user: credential };
+    }
+    state.authFailures += 1;
+    const { banned } = await deps.abuseGuard
+      .recordFailure({ ip: state.ip, protocol: 'smtp', user })
+      .catch(() => ({ banned: false }));
+    if (banned || state.authFailures >= MAX_AUTH_FAILURES_PER_CONNECTION) {
+      throw replyError(Replies.tooManyAuthFailures);
+    }
+    throw replyError(Replies.authFailed);
+  }
+
+  function onMailFrom(address: SMTPServerAddress, session: SMTPServerSession): void {
+    const credential = credentialOf(session);
+    if (!credential) throw replyError(Replies.authRequired);
+    const from = address.address;
+    if (from !== '' && !isValidAddress(from)) throw replyError(Replies.badSenderSyntax);
+    const declared = Number(address.args && (address.args as Record<string, unknown>).SIZE);
+    if (declared > deps.accept.limits.maxMessageBytes) {
+      throw replyError(replyTooLarge(deps.accept.limits.maxMessageBytes));
+    }
+    const denial = checkEnvelopeSender(credential, from);
+    if (denial) {
+      stateOf(session).logger.info({ code: denial.code }, 'envelope sender refused');
+      throw replyError(replyForDenial(denial));
+    }
+  }
+
+  function onRcptTo(address: SMTPServerAddress, session: SMTPServerSession): void {
+    const credential = credentialOf(session);
+    if (!credential) throw replyError(Replies.authRequired);
+    if (!isValidAddress(address.address)) throw replyError(Replies.badRecipientSyntax);
+    const limit = recipientLimit(deps.accept, credential);
+    const key = address.address.toLowerCase();
+    const current = session.envelope.rcptTo;
+    const repeated = current.some((rcpt) => rcpt.address.toLowerCase() === key);
+    // CONTRACT: `452 4.5.3` for each recipient beyond the limit; the others stay accepted.
+    if (!repeated && current.length >= limit) throw replyError(replyTooManyRecipients(limit));
+  }
+
+  return {
+    stateOf,
+    onConnect: (session: SMTPServerSession, done: Done) => {
+      onConnect(session).then(() => done(), done);
+    },
+    onAuth: (auth: SMTPServerAuthentication, session: SMTPServerSession, done: AuthDone) => {
+      onAuth(auth, session).then((response) => done(null, response), done);
+    },
+    onMailFrom: (address: SMTPServerAddress, session: SMTPServerSession, done: Done) => {
+      settle(() => onMailFrom(address, session), done);
+    },
+    onRcptTo: (address: SMTPServerAddress, session: SMTPServerSession, done: Done) => {
+      settle(() => onRcptTo(address, session), done);
+    },
+  };
+}
+
+function isLoopbackSession(session: SMTPServerSession): boolean {
+  return isLoopbackAddress(session.remoteAddress);
+}
+
+function settle(check: () => void, done: Done): void {
+  try {
+    check();
+  } catch (error) {
+    done(error as Error);
+    return;
+  }
+  done();
+}

@@ -1,0 +1,99 @@
+import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+import { LogEvent } from '../../observability/events.js';
+import type { CredentialStore } from '../../security/credentials/store.js';
+import { type AcceptDeps, acceptSubmission } from '../accept.js';
+import { DataGuard } from './data-guard.js';
+import { buildRawSubmission } from './raw-submission.js';
+import {
+  Replies,
+  replyError,
+  replyForDenial,
+  replyQueued,
+  replyText,
+  replyTooLarge,
+  type SmtpReply,
+} from './replies.js';
+import { type ConnectionState, credentialOf } from './session.js';
+
+export interface SubmitDataDeps {
+  credentials: CredentialStore;
+  accept: AcceptDeps;
+  /** Domain for generated Message-IDs when the sender's domain is unknown. */
+  hostname?: string | undefined;
+  stateOf(session: SMTPServerSession): ConnectionState;
+}
+
+type DataDone = (err?: Error | null, message?: string) => void;
+
+/** Read the DATA stream through the guard; rejects if the client went away mid-message. */
+function readData(stream: SMTPServerDataStream, guard: DataGuard): Promise<void> {
+  return new Promise((resolve, reject) => {
+    stream.on('data', (chunk: Buffer) => guard.push(chunk));
+    stream.once('end', () => resolve());
+    stream.once('error', reject);
+    stream.once('close', () => reject(new Error('connection closed during DATA')));
+  });
+}
+
+/**
+ * The end of DATA: guard verdict (size, smuggling) → Submission → the one door. The
+ * client hears `250 2.0.0 Ok: queued as ID` only after acceptSubmission resolved, i.e.
+ * after the durable enqueue (CONTRACT: nothing is dropped); any failure is a 4xx/5xx
+ * and nothing is queued.
+ */
+export function createDataHandler(deps: SubmitDataDeps) {
+  async function decide(
+    stream: SMTPServerDataStream,
+    session: SMTPServerSession,
+  ): Promise<SmtpReply> {
+    const state = deps.stateOf(session);
+    const maxBytes = deps.accept.limits.maxMessageBytes;
+    const guard = new DataGuard(maxBytes);
+    await readData(stream, guard);
+    const verdict = guard.finish();
+    if (!verdict.ok) {
+      state.logger.info(
+        { event: LogEvent.messageRejected, reason: verdict.reason, bytes: guard.bytes },
+        'message refused at end of DATA',
+      );
+      return verdict.reason === 'too_large' ? replyTooLarge(maxBytes) : Replies.smuggling;
+    }
+    const authed = credentialOf(session);
+    const mailFrom = session.envelope.mailFrom;
+    if (!authed || !mailFrom) return Replies.authRequired;
+    // Re-read the credential: a revoke or a changed grant applies at once.
+    const credential = await deps.credentials.get(authed.name);
+    if (!credential || credential.revoked) {
+      return replyForDenial({ code: 'unauthorized', message: 'Credential no longer valid' });
+    }
+    const built = buildRawSubmission(
+      verdict.raw,
+      { from: mailFrom.address, to: session.envelope.rcptTo.map((rcpt) => rcpt.address) },
+      { hostname: deps.hostname },
+    );
+    if (!built.ok) return Replies.noFromHeader;
+    const result = await acceptSubmission(
+      deps.accept,
+      { credential, ip: state.ip },
+      built.submission,
+    );
+    if (result.accepted) return replyQueued(result.id);
+    state.logger.info(
+      { event: LogEvent.messageRejected, code: result.denial.code, credential: credential.name },
+      'message refused',
+    );
+    return replyForDenial(result.denial);
+  }
+
+  return (stream: SMTPServerDataStream, session: SMTPServerSession, done: DataDone): void => {
+    decide(stream, session).then(
+      (reply) => (reply.code < 300 ? done(null, replyText(reply)) : done(replyError(reply))),
+      (error: Error) => {
+        const state = deps.stateOf(session);
+        state.logger.warn({ err: { message: error.message } }, 'DATA not completed');
+        stream.resume(); // drain whatever is left so smtp-server can answer
+        done(replyError(Replies.internalError));
+      },
+    );
+  };
+}
