@@ -1,21 +1,33 @@
 import { createInterface } from 'node:readline/promises';
+import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { setAdminPassword } from '../runtime/first-run.js';
 import { openManagement } from './context.js';
 import { ExitCode, type ExitCodeValue, type Output, UsageError } from './output.js';
 
+/** The new password: typed at a terminal (not echoed), or the first line of stdin. */
 async function readPassword(): Promise<string> {
   if (process.stdin.isTTY) {
-    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    let muted = false;
+    const output = new Writable({
+      write(chunk, _encoding, done) {
+        if (!muted) process.stderr.write(chunk);
+        done();
+      },
+    });
+    const rl = createInterface({ input: process.stdin, output, terminal: true });
     try {
-      return (await rl.question('New admin password: ')).trim();
+      const answer = rl.question('New admin password: ');
+      muted = true; // the prompt is out; what is typed next is not shown
+      return await answer;
     } finally {
       rl.close();
+      process.stderr.write('\n');
     }
   }
   let text = '';
   for await (const chunk of process.stdin) text += chunk.toString();
-  return text.replace(/\r?\n$/, '');
+  return text.split(/\r?\n/)[0] ?? '';
 }
 
 export async function adminCommand(args: string[], out: Output): Promise<ExitCodeValue> {

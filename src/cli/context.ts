@@ -1,3 +1,4 @@
+import pino from 'pino';
 import { type Config, loadConfig } from '../config/load.js';
 import { createLogger } from '../observability/logger.js';
 import { resolveRedis } from '../runtime/redis-source.js';
@@ -16,7 +17,11 @@ export interface ManagementContext {
  */
 export async function openManagement(): Promise<ManagementContext> {
   const config = loadConfig();
-  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  // Logs go to stderr: stdout carries the command's result (one JSON document with --json).
+  const logger = createLogger(
+    config.logLevel === 'info' ? 'warn' : config.logLevel,
+    pino.destination({ fd: 2, sync: true }),
+  );
   const source = await resolveRedis(config);
   let services: Services;
   try {

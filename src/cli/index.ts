@@ -1,37 +1,46 @@
 import { ConfigError, PostwardenError } from '../errors.js';
-import { adminCommand } from './admin.js';
-import { bansCommand } from './bans.js';
-import { credentialsCommand } from './credentials.js';
-import { createOutput, ExitCode, type ExitCodeValue, type Output, UsageError } from './output.js';
-import { queueCommand } from './queue.js';
-import { selftestCommand } from './selftest.js';
-import { startCommand } from './start.js';
+import {
+  type CliStreams,
+  createOutput,
+  ExitCode,
+  type ExitCodeValue,
+  type Output,
+  UsageError,
+} from './output.js';
 import { USAGE } from './usage.js';
 
-const COMMANDS: Record<string, (args: string[], out: Output) => Promise<ExitCodeValue>> = {
-  start: startCommand,
-  credentials: credentialsCommand,
-  queue: queueCommand,
-  bans: bansCommand,
-  admin: adminCommand,
-  selftest: selftestCommand,
+type Command = (args: string[], out: Output) => Promise<ExitCodeValue>;
+
+// Loaded on demand: a management command does not load the SMTP server, the HTTP app
+// or the delivery worker, and a usage error is answered before anything heavy loads.
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  start: async () => (await import('./start.js')).startCommand,
+  credentials: async () => (await import('./credentials.js')).credentialsCommand,
+  queue: async () => (await import('./queue.js')).queueCommand,
+  bans: async () => (await import('./bans.js')).bansCommand,
+  admin: async () => (await import('./admin.js')).adminCommand,
+  selftest: async () => (await import('./selftest.js')).selftestCommand,
 };
 
 /** argv (without node and script) → exit code. Never throws. */
-export async function runCli(argv: string[]): Promise<ExitCodeValue> {
+export async function runCli(
+  argv: string[],
+  streams: CliStreams = { stdout: process.stdout, stderr: process.stderr },
+): Promise<ExitCodeValue> {
   const json = argv.includes('--json');
-  const out = createOutput(json);
+  const out = createOutput(json, streams);
   const [name, ...rest] = argv;
   if (!name || name === 'help' || name === '--help' || name === '-h') {
-    process[name ? 'stdout' : 'stderr'].write(`${USAGE}\n`);
+    streams[name ? 'stdout' : 'stderr'].write(`${USAGE}\n`);
     return name ? ExitCode.ok : ExitCode.usage;
   }
-  const command = COMMANDS[name];
-  if (!command) {
+  const load = COMMANDS[name];
+  if (!load) {
     out.error('usage', `unknown command "${name}"\n\n${USAGE}`);
     return ExitCode.usage;
   }
   try {
+    const command = await load();
     return await command(rest, out);
   } catch (error) {
     if (

@@ -14,19 +14,29 @@ export interface Output {
   line(text: string): void;
 }
 
-export function createOutput(json: boolean): Output {
+/** Where a command's output goes: the process's streams, or a test's buffers. */
+export interface CliStreams {
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown };
+}
+
+export function createOutput(
+  json: boolean,
+  streams: CliStreams = { stdout: process.stdout, stderr: process.stderr },
+): Output {
+  const { stdout, stderr } = streams;
   return {
     json,
     result(data, human) {
-      if (json) process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
-      else process.stdout.write(`${(Array.isArray(human) ? human : [human]).join('\n')}\n`);
+      if (json) stdout.write(`${JSON.stringify(data, null, 2)}\n`);
+      else stdout.write(`${(Array.isArray(human) ? human : [human]).join('\n')}\n`);
     },
     error(code, message) {
-      if (json) process.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
-      else process.stderr.write(`postwarden: ${message}\n`);
+      if (json) stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
+      else stderr.write(`postwarden: ${message}\n`);
     },
     line(text) {
-      process.stdout.write(`${text}\n`);
+      stdout.write(`${text}\n`);
     },
   };
 }

@@ -25,12 +25,15 @@ export async function selftestCommand(args: string[], out: Output): Promise<Exit
     options: { smtp: { type: 'string' }, http: { type: 'string' }, json: { type: 'boolean' } },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals[0]}`);
+  // Arguments are checked before Redis is touched: a usage error exits 2 at once.
+  const smtpArg = values.smtp ? parseHostPort(values.smtp) : undefined;
+  if (values.http !== undefined && !URL.canParse(values.http)) {
+    throw new UsageError(`--http: "${values.http}" is not a URL`);
+  }
   const context = await openManagement();
   try {
     const { config, services } = context;
-    const smtp = values.smtp
-      ? parseHostPort(values.smtp)
-      : { host: connectHost(config.smtpHost), port: config.smtpPort };
+    const smtp = smtpArg ?? { host: connectHost(config.smtpHost), port: config.smtpPort };
     // The SMTPS port is probed only when the submission port is the configured one.
     const smtps =
       !values.smtp && config.smtpsPort > 0

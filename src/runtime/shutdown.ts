@@ -9,16 +9,21 @@ export interface ShutdownStep {
 /**
  * Runs the shutdown steps in order (stop accepting → drain workers → close queues and
  * Redis → stop the embedded Redis), each error-tolerant, all within `deadlineMs`.
- * Idempotent: a second call returns the same promise.
+ * Idempotent: a second call returns the same promise. The steps are listed when the
+ * shutdown begins, so whatever started up to then is stopped.
  */
-export function createShutdown(steps: ShutdownStep[], logger: Logger, deadlineMs: number) {
+export function createShutdown(
+  listSteps: () => ShutdownStep[],
+  logger: Logger,
+  deadlineMs: number,
+) {
   let running: Promise<boolean> | undefined;
   return function shutdown(reason: string): Promise<boolean> {
     running ??= (async () => {
       logger.info({ event: LogEvent.shutdown, reason }, 'shutting down');
       const deadline = Date.now() + deadlineMs;
       let clean = true;
-      for (const step of steps) {
+      for (const step of listSteps()) {
         const left = deadline - Date.now();
         if (left <= 0) {
           logger.error({ event: LogEvent.shutdown, step: step.name }, 'shutdown deadline passed');

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
 import { parseDuration, parseUpstreamUrl } from '../../src/config/parse.js';
+import { settings } from '../../src/config/schema.js';
 import { ConfigError } from '../../src/errors.js';
 
 describe('configuration', () => {
@@ -76,6 +77,7 @@ describe('configuration', () => {
     ['LOG_LEVEL', 'loud'],
     ['REDIS_URL', 'http://localhost:6379'],
     ['POSTWARDEN_HTTP_HOST', 'bad host'],
+    ['POSTWARDEN_SMTP_HOST', 'mail;rm'],
   ];
   for (const [variable, value] of bad) {
     it(`refuses ${variable}=${value} with a message naming the variable`, () => {
@@ -85,6 +87,82 @@ describe('configuration', () => {
       );
     });
   }
+
+  // Settings whose value is free text (paths, a password, a list handed to the guard).
+  const freeText = new Set([
+    'POSTWARDEN_DATA_DIR',
+    'POSTWARDEN_TLS_CERT',
+    'POSTWARDEN_TLS_KEY',
+    'POSTWARDEN_ADMIN_PASSWORD',
+    'POSTWARDEN_TRUSTED_NETWORKS',
+  ]);
+
+  it('has a refused value above for every validated setting of the schema', () => {
+    const tested = new Set(bad.map(([variable]) => variable));
+    for (const setting of Object.values(settings)) {
+      if (!freeText.has(setting.env)) assert.ok(tested.has(setting.env), setting.env);
+    }
+  });
+
+  it('reads a good value of every setting', () => {
+    const config = loadConfig({
+      REDIS_URL: 'redis://127.0.0.1:6390/2',
+      POSTWARDEN_DATA_DIR: '/var/lib/postwarden',
+      POSTWARDEN_HTTP_HOST: '::1',
+      POSTWARDEN_HTTP_PORT: '9090',
+      POSTWARDEN_SMTP_HOST: '0.0.0.0',
+      POSTWARDEN_SMTP_PORT: '587',
+      POSTWARDEN_SMTPS_PORT: '0',
+      POSTWARDEN_TLS_CERT: '/etc/ssl/relay.pem',
+      POSTWARDEN_TLS_KEY: '/etc/ssl/relay.key',
+      POSTWARDEN_UPSTREAM_URL: 'smtps://u:p@mail.example.com:465',
+      POSTWARDEN_ADMIN_PASSWORD: 'correct horse battery staple',
+      POSTWARDEN_MAX_MESSAGE_BYTES: '1048576',
+      POSTWARDEN_MAX_RECIPIENTS: '5',
+      POSTWARDEN_RETRY_BASE: '500ms',
+      POSTWARDEN_RETRY_MAX_DELAY: '5m',
+      POSTWARDEN_RETRY_LIFETIME: '3d',
+      POSTWARDEN_WORKER_CONCURRENCY: '4',
+      POSTWARDEN_DURABILITY: 'memory',
+      LOG_LEVEL: 'debug',
+      POSTWARDEN_TRUSTED_NETWORKS: '10.0.0.0/8, 192.0.2.7',
+    });
+    assert.deepEqual(
+      { ...config, upstreams: config.upstreams.map((spec) => spec.label) },
+      {
+        redisUrl: 'redis://127.0.0.1:6390/2',
+        dataDir: '/var/lib/postwarden',
+        httpHost: '::1',
+        httpPort: 9090,
+        smtpHost: '0.0.0.0',
+        smtpPort: 587,
+        smtpsPort: 0,
+        tlsCert: '/etc/ssl/relay.pem',
+        tlsKey: '/etc/ssl/relay.key',
+        upstreams: ['smtps://mail.example.com:465'],
+        adminPassword: 'correct horse battery staple',
+        maxMessageBytes: 1_048_576,
+        maxRecipients: 5,
+        retryBaseMs: 500,
+        retryMaxDelayMs: 300_000,
+        retryLifetimeMs: 259_200_000,
+        workerConcurrency: 4,
+        durability: 'memory',
+        logLevel: 'debug',
+        trustedNetworks: ['10.0.0.0/8', '192.0.2.7'],
+      },
+    );
+  });
+
+  it('treats an empty variable as unset (the default applies)', () => {
+    const config = loadConfig({ POSTWARDEN_HTTP_PORT: '', REDIS_URL: '  ' });
+    assert.equal(config.httpPort, 8080);
+    assert.equal(config.redisUrl, undefined);
+  });
+
+  it('resolves a relative data dir against the working directory', () => {
+    assert.equal(loadConfig({}).dataDir, `${process.cwd()}/data`);
+  });
 
   it('needs the TLS certificate and key together', () => {
     assert.throws(

@@ -43,6 +43,24 @@ describe('docker-compose.yml and deploy files', () => {
     assert.equal(env.POSTWARDEN_DURABILITY, 'fsync');
   });
 
+  it('listens on all interfaces inside the container and keeps its data dir on a volume', () => {
+    const postwarden = compose.services.postwarden as Record<string, unknown>;
+    const env = postwarden.environment as Record<string, string>;
+    assert.equal(env.POSTWARDEN_HTTP_HOST, '0.0.0.0');
+    assert.equal(env.POSTWARDEN_SMTP_HOST, '0.0.0.0');
+    assert.match(dockerfile, /POSTWARDEN_DATA_DIR=\/data/);
+    assert.ok((postwarden.volumes as string[]).includes('postwarden-data:/data'));
+    assert.ok('postwarden-data' in compose.volumes);
+  });
+
+  it('runs the systemd unit as node dist/main.js start, signalling node only', () => {
+    const unit = readFileSync('deploy/postwarden.service', 'utf8');
+    assert.match(unit, /^ExecStart=\S*node \S*dist\/main\.js start$/m);
+    assert.doesNotMatch(unit, /^ExecStart=.*npm/m);
+    assert.match(unit, /^KillMode=mixed$/m);
+    assert.match(unit, /^Environment=POSTWARDEN_DATA_DIR=/m);
+  });
+
   it('binds every published port explicitly, HTTP on loopback only', () => {
     const ports = compose.services.postwarden?.ports as string[];
     assert.ok(ports.length > 0);
