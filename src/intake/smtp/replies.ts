@@ -54,6 +54,11 @@ export const Replies = {
     text: 'Temporary authentication failure, try again later',
   },
   banned: { code: 554, enhanced: '5.7.1', text: 'Your address is banned, closing connection' },
+  tooManyConnections: {
+    code: 421,
+    enhanced: '4.7.0',
+    text: 'Too many connections from your address, try again later',
+  },
   serviceUnavailable: {
     code: 421,
     enhanced: '4.3.0',

@@ -10,6 +10,7 @@ import { plainIp } from '../../observability/events.js';
 import type { AbuseGuard } from '../../security/abuse-guard.js';
 import type { Credential, CredentialStore } from '../../security/credentials/store.js';
 import { type AcceptDeps, checkEnvelopeSender, recipientLimit } from '../accept.js';
+import { ConnectionLimiter } from './connection-limits.js';
 import { isLoopbackAddress } from './loopback.js';
 import {
   Replies,
@@ -27,6 +28,8 @@ export interface SessionDeps {
   abuseGuard: AbuseGuard;
   accept: AcceptDeps;
   logger: Logger;
+  /** Concurrent connections one client IP may hold (slowloris); default 50. */
+  maxConnectionsPerIp?: number | undefined;
 }
 
 /** What we keep per connection (smtp-server reuses one session object per connection). */
@@ -34,6 +37,8 @@ export interface ConnectionState {
   logger: Logger;
   ip: string;
   authFailures: number;
+  /** Whether this connection holds a slot in the per-IP limiter. */
+  counted?: boolean;
 }
 
 type Done = (err?: Error | null) => void;
@@ -68,8 +73,18 @@ export function createSessionHandlers(deps: SessionDeps) {
     return state;
   }
 
+  const limiter = new ConnectionLimiter(deps.maxConnectionsPerIp ?? 50);
+
   async function onConnect(session: SMTPServerSession): Promise<void> {
     const state = stateOf(session);
+    if (!limiter.tryOpen(state.ip)) {
+      state.logger.warn(
+        { protocol: 'smtp', open: limiter.openFrom(state.ip) },
+        'too many connections from one address',
+      );
+      throw replyError(Replies.tooManyConnections);
+    }
+    state.counted = true;
     let banned: boolean;
     try {
       banned = await deps.abuseGuard.isBanned(state.ip);
@@ -141,8 +156,17 @@ export function createSessionHandlers(deps: SessionDeps) {
     if (!repeated && current.length >= limit) throw replyError(replyTooManyRecipients(limit));
   }
 
+  function onClose(session: SMTPServerSession): void {
+    const state = states.get(session);
+    if (state?.counted) {
+      state.counted = false;
+      limiter.release(state.ip);
+    }
+  }
+
   return {
     stateOf,
+    onClose,
     onConnect: (session: SMTPServerSession, done: Done) => {
       onConnect(session).then(() => done(), done);
     },
