@@ -27,6 +27,8 @@ export interface MetricSources {
   bansActive?: () => Promise<number>;
   /** The same judgement as /readyz: Redis reachable and durability met. */
   ready?: () => boolean | Promise<boolean>;
+  /** Unix seconds of the last successful `postwarden selftest` (kept in Redis by the CLI). */
+  selftestLastSuccess?: () => Promise<number | undefined>;
 }
 
 export interface Metrics {
@@ -88,8 +90,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   });
   const selftest = new Gauge({
     name: 'postwarden_selftest_last_success',
-    help: 'Unix time of the last successful selftest (0 = never in this runtime).',
+    help: 'Unix time of the last successful selftest (0 = never).',
     registers: [registry],
+    async collect() {
+      const at = await safely(sources.selftestLastSuccess);
+      if (at !== undefined) this.set(at);
+    },
   });
   new Gauge({
     name: 'postwarden_queue_messages',

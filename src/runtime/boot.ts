@@ -61,6 +61,10 @@ export async function bootRelay(role: Role, print: Print): Promise<RunningRelay>
       queue: () => operator.stats(),
       bansActive: async () => (await services.abuseGuard.listBans()).length,
       ready: () => services.durability.state.ok,
+      selftestLastSuccess: async () => {
+        const at = await services.redis.hget(services.keys.selftestResult(), 'lastSuccessAt');
+        return at ? Number(at) : undefined;
+      },
     });
 
     const context = {
