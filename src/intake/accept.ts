@@ -76,7 +76,10 @@ function checkDurableQueue(deps: AcceptDeps): Denial | undefined {
   const state = deps.durability.state;
   if (state.ok) return undefined;
   // The reason (Redis version, settings) is for operators (/readyz, logs), not clients.
-  deps.logger.warn({ event: LogEvent.queueUnavailable, reason: state.reason }, 'durability not met');
+  deps.logger.warn(
+    { event: LogEvent.queueUnavailable, reason: state.reason },
+    'durability not met',
+  );
   return deny('queue_unavailable', 'queue unavailable, try again later');
 }
 

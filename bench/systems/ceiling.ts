@@ -1,0 +1,21 @@
+import { startTestRedis } from '../../test/support/redis.js';
+import { startHelper } from '../lib/helper-process.js';
+import type { SystemUnderTest } from './system.js';
+
+/** The bare fastify + LPUSH route (procs/ceiling.ts) on its own fsync-always Redis. */
+export async function startCeiling(): Promise<SystemUnderTest> {
+  const redisServer = await startTestRedis();
+  const helper = await startHelper<{ port: number }>('ceiling', { socket: redisServer.socket });
+  const redisPid = redisServer.pid ?? 0;
+  return {
+    name: 'ceiling',
+    httpPort: helper.ready.port,
+    user: 'ceiling',
+    password: 'unused',
+    pids: () => [helper.pid, redisPid],
+    async stop() {
+      await helper.stop();
+      await redisServer.cleanup();
+    },
+  };
+}

@@ -1,0 +1,96 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { createKeys } from '../../src/redis/keys.js';
+import { CredentialStore } from '../../src/security/credentials/store.js';
+import { startTestRedis } from '../../test/support/redis.js';
+import { freePort, MAIN_JS, waitForReady } from '../../test/support/relay-process.js';
+import { childEnv } from '../../test/support/spawn.js';
+import { processTree } from '../lib/proc.js';
+import type { SystemUnderTest } from './system.js';
+
+/**
+ * Postwarden as shipped (`node dist/main.js start`, all roles in one process) on a
+ * throwaway redis-server with AOF and `appendfsync always` (durability=fsync, the
+ * default), relaying to the sink. Its CPU and memory are the relay's process tree plus
+ * its redis-server. `nodeArgs` lets the runner add `--cpu-prof` (Node 20 refuses it in
+ * NODE_OPTIONS, hence our own spawn rather than test/support's spawnRelay).
+ */
+export async function startRelay(options: {
+  sinkUrl: string;
+  tls: { key: string; cert: string };
+  nodeArgs?: string[];
+}): Promise<SystemUnderTest> {
+  const redisServer = await startTestRedis();
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'pw-bench-relay-'));
+  const certFile = path.join(dataDir, 'bench-cert.pem');
+  const keyFile = path.join(dataDir, 'bench-key.pem');
+  writeFileSync(certFile, options.tls.cert);
+  writeFileSync(keyFile, options.tls.key, { mode: 0o600 });
+  const redis = new Redis({ path: redisServer.socket });
+  const name = 'bench';
+  const { secret } = await new CredentialStore(redis, createKeys()).create({
+    name,
+    allowFrom: ['*@example.com'],
+  });
+  redis.disconnect();
+  const ports = { http: await freePort(), smtp: await freePort() };
+  const env = {
+    REDIS_URL: redisServer.url,
+    POSTWARDEN_DATA_DIR: dataDir,
+    POSTWARDEN_HTTP_PORT: String(ports.http),
+    POSTWARDEN_SMTP_PORT: String(ports.smtp),
+    POSTWARDEN_SMTPS_PORT: '0',
+    POSTWARDEN_TLS_CERT: certFile,
+    POSTWARDEN_TLS_KEY: keyFile,
+    POSTWARDEN_UPSTREAM_URL: options.sinkUrl,
+    POSTWARDEN_ADMIN_PASSWORD: 'bench-admin-password',
+    LOG_LEVEL: 'warn',
+  };
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), MAIN_JS, 'start'], {
+    env: childEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-4000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const relay = {
+    child,
+    output: () => output,
+    async kill(signal: NodeJS.Signals) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+  const cleanup = async () => {
+    await relay.kill('SIGTERM');
+    await redisServer.cleanup();
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    await waitForReady(ports.http, 30_000);
+  } catch (error) {
+    const output = relay.output();
+    await cleanup();
+    throw new Error(`${(error as Error).message}\n${output.slice(-2000)}`);
+  }
+  const relayPid = relay.child.pid ?? 0;
+  const redisPid = redisServer.pid ?? 0;
+  return {
+    name: 'postwarden',
+    smtpPort: ports.smtp,
+    httpPort: ports.http,
+    user: name,
+    password: secret,
+    pids: () => [...processTree(relayPid), redisPid],
+    stop: cleanup,
+  };
+}
