@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { ConfigError } from '../errors.js';
 import { parseDuration, parseInteger, parseUpstreamList, type UpstreamSpec } from './parse.js';
 
@@ -160,11 +161,22 @@ export const settings = {
     env: 'POSTWARDEN_TRUSTED_NETWORKS',
     defaultText: '',
     description: 'comma-separated IPs/CIDRs never banned by the abuse guard (empty by default)',
-    parse: (value: string): string[] =>
-      value
+    parse: (value: string, env: string): string[] => {
+      const entries = value
         .split(',')
         .map((part) => part.trim())
-        .filter(Boolean),
+        .filter(Boolean);
+      for (const entry of entries) {
+        const [address = '', bits, extra] = entry.split('/');
+        const family = isIP(address);
+        const maxBits = family === 6 ? 128 : 32;
+        const bitsOk = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= maxBits);
+        if (family === 0 || !bitsOk || extra !== undefined) {
+          fail(env, entry, 'IP addresses or CIDR networks, comma-separated (e.g. 10.0.0.0/8, ::1)');
+        }
+      }
+      return entries;
+    },
   },
 } satisfies Record<string, Setting<unknown>>;
 

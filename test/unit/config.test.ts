@@ -77,6 +77,8 @@ describe('configuration', () => {
     ['LOG_LEVEL', 'loud'],
     ['REDIS_URL', 'http://localhost:6379'],
     ['POSTWARDEN_HTTP_HOST', 'bad host'],
+    ['POSTWARDEN_TRUSTED_NETWORKS', '10.0.0.0/8, not-an-ip'],
+    ['POSTWARDEN_TRUSTED_NETWORKS', '10.0.0.0/33'],
     ['POSTWARDEN_SMTP_HOST', 'mail;rm'],
   ];
   for (const [variable, value] of bad) {
