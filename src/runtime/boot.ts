@@ -58,7 +58,8 @@ export async function bootRelay(role: Role, print: Print): Promise<RunningRelay>
     };
     const operator = new QueueOperator(services.store, services.queue);
     metrics.setSources({
-      queue: () => operator.stats(),
+      // Two gauges read the queue on every scrape: one index walk serves both.
+      queue: reuseFor(1000, () => operator.stats()),
       bansActive: async () => (await services.abuseGuard.listBans()).length,
       ready: () => services.durability.state.ok,
       selftestLastSuccess: async () => {
@@ -129,4 +130,14 @@ async function checkStartupDurability(
 function describeRedis(source: RedisSource): string {
   if (!source.embedded) return `external (${source.url.replace(/\/\/[^@/]*@/, '//***@')})`;
   return `embedded, unix socket ${source.embedded.socket} (AOF, appendfsync always)`;
+}
+
+/** `read`, but one call's promise is reused for `ms` (gauges that share a costly source). */
+function reuseFor<T>(ms: number, read: () => Promise<T>): () => Promise<T> {
+  let last: { at: number; value: Promise<T> } | undefined;
+  return () => {
+    const now = Date.now();
+    if (!last || now - last.at > ms) last = { at: now, value: read() };
+    return last.value;
+  };
 }
