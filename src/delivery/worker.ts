@@ -86,6 +86,10 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
       prefix: keys.queuePrefix(),
       concurrency: deps.concurrency,
       settings: { backoffStrategy: createBackoffStrategy(deps.retry) },
+      // A job whose worker died is "stalled"; BullMQ's default (1) fails it for good after
+      // the second stall, which would strand an accepted message. A stall is never the
+      // message's fault: always put it back (the delivered mark prevents resends).
+      maxStalledCount: Number.MAX_SAFE_INTEGER,
     },
   );
   worker.on('error', (error) => logger.error({ err: error }, 'delivery worker error'));

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { type FaultWorld, startFaultWorld } from '../support/faults-harness.js';
+import {
+  type DataBehaviour,
+  type ScriptedUpstream,
+  startScriptedUpstream,
+} from '../support/faults-upstream.js';
+import { freePort, waitUntil } from '../support/relay-process.js';
+
+/**
+ * Issue 5, upstream faults: 421 and disconnect, a bare disconnect and silence after the
+ * final dot, no listener for a while. Each message must be deferred, then delivered once the
+ * upstream behaves — acknowledged mail is never dropped because the upstream misbehaved.
+ */
+describe('fault: upstream misbehaviour', { timeout: 240_000 }, () => {
+  let world: FaultWorld;
+  let upstream: ScriptedUpstream | undefined;
+  let upstreamPort: number;
+  /** Faults for the next end-of-DATA attempts; 250 once they are used up. */
+  let faults: DataBehaviour[] = [];
+  const script = (): DataBehaviour => faults.shift() ?? { kind: 'reply', code: 250 };
+
+  before(async () => {
+    upstreamPort = await freePort();
+    upstream = await startScriptedUpstream(script, upstreamPort);
+    world = await startFaultWorld(upstream.url);
+    await world.startRelay('all');
+  });
+
+  after(async () => {
+    await world?.cleanup();
+    await upstream?.close();
+  });
+
+  async function sendAndExpectDelivery(token: string, timeoutMs: number): Promise<string> {
+    const result = await world.send(token, 'http');
+    assert.ok(result.acked && result.id, `${token} not acknowledged`);
+    const id = result.id;
+    await waitUntil(
+      async () => (await world.messageStatus(id)) === 'delivered',
+      timeoutMs,
+      `${token} delivered`,
+      100,
+    );
+    const copies = upstream?.accepted.filter((subject) => subject === token).length ?? 0;
+    console.log(`# upstream ${token}: acked 1, delivered 1, duplicates ${copies - 1}, kills 0`);
+    assert.equal(copies, 1, `${token} accepted ${copies} times by the upstream`);
+    return id;
+  }
+
+  it('421 then a closed connection after the final dot: deferred, then delivered once', async () => {
+    const before = upstream?.dataCount() ?? 0;
+    faults = [{ kind: 'reply-and-close', code: 421 }];
+    await sendAndExpectDelivery('fault-421-close', 20_000);
+    assert.ok((upstream?.dataCount() ?? 0) - before >= 2, 'the first attempt must have failed');
+  });
+
+  it('a disconnect after the final dot: deferred, then delivered', async () => {
+    faults = [{ kind: 'disconnect' }, { kind: 'disconnect' }];
+    await sendAndExpectDelivery('fault-disconnect', 20_000);
+  });
+
+  it('silence after the final dot: the attempt times out, then the message is delivered', async () => {
+    // The relay's upstream socket timeout is 60 s and can only be shortened in-process; a
+    // spawned relay is given the full time. The silent attempt must not count as delivered.
+    faults = [{ kind: 'silent' }];
+    await sendAndExpectDelivery('fault-silent', 100_000);
+  });
+
+  it('no listener for a while, then one appears: delivered', async () => {
+    await upstream?.close();
+    upstream = undefined;
+    const result = await world.send('fault-no-listener', 'http');
+    assert.ok(result.acked && result.id);
+    const id = result.id;
+    await waitUntil(
+      async () => (await world.messageStatus(id)) === 'deferred',
+      20_000,
+      'the message deferred while nothing listens',
+      100,
+    );
+    // Let a few retries hit the refused port before the upstream comes back.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    assert.equal(await world.messageStatus(id), 'deferred');
+    upstream = await startScriptedUpstream(script, upstreamPort);
+    await waitUntil(
+      async () => (await world.messageStatus(id)) === 'delivered',
+      20_000,
+      'delivery once the upstream listens',
+      100,
+    );
+    assert.deepEqual(upstream.accepted, ['fault-no-listener']);
+    console.log('# upstream no-listener: acked 1, delivered 1, duplicates 0, kills 0');
+  });
+});
