@@ -15,6 +15,7 @@ import {
   type RelayProcess,
   spawnRelay,
   waitForReady,
+  waitForRelay,
   waitUntil,
 } from '../support/relay-process.js';
 
@@ -46,12 +47,7 @@ describe('durability (real processes, SIGKILL)', { timeout: 240_000 }, () => {
   async function startRelay(role = 'all'): Promise<RelayProcess> {
     const relay = spawnRelay(['start', '--role', role], relayEnv());
     if (role !== 'worker') {
-      await Promise.race([
-        waitForReady(ports.http),
-        relay.exited.then((code) => {
-          throw new Error(`relay exited with ${code}: ${relay.output()}`);
-        }),
-      ]);
+      await waitForRelay(relay, ports.http);
     }
     return relay;
   }

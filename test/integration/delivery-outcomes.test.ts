@@ -1,13 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createSmtpUpstream } from '../../src/upstream/smtp.js';
-import type { Upstream } from '../../src/upstream/types.js';
-import { createDeliveryHarness, type DeliveryHarness } from '../support/delivery-harness.js';
+import { setupScriptedDelivery } from '../support/delivery-harness.js';
 import {
   createTestTlsPair,
-  type FakeUpstream,
   type FakeUpstreamOptions,
-  startFakeUpstream,
   type TestTlsPair,
   waitFor,
 } from '../support/fake-upstream.js';
@@ -27,22 +23,8 @@ describe('delivery outcomes against a real SMTP upstream', () => {
     await redis.cleanup();
   });
 
-  /** A fake upstream (STARTTLS) + an smtp:// upstream for it + a harness with a worker. */
-  async function setup(
-    script: Omit<FakeUpstreamOptions, 'tls'>,
-  ): Promise<{ fake: FakeUpstream; upstream: Upstream; h: DeliveryHarness }> {
-    const fake = await startFakeUpstream({ tls, ...script });
-    const upstream = createSmtpUpstream(
-      { kind: 'smtp', label: 'fake', host: fake.host, port: fake.port, tls: 'starttls' },
-      { ca: tls.cert, timeouts: { connectionMs: 2000, greetingMs: 2000, socketMs: 2000 } },
-    );
-    const h = await createDeliveryHarness(redis.url);
-    cleanups.push(
-      () => h.close(),
-      () => fake.close(),
-    );
-    return { fake, upstream, h };
-  }
+  const setup = (script: Omit<FakeUpstreamOptions, 'tls'>) =>
+    setupScriptedDelivery(redis.url, tls, script, cleanups);
 
   it('retries 4xx replies with backoff and delivers on the third attempt', async () => {
     const { fake, upstream, h } = await setup({ rcpt: (_a, n) => (n <= 2 ? 451 : 250) });

@@ -1,13 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createSmtpUpstream } from '../../src/upstream/smtp.js';
-import type { Upstream } from '../../src/upstream/types.js';
-import { createDeliveryHarness, type DeliveryHarness } from '../support/delivery-harness.js';
+import { setupScriptedDelivery } from '../support/delivery-harness.js';
 import {
   createTestTlsPair,
-  type FakeUpstream,
   type FakeUpstreamOptions,
-  startFakeUpstream,
   type TestTlsPair,
 } from '../support/fake-upstream.js';
 import { startTestRedis, type TestRedis } from '../support/redis.js';
@@ -26,21 +22,8 @@ describe('queue operator: stats, show, retry', () => {
     await redis.cleanup();
   });
 
-  async function setup(
-    script: Omit<FakeUpstreamOptions, 'tls'>,
-  ): Promise<{ fake: FakeUpstream; upstream: Upstream; h: DeliveryHarness }> {
-    const fake = await startFakeUpstream({ tls, ...script });
-    const upstream = createSmtpUpstream(
-      { kind: 'smtp', label: 'fake', host: fake.host, port: fake.port, tls: 'starttls' },
-      { ca: tls.cert, timeouts: { connectionMs: 2000, greetingMs: 2000, socketMs: 2000 } },
-    );
-    const h = await createDeliveryHarness(redis.url);
-    cleanups.push(
-      () => h.close(),
-      () => fake.close(),
-    );
-    return { fake, upstream, h };
-  }
+  const setup = (script: Omit<FakeUpstreamOptions, 'tls'>) =>
+    setupScriptedDelivery(redis.url, tls, script, cleanups);
 
   it('retries a bounced message once the upstream is fixed, and it is delivered', async () => {
     const { fake, upstream, h } = await setup({ rcpt: () => 550 });

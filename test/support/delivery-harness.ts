@@ -10,8 +10,15 @@ import { QueueOperator } from '../../src/queue/operator.js';
 import type { RetryPolicy } from '../../src/queue/retry-policy.js';
 import { createServices, type Services } from '../../src/runtime/services.js';
 import type { Credential } from '../../src/security/credentials/store.js';
+import { createSmtpUpstream } from '../../src/upstream/smtp.js';
 import type { Upstream } from '../../src/upstream/types.js';
-import { waitFor } from './fake-upstream.js';
+import {
+  type FakeUpstream,
+  type FakeUpstreamOptions,
+  startFakeUpstream,
+  type TestTlsPair,
+  waitFor,
+} from './fake-upstream.js';
 
 /** Short retry settings so retry and expiry tests take seconds. */
 export const FAST_RETRY: RetryPolicy = { baseMs: 100, maxDelayMs: 1000, lifetimeMs: 3000 };
@@ -100,4 +107,27 @@ export async function createDeliveryHarness(redisUrl: string): Promise<DeliveryH
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A scripted fake upstream (STARTTLS), an smtp:// upstream for it with short timeouts, and
+ * a delivery harness on `redisUrl`; their cleanups are pushed onto `cleanups`.
+ */
+export async function setupScriptedDelivery(
+  redisUrl: string,
+  tls: TestTlsPair,
+  script: Omit<FakeUpstreamOptions, 'tls'>,
+  cleanups: (() => Promise<void>)[],
+): Promise<{ fake: FakeUpstream; upstream: Upstream; h: DeliveryHarness }> {
+  const fake = await startFakeUpstream({ tls, ...script });
+  const upstream = createSmtpUpstream(
+    { kind: 'smtp', label: 'fake', host: fake.host, port: fake.port, tls: 'starttls' },
+    { ca: tls.cert, timeouts: { connectionMs: 2000, greetingMs: 2000, socketMs: 2000 } },
+  );
+  const h = await createDeliveryHarness(redisUrl);
+  cleanups.push(
+    () => h.close(),
+    () => fake.close(),
+  );
+  return { fake, upstream, h };
 }

@@ -6,7 +6,7 @@ import { createKeys } from '../../src/redis/keys.js';
 import { CredentialStore } from '../../src/security/credentials/store.js';
 import { bodyOfSize, type Credentials, sendHttp, sendSmtp } from './load-clients.js';
 import { startTestRedis, type TestRedis } from './redis.js';
-import { freePort, type RelayProcess, spawnRelay, waitForReady } from './relay-process.js';
+import { freePort, type RelayProcess, spawnRelay, waitForRelay } from './relay-process.js';
 
 export type Role = 'all' | 'intake' | 'worker';
 
@@ -56,12 +56,7 @@ export async function startFaultWorld(upstreamUrl: string): Promise<FaultWorld> 
       relays.add(relay);
       void relay.exited.then(() => relays.delete(relay));
       if (role !== 'worker') {
-        await Promise.race([
-          waitForReady(ports.http),
-          relay.exited.then((code) => {
-            throw new Error(`relay exited with ${code}: ${relay.output()}`);
-          }),
-        ]);
+        await waitForRelay(relay, ports.http);
       }
       return relay;
     },

@@ -6,7 +6,7 @@ import { createKeys } from '../../src/redis/keys.js';
 import { CredentialStore, type NewCredential } from '../../src/security/credentials/store.js';
 import { type CountingSink, startCountingSink } from './counting-sink.js';
 import { startTestRedis, type TestRedis } from './redis.js';
-import { freePort, type RelayProcess, spawnRelay, waitForReady } from './relay-process.js';
+import { freePort, type RelayProcess, spawnRelay, waitForRelay } from './relay-process.js';
 
 export interface RelayHarness {
   ports: { http: number; smtp: number; smtps: number };
@@ -48,12 +48,7 @@ export async function startRelayHarness(
     ...extraEnv,
   };
   const relay = spawnRelay(['start'], env);
-  await Promise.race([
-    waitForReady(ports.http),
-    relay.exited.then((code) => {
-      throw new Error(`relay exited with ${code}: ${relay.output()}`);
-    }),
-  ]);
+  await waitForRelay(relay, ports.http);
   const redis = new Redis({ path: redisServer.socket });
   const keys = createKeys();
   const credentials = new CredentialStore(redis, keys);

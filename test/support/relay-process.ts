@@ -84,3 +84,13 @@ export async function waitForReady(httpPort: number, timeoutMs = 20_000): Promis
     `relay on port ${httpPort} to be ready`,
   );
 }
+
+/** Wait until a spawned relay answers /readyz; fail with its output if it exits first. */
+export async function waitForRelay(relay: RelayProcess, httpPort: number): Promise<void> {
+  await Promise.race([
+    waitForReady(httpPort),
+    relay.exited.then((code) => {
+      throw new Error(`relay exited with ${code}: ${relay.output()}`);
+    }),
+  ]);
+}
