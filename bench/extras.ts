@@ -22,6 +22,11 @@ export interface BigMessageResult {
   accepted: boolean;
   acceptMs: number;
   rssBeforeMb: number;
+  /** Highest RSS from the start of the upload until the client had its 250 (accepting). */
+  peakAtAcceptRssMb: number;
+  /** (peak until the 250 − before) / message size: the "accepted with RSS growth". */
+  acceptGrowthRatio: number;
+  /** Highest RSS until the sink had the message (accepting and delivering). */
   peakRssMb: number;
   /** (peak − before) / message size, for the relay's own process (not its Redis). */
   growthRatio: number;
@@ -55,6 +60,9 @@ export async function measureBigMessage(
     maxMessages: 1,
     tag,
   });
+  // One process accepts and delivers: the delivery may have begun before the 250 reached
+  // the generator, so this peak is an upper bound of what accepting took.
+  const peakAtAccept = Math.max(peak, rssBytes(pid));
   const drained = await sink.helper.request<{ count: number }>('waitFor', {
     tag,
     count: 1,
@@ -67,6 +75,8 @@ export async function measureBigMessage(
     accepted: summary.accepted === 1,
     acceptMs: summary.latency.p50,
     rssBeforeMb: before / 2 ** 20,
+    peakAtAcceptRssMb: peakAtAccept / 2 ** 20,
+    acceptGrowthRatio: (peakAtAccept - before) / bytes,
     peakRssMb: peak / 2 ** 20,
     growthRatio: (peak - before) / bytes,
     delivered: drained.count >= 1,

@@ -198,29 +198,35 @@ export function renderVerdicts(verdicts: Verdict[]): string {
   ].join('\n');
 }
 
+/** The 25 MB message's figures (bench/extras.ts BigMessageResult). */
+type BigFigures = {
+  acceptGrowthRatio: number;
+  peakAtAcceptRssMb: number;
+  growthRatio: number;
+  peakRssMb: number;
+  rssBeforeMb: number;
+  accepted: boolean;
+  delivered: boolean;
+};
+
+/** The 25 MB message as one line (`where`: which process was measured). */
+function bigLine(big: BigFigures | string, where: string): string {
+  if (typeof big === 'string') return `- 25 MB message (${where}): ${big}`;
+  return `- 25 MB message (${where}): ${big.accepted ? 'accepted' : 'NOT accepted'}, ${big.delivered ? 'delivered' : 'NOT delivered'}; RSS ${big.rssBeforeMb.toFixed(0)} → ${big.peakAtAcceptRssMb.toFixed(0)} MB until the 250, growth ${big.acceptGrowthRatio.toFixed(2)}× the message (target ≤ 3×: ${big.acceptGrowthRatio <= 3 ? 'met' : 'NOT met'}); → ${big.peakRssMb.toFixed(0)} MB until delivered, ${big.growthRatio.toFixed(2)}×`;
+}
+
 /** The 25 MB and backlog measurements as short lines (strings are failures). */
 export function renderExtras(extras: {
-  big?:
-    | {
-        growthRatio: number;
-        peakRssMb: number;
-        rssBeforeMb: number;
-        accepted: boolean;
-        delivered: boolean;
-      }
-    | string;
+  big?: BigFigures | string;
+  bigIntake?: BigFigures | string;
   backlog?:
     | { accepted: number; acceptSeconds: number; drainSeconds: number; windows: number[] }
     | string;
 }): string {
   const lines: string[] = [];
-  const big = extras.big;
-  if (typeof big === 'string') lines.push(`- 25 MB message: ${big}`);
-  else if (big) {
-    lines.push(
-      `- 25 MB message: ${big.accepted ? 'accepted' : 'NOT accepted'}, ${big.delivered ? 'delivered' : 'NOT delivered'}; relay RSS ${big.rssBeforeMb.toFixed(0)} → ${big.peakRssMb.toFixed(0)} MB, growth ${big.growthRatio.toFixed(2)}× the message (target ≤ 3×: ${big.growthRatio <= 3 ? 'met' : 'NOT met'})`,
-    );
-  }
+  if (extras.big) lines.push(bigLine(extras.big, 'postwarden, one process: accepts and delivers'));
+  if (extras.bigIntake)
+    lines.push(bigLine(extras.bigIntake, 'the intake process of postwarden-2p'));
   const backlog = extras.backlog;
   if (typeof backlog === 'string') lines.push(`- backlog: ${backlog}`);
   else if (backlog) {

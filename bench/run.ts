@@ -69,23 +69,23 @@ const SCENARIOS: Scenario[] = [
     kind: 'smtp',
     mode: 'persistent',
     bytes: 2048,
-    systems: ['postwarden', 'postfix'],
+    systems: ['postwarden', 'postwarden-2p', 'postfix'],
   },
   {
     id: 'smtp-20k',
     kind: 'smtp',
     mode: 'persistent',
     bytes: 20_480,
-    systems: ['postwarden', 'postfix'],
+    systems: ['postwarden', 'postwarden-2p', 'postfix'],
   },
   {
     id: 'smtp-1pc-2k',
     kind: 'smtp',
     mode: 'per-connection',
     bytes: 2048,
-    systems: ['postwarden', 'postfix'],
+    systems: ['postwarden', 'postwarden-2p', 'postfix'],
   },
-  { id: 'http-2k', kind: 'http', bytes: 2048, systems: ['postwarden', 'ceiling'] },
+  { id: 'http-2k', kind: 'http', bytes: 2048, systems: ['postwarden', 'postwarden-2p', 'ceiling'] },
 ];
 const REFERENCES: Record<string, string> = {
   'smtp-2k': 'postfix',
@@ -97,8 +97,10 @@ const REFERENCES: Record<string, string> = {
 const only = values.only?.split(',');
 const wanted = values.systems?.split(',');
 const available = new Set(['ceiling']);
-if (existsSync(MAIN_JS)) available.add('postwarden');
-else console.warn(`! ${MAIN_JS} is missing (npm run build): Postwarden is skipped`);
+if (existsSync(MAIN_JS)) {
+  available.add('postwarden');
+  available.add('postwarden-2p');
+} else console.warn(`! ${MAIN_JS} is missing (npm run build): Postwarden is skipped`);
 if (hasPostfix() && process.getuid?.() === 0) available.add('postfix');
 else console.warn('! Postfix needs the OS package and root: Postfix is skipped');
 const scenarios = SCENARIOS.filter((s) => !only || only.includes(s.id)).map((s) => ({
@@ -111,10 +113,11 @@ const profileDir = path.join(values.out, 'profiles');
 if (values.profile) mkdirSync(profileDir, { recursive: true });
 
 async function startSystem(name: string, sink: Sink): Promise<SystemUnderTest> {
-  if (name === 'postwarden') {
+  if (name === 'postwarden' || name === 'postwarden-2p') {
     return startRelay({
       sinkUrl: sink.url,
       tls,
+      split: name === 'postwarden-2p',
       ...(values.profile ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
     });
   }
@@ -147,13 +150,21 @@ const sinkHelper = await startHelper<{ port: number; url: string }>('sink', {});
 const generator = await startHelper<{ pid: number }>('generator', {});
 const sink: Sink = { ...sinkHelper.ready, helper: sinkHelper };
 const cells: Cell[] = [];
-const extras: { big?: BigMessageResult | string; backlog?: BacklogResult | string } = {};
+const extras: {
+  big?: BigMessageResult | string;
+  bigIntake?: BigMessageResult | string;
+  backlog?: BacklogResult | string;
+} = {};
 
 /** The single long measurements (extras.ts), on a fresh Postwarden each. */
-async function runExtra<T>(measure: (system: SystemUnderTest) => Promise<T>, kind: string) {
+async function runExtra<T>(
+  measure: (system: SystemUnderTest) => Promise<T>,
+  kind: string,
+  systemName = 'postwarden',
+) {
   let system: SystemUnderTest | undefined;
   try {
-    system = await startSystem('postwarden', sink);
+    system = await startSystem(systemName, sink);
     const result = await measure(system);
     console.log(`${kind}: ${JSON.stringify(result)}`);
     return result;
@@ -210,6 +221,16 @@ try {
     values['no-big'] || !available.has('postwarden')
       ? undefined
       : await runExtra((system) => measureBigMessage(system, generator, sink), 'big');
+  // The same message into postwarden-2p, whose first process is the intake alone: its
+  // growth is what accepting costs, with no delivery in the same heap.
+  extras.bigIntake =
+    values['no-big'] || !available.has('postwarden')
+      ? undefined
+      : await runExtra(
+          (system) => measureBigMessage(system, generator, sink),
+          'big-intake',
+          'postwarden-2p',
+        );
   if (Number(values.backlog) > 0 && available.has('postwarden'))
     extras.backlog = await runExtra(
       (system) => measureBacklog(system, generator, sink, Number(values.backlog)),
@@ -222,14 +243,27 @@ try {
 
 const rows = aggregate(cells);
 const verdicts = evaluateTargets(rows);
+const splitVerdicts = rows.some((row) => row.system === 'postwarden-2p')
+  ? evaluateTargets(rows, 'postwarden-2p')
+  : [];
 const table = renderTable(rows, REFERENCES);
 const report = [
   `Run of ${startedAt.toISOString()}: ${reps} repetition(s), ${seconds} s load per cell after ${warmupSeconds} s warm-up, ${connections} connections; load average ${loadAtStart} at start, ${loadAverage()} at end.`,
   '',
   table,
   '',
+  'Targets, `postwarden` (one process, as `npm start` ships):',
+  '',
   renderVerdicts(verdicts),
   '',
+  ...(splitVerdicts.length > 0
+    ? [
+        'Targets, `postwarden-2p` (intake and worker processes on the same Redis):',
+        '',
+        renderVerdicts(splitVerdicts),
+        '',
+      ]
+    : []),
   renderExtras(extras),
 ].join('\n');
 console.log(`\n${report}`);

@@ -22,6 +22,8 @@ export async function startRelay(options: {
   sinkUrl: string;
   tls: { key: string; cert: string };
   nodeArgs?: string[];
+  /** Intake and worker in two processes (`postwarden-2p`). */
+  split?: boolean;
 }): Promise<SystemUnderTest> {
   const redisServer = await startTestRedis();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'pw-bench-relay-'));
@@ -49,26 +51,21 @@ export async function startRelay(options: {
     POSTWARDEN_ADMIN_PASSWORD: 'bench-admin-password',
     LOG_LEVEL: 'warn',
   };
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), MAIN_JS, 'start'], {
-    env: childEnv(env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-4000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // One process with every role (as `npm start` ships), or intake and delivery in two
+  // processes on the same Redis (`--role intake` + `--role worker`), which lets delivery
+  // use the second core instead of sharing the intake's event loop.
+  const roleArgs = options.split
+    ? [
+        ['--role', 'intake'],
+        ['--role', 'worker'],
+      ]
+    : [[]];
+  const children = roleArgs.map((args) =>
+    startChild(env, [...(options.nodeArgs ?? []), MAIN_JS, 'start', ...args]),
+  );
   const relay = {
-    child,
-    output: () => output,
-    async kill(signal: NodeJS.Signals) {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(timer);
-    },
+    output: () => children.map((child) => child.output()).join('\n'),
+    kill: (signal: NodeJS.Signals) => Promise.all(children.map((child) => child.kill(signal))),
   };
   const cleanup = async () => {
     await relay.kill('SIGTERM');
@@ -82,15 +79,39 @@ export async function startRelay(options: {
     await cleanup();
     throw new Error(`${(error as Error).message}\n${output.slice(-2000)}`);
   }
-  const relayPid = relay.child.pid ?? 0;
   const redisPid = redisServer.pid ?? 0;
   return {
-    name: 'postwarden',
+    name: options.split ? 'postwarden-2p' : 'postwarden',
     smtpPort: ports.smtp,
     httpPort: ports.http,
     user: name,
     password: secret,
-    pids: () => [...processTree(relayPid), redisPid],
+    pids: () => [...children.flatMap((child) => processTree(child.pid)), redisPid],
     stop: cleanup,
+  };
+}
+
+/** One relay process, its last output kept for error messages. */
+function startChild(env: Record<string, string>, args: string[]) {
+  const child = spawn(process.execPath, args, {
+    env: childEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-4000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    pid: child.pid ?? 0,
+    output: () => output,
+    async kill(signal: NodeJS.Signals) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
   };
 }

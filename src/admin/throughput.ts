@@ -15,8 +15,15 @@ export interface ThroughputPoint {
  * Accepted and delivered messages per minute for the overview chart: one small Redis hash
  * per minute with a 2 h TTL, shared by every process (intake counts accepts, workers count
  * deliveries). Recording is fire-and-forget: a counter must never fail an accept.
+ * Counts made in one event-loop turn are written together at its end (HINCRBY by n and
+ * EXPIRE, plain commands): under load many accepts finish in one turn, and a MULTI per
+ * message cost ~0.2 ms of CPU each (ioredis copies every BullMQ script onto each MULTI).
  */
 export class ThroughputRecorder {
+  /** "key\tfield" → count not yet written. */
+  readonly #pending = new Map<string, number>();
+  #scheduled = false;
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: AdminKeys,
@@ -24,12 +31,23 @@ export class ThroughputRecorder {
 
   #bump(field: 'accepted' | 'delivered', now: number): void {
     const key = this.keys.throughputMinute(Math.floor(now / MINUTE_MS));
-    this.redis
-      .multi()
-      .hincrby(key, field, 1)
-      .expire(key, KEEP_SECONDS)
-      .exec()
-      .catch(() => {});
+    const slot = `${key}\t${field}`;
+    this.#pending.set(slot, (this.#pending.get(slot) ?? 0) + 1);
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#scheduled = false;
+    const written = new Set<string>();
+    for (const [slot, count] of this.#pending) {
+      const [key = '', field = ''] = slot.split('\t');
+      this.redis.hincrby(key, field, count).catch(() => {});
+      if (!written.has(key)) this.redis.expire(key, KEEP_SECONDS).catch(() => {});
+      written.add(key);
+    }
+    this.#pending.clear();
   }
 
   recordAccepted(now = Date.now()): void {

@@ -14,6 +14,7 @@ export interface Config {
   smtpHost: string;
   smtpPort: number;
   smtpsPort: number;
+  smtpGreetingDelayMs: number;
   tlsCert: string | undefined;
   tlsKey: string | undefined;
   upstreams: UpstreamSpec[];
@@ -62,6 +63,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     smtpHost: required(env, 'smtpHost'),
     smtpPort: required(env, 'smtpPort'),
     smtpsPort: required(env, 'smtpsPort'),
+    smtpGreetingDelayMs: required(env, 'smtpGreetingDelayMs'),
     tlsCert,
     tlsKey,
     upstreams: required(env, 'upstreams'),

@@ -29,6 +29,9 @@ const duration = (value: string, env: string) => {
     ? ms
     : fail(env, value, 'a duration such as 500ms, 30s, 5m, 1h, 3d');
 };
+/** A duration that may be zero (`0ms` = none). */
+const durationOrZero = (value: string, env: string) =>
+  parseDuration(value) ?? fail(env, value, 'a duration such as 0ms, 500ms, 2s');
 const host = (value: string, env: string) =>
   /^[A-Za-z0-9.:_-]+$/.test(value) ? value : fail(env, value, 'a host name or IP address');
 
@@ -78,6 +81,13 @@ export const settings = {
     defaultText: '2465',
     description: 'SMTP with implicit TLS (0 = off)',
     parse: port,
+  },
+  smtpGreetingDelayMs: {
+    env: 'POSTWARDEN_SMTP_GREETING_DELAY',
+    defaultText: '0ms',
+    description:
+      'wait before the SMTP greeting; a client talking earlier is refused (pregreet check)',
+    parse: durationOrZero,
   },
   tlsCert: {
     env: 'POSTWARDEN_TLS_CERT',

@@ -20,11 +20,19 @@ export interface DeliverDeps {
   /** Once per recipient result (delivered/bounced/deferred/expired), with the send's duration. */
   onOutcome?: ((outcome: string, seconds: number) => void) | undefined;
   now?: () => number;
+  /**
+   * Whether this attempt still owns its job, asked just before anything is sent. A worker
+   * frozen past its job lock (SIGSTOP, a VM pause, a long GC) finds that another worker
+   * has the job by now; sending anyway would deliver the message twice.
+   */
+  stillOwner?: (() => Promise<boolean>) | undefined;
 }
 
 /** How one delivery attempt ended, for the worker to translate into BullMQ's words. */
 export type DeliveryEnd =
   | { kind: 'done'; status: string }
+  /** The job lock was lost before sending: nothing was sent or recorded; its new owner delivers. */
+  | { kind: 'lost' }
   | { kind: 'retry'; lifetimeStartMs: number; detail: string }
   | { kind: 'expired'; detail: string };
 
@@ -39,6 +47,7 @@ export async function deliverMessage(deps: DeliverDeps, id: string): Promise<Del
   if (!load) return { kind: 'done', status: 'gone' };
   if (load.pending.length === 0) return finishWithoutSending(deps, load);
   if (!load.body) return expirePending(deps, load, 'message body missing from the queue');
+  if (deps.stillOwner && !(await deps.stillOwner())) return { kind: 'lost' };
   const started = performance.now();
   const results = await sendPending(deps, load, load.body);
   const seconds = (performance.now() - started) / 1000;

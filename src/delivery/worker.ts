@@ -1,5 +1,6 @@
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Logger } from 'pino';
+import { LogEvent } from '../observability/events.js';
 import type { DeliveryJobData } from '../queue/mail-queue.js';
 import { MessageStore } from '../queue/message-store.js';
 import { nextRetryDelay, type RetryPolicy, retryDelayMs } from '../queue/retry-policy.js';
@@ -55,6 +56,11 @@ export function createBackoffStrategy(retry: RetryPolicy) {
   };
 }
 
+/** BullMQ's lock of an active job: `<prefix>:<queue>:<id>:lock` holding the owner's token. */
+function lockKey(worker: Worker, job: Job): string {
+  return `${worker.toKey(job.id ?? '')}:lock`;
+}
+
 export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<DeliveryWorker> {
   const { keys, logger } = deps;
   // Worker connections wait out a Redis outage instead of failing jobs (ARCHITECTURE §10).
@@ -74,8 +80,17 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
 
   const worker = new Worker<DeliveryJobData>(
     keys.queueName(),
-    async (job: Job<DeliveryJobData>) => {
-      const end = await deliverMessage(deliverDeps, job.data.id);
+    async (job: Job<DeliveryJobData>, token?: string) => {
+      const stillOwner = async () =>
+        token === undefined || (await storeRedis.get(lockKey(worker, job))) === token;
+      const end = await deliverMessage({ ...deliverDeps, stillOwner }, job.data.id);
+      if (end.kind === 'lost') {
+        logger.warn(
+          { event: LogEvent.deliveryAttempt, messageId: job.data.id },
+          'job lock lost before sending (worker stalled); left to the worker that holds it now',
+        );
+        return 'lost';
+      }
       if (end.kind === 'retry') throw new DeferredAttempt(end.detail, end.lifetimeStartMs);
       // Expired: the job ends as failed and is never retried by BullMQ (only by an operator).
       if (end.kind === 'expired') throw new UnrecoverableError(`expired: ${end.detail}`);

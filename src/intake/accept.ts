@@ -4,7 +4,7 @@ import { newMessageId } from '../message/ids.js';
 import type { Submission } from '../message/types.js';
 import { LogEvent } from '../observability/events.js';
 import type { MailQueue } from '../queue/mail-queue.js';
-import type { MessageStore } from '../queue/message-store.js';
+import { type MessageStore, stagedOwner } from '../queue/message-store.js';
 import type { DurabilityMonitor } from '../redis/durability.js';
 import type { Credential } from '../security/credentials/store.js';
 import type { CredentialRateLimiter } from '../security/rate-limit.js';
@@ -85,8 +85,8 @@ function checkDurableQueue(deps: AcceptDeps): Denial | undefined {
 
 /**
  * The one door (ARCHITECTURE §1): every message from HTTP and SMTP comes through here.
- * Policy → durability → rate → stage record and body → durable enqueue → id.
- * "Accepted" is returned only after the enqueue resolved.
+ * Policy → durability → rate → stage record and body + durable enqueue (together, one
+ * round trip) → id. "Accepted" is returned only after both resolved.
  */
 export async function acceptSubmission(
   deps: AcceptDeps,
@@ -101,14 +101,8 @@ export async function acceptSubmission(
       principal.credential.ratePerMinute,
     );
     if (limited) return { accepted: false, denial: limited };
-    const staged = await deps.store.stage(
-      newMessageId(),
-      principal.credential.name,
-      submission,
-      Date.now(),
-    );
-    if (staged.existing) return await finishRepeat(deps, staged.id);
-    await deps.queue.enqueue(staged.id, { waitAof: deps.durability.state.useWaitAof });
+    const staged = await stageAndEnqueue(deps, principal, submission);
+    if (staged.existing) return await finishRepeat(deps, staged);
     deps.onAccepted?.(submission.protocol);
     deps.logger.info(
       {
@@ -127,13 +121,51 @@ export async function acceptSubmission(
   }
 }
 
+interface Staged {
+  /** The message that owns the submission: the new one, or the first for a repeated key. */
+  id: string;
+  existing: boolean;
+  /** The id this call tried; its job was added even when the key was a repeat. */
+  triedId: string;
+}
+
+/** Record, body and delivery job in one MULTI, one round trip (MailQueue.enqueueWith). */
+async function stageAndEnqueue(
+  deps: AcceptDeps,
+  principal: Principal,
+  submission: Submission,
+): Promise<Staged> {
+  const id = newMessageId();
+  const credential = principal.credential.name;
+  // A large body goes ahead in pieces (MessageStore.uploadBody); the MULTI takes it over.
+  const upload = await deps.store.uploadBody(id, submission.raw);
+  try {
+    const reply = await deps.queue.enqueueWith(
+      id,
+      (connection) =>
+        deps.store.sendStage(connection, id, credential, submission, Date.now(), upload),
+      { waitAof: deps.durability.state.useWaitAof },
+    );
+    return { ...stagedOwner(id, reply), triedId: id };
+  } catch (error) {
+    // Sent after the MULTI on the same connection: if that did commit, there is nothing left.
+    if (upload) deps.store.discardUpload(upload);
+    throw error;
+  }
+}
+
 /**
- * A repeated Idempotency-Key. The first request may have crashed between staging and
- * enqueueing; then its job is missing and the record still says queued, so finish it now
- * (a duplicate add of an existing job id is a no-op). Job first, record second: a job
- * removed after completion always left a final status behind.
+ * A repeated Idempotency-Key. A job was added for the id this request tried, which owns
+ * no record: remove it, best effort (a worker that gets there first finds no record and
+ * drops it). The first request may have been staged without its job by an older version
+ * (stage and enqueue were two steps then, and a crash between them left the record
+ * queued with no job), so finish it now (a duplicate add of an existing job id is a
+ * no-op). Job first, record second: a job removed after completion always left a final
+ * status behind.
  */
-async function finishRepeat(deps: AcceptDeps, id: string): Promise<AcceptResult> {
+async function finishRepeat(deps: AcceptDeps, staged: Staged): Promise<AcceptResult> {
+  await deps.queue.discardJob(staged.triedId).catch(() => {});
+  const id = staged.id;
   if (!(await deps.queue.hasJob(id))) {
     const stored = await deps.store.get(id);
     if (stored && stored.status === 'queued' && stored.attempts === 0) {

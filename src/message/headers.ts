@@ -69,25 +69,66 @@ export function headerValues(parsed: ParsedHeaders, name: string): string[] {
   return parsed.fields.filter((field) => field.key === key).map((field) => field.value);
 }
 
-/** Remove every field with one of `names` (case-insensitive); the body is untouched. */
-export function removeHeaderFields(raw: Buffer, parsed: ParsedHeaders, names: string[]): Buffer {
-  const drop = new Set(names.map((name) => name.toLowerCase()));
-  const doomed = parsed.fields.filter((field) => drop.has(field.key));
-  if (doomed.length === 0) return raw;
-  const parts: Buffer[] = [];
+export interface HeaderEdit {
+  /** Field names to remove, every occurrence (case-insensitive). */
+  remove?: string[];
+  /** Lines to put in front (ASCII, without CRLF). */
+  prepend?: string[];
+  /**
+   * Set when the caller owns `raw` and lets it be edited in place, with this many spare
+   * bytes before it in its memory (0 = none); unset = `raw` is never written to.
+   */
+  headroom?: number | undefined;
+}
+
+/**
+ * Remove fields and prepend lines; the body is untouched. Returns `raw` itself when there
+ * is nothing to do. In place when allowed and the header grows by at most `headroom`
+ * bytes: the kept header bytes before a removed field move toward the body over it and
+ * the new lines go in front, so only the header block is written and a 25 MB message is
+ * not copied. Otherwise one new buffer.
+ */
+export function editHeaders(raw: Buffer, parsed: ParsedHeaders, edit: HeaderEdit): Buffer {
+  const drop = new Set((edit.remove ?? []).map((name) => name.toLowerCase()));
+  const removed = parsed.fields.filter((field) => drop.has(field.key));
+  const lines = edit.prepend ?? [];
+  if (removed.length === 0 && lines.length === 0) return raw;
+  const prefix = Buffer.from(lines.map((line) => `${line}\r\n`).join(''), 'latin1');
+  const removedBytes = removed.reduce((sum, field) => sum + field.end - field.start, 0);
+  if (edit.headroom !== undefined && prefix.length - removedBytes <= edit.headroom) {
+    return editInPlace(raw, removed, prefix, removedBytes);
+  }
+  const parts: Buffer[] = [prefix];
   let cursor = 0;
-  for (const field of doomed) {
+  for (const field of removed) {
     parts.push(raw.subarray(cursor, field.start));
     cursor = field.end;
   }
   parts.push(raw.subarray(cursor));
-  return Buffer.concat(parts);
+  return Buffer.concat(parts, raw.length - removedBytes + prefix.length);
 }
 
-/** Put header lines in front of the message (already CRLF-terminated text, ASCII). */
-export function prependHeaderLines(raw: Buffer, lines: string[]): Buffer {
-  if (lines.length === 0) return raw;
-  return Buffer.concat([Buffer.from(lines.map((line) => `${line}\r\n`).join(''), 'latin1'), raw]);
+function editInPlace(
+  raw: Buffer,
+  removed: HeaderField[],
+  prefix: Buffer,
+  removedBytes: number,
+): Buffer {
+  // Last removed field first: the stretch before it moves right by the bytes removed
+  // from there on, so it ends where the kept text after that field now begins.
+  let shift = 0;
+  for (let i = removed.length - 1; i >= 0; i--) {
+    const field = removed[i] as HeaderField;
+    shift += field.end - field.start;
+    const from = i === 0 ? 0 : (removed[i - 1] as HeaderField).end;
+    raw.copyWithin(from + shift, from, field.start);
+  }
+  // The edited message now starts at `removedBytes`; the prefix goes right before it,
+  // reaching into the headroom when it is longer than what was removed.
+  const start = raw.byteOffset + removedBytes - prefix.length;
+  const edited = Buffer.from(raw.buffer, start, raw.length - removedBytes + prefix.length);
+  prefix.copy(edited, 0);
+  return edited;
 }
 
 /** RFC 5322 date, e.g. `Sat, 21 Nov 2026 18:00:00 +0000`. */

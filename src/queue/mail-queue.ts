@@ -1,7 +1,8 @@
-import { Queue } from 'bullmq';
+import { Job, type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { QueueUnavailableError } from '../errors.js';
 import type { Keys } from '../redis/keys.js';
+import { inTransaction } from './transaction.js';
 
 /** What a delivery job carries: only the message id (no body, no secrets). */
 export interface DeliveryJobData {
@@ -12,6 +13,16 @@ export const DELIVERY_JOB_NAME = 'deliver';
 /** BullMQ's attempt counter is not our limit: the retry lifetime is (see retry-policy). */
 const UNLIMITED_ATTEMPTS = 1_000_000;
 const FAILED_JOB_RETENTION_SECONDS = 30 * 24 * 60 * 60;
+
+function jobOptions(id: string): JobsOptions {
+  return {
+    jobId: id,
+    attempts: UNLIMITED_ATTEMPTS,
+    backoff: { type: 'postwarden' },
+    removeOnComplete: true,
+    removeOnFail: { age: FAILED_JOB_RETENTION_SECONDS },
+  };
+}
 
 export interface QueueCounts {
   waiting: number;
@@ -49,18 +60,56 @@ export class MailQueue {
    */
   async enqueue(id: string, options: { waitAof?: boolean } = {}): Promise<void> {
     await withTimeout(this.#timeoutMs, async () => {
-      await this.queue.add(
-        DELIVERY_JOB_NAME,
-        { id },
-        {
-          jobId: id,
-          attempts: UNLIMITED_ATTEMPTS,
-          backoff: { type: 'postwarden' },
-          removeOnComplete: true,
-          removeOnFail: { age: FAILED_JOB_RETENTION_SECONDS },
-        },
-      );
+      await this.#add(id);
       if (options.waitAof) await this.#waitAof();
+    });
+  }
+
+  async #add(id: string): Promise<void> {
+    await this.queue.add(DELIVERY_JOB_NAME, { id }, jobOptions(id));
+  }
+
+  /**
+   * Stage a message and add its delivery job atomically, in one round trip (one fsync
+   * under `appendfsync always`): one MULTI holds `stage` — which must send its write on
+   * the connection it is given, synchronously (MessageStore.sendStage) — and BullMQ's own
+   * add of the job (`Job.addJob`, public API; it sends synchronously on a plain client).
+   * Both are written or neither, also when this process or Redis dies at any moment, so
+   * there is never a record without its job or the reverse; and the record exists before
+   * any worker can see the job. Resolves with the staging command's result once EXEC
+   * answered; rejects with QueueUnavailableError within the timeout otherwise.
+   *
+   * MULTI is not conditional: the job is added even when `stage` decides not to write (a
+   * repeated Idempotency-Key); see `discardJob`.
+   */
+  async enqueueWith(
+    id: string,
+    stage: (connection: Redis) => Promise<unknown>,
+    options: { waitAof?: boolean } = {},
+  ): Promise<unknown> {
+    return withTimeout(this.#timeoutMs, async () => {
+      const client = await this.queue.getBackend().client;
+      // BullMQ must write to our connection, or its add would run outside the MULTI.
+      if ((client as unknown as { stream?: unknown }).stream !== this.#redis.stream) {
+        throw new QueueUnavailableError('the queue does not use the staging connection');
+      }
+      const job = new Job(this.queue, DELIVERY_JOB_NAME, { id }, jobOptions(id), id);
+      const [staged] = await inTransaction(this.#redis, () => [
+        stage(this.#redis),
+        job.addJob(client),
+      ]);
+      if (options.waitAof) await this.#waitAof();
+      return staged;
+    });
+  }
+
+  /**
+   * Remove a job that `enqueueWith` added for a message that was not staged (its id owns
+   * no record). Harmless if it already ran: a worker finds no record and drops it.
+   */
+  async discardJob(id: string): Promise<void> {
+    await withTimeout(this.#timeoutMs, async () => {
+      await this.queue.remove(id);
     });
   }
 

@@ -1,5 +1,6 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { QueueUnavailableError } from '../errors.js';
 import type {
   EventType,
   MessageEvent,
@@ -13,6 +14,23 @@ import type { Keys } from '../redis/keys.js';
 import { MARK_RETRIED, RECORD_OUTCOME, STAGE_MESSAGE } from './scripts.js';
 
 const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
+/**
+ * Bodies above this are written ahead of the staging step (uploadBody) in pieces this
+ * size. ioredis copies every argument of a command into one buffer before writing it, so
+ * a body sent as one argument is in memory twice; in pieces, only UPLOAD_WINDOW pieces
+ * are copied at a time.
+ */
+export const UPLOAD_PIECE_BYTES = 1024 * 1024;
+/** Pieces in flight at once: enough to keep the socket busy, few enough to stay small. */
+const UPLOAD_WINDOW = 4;
+/** An upload that was never staged (crash, refused message) is gone after this. */
+export const UPLOAD_TTL_SECONDS = 60 * 60;
+
+/** A body written ahead to its own key (uploadBody); the stage step takes it over. */
+export interface BodyUpload {
+  key: string;
+  length: number;
+}
 
 /** One recipient's result of a delivery attempt (or an operator/expiry decision). */
 export interface RecipientUpdate {
@@ -49,6 +67,12 @@ export function hashIdempotencyKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex').slice(0, 32);
 }
 
+/** The stage script's reply → which message owns the submission (see STAGE_MESSAGE). */
+export function stagedOwner(id: string, reply: unknown): { id: string; existing: boolean } {
+  if (typeof reply !== 'string' || reply === '') throw new Error('stage script gave no owner');
+  return { id: reply, existing: reply !== id };
+}
+
 function event(type: EventType, detail: string, at = new Date()): string {
   return JSON.stringify({ type, at: at.toISOString(), detail } satisfies MessageEvent);
 }
@@ -83,7 +107,7 @@ export class MessageStore {
   constructor(redis: Redis, keys: Keys) {
     this.#redis = redis;
     this.#keys = keys;
-    redis.defineCommand('pwStageMessage', { numberOfKeys: 6, lua: STAGE_MESSAGE });
+    redis.defineCommand('pwStageMessage', { numberOfKeys: 7, lua: STAGE_MESSAGE });
     redis.defineCommand('pwRecordOutcome', { numberOfKeys: 3, lua: RECORD_OUTCOME });
     redis.defineCommand('pwMarkRetried', { numberOfKeys: 3, lua: MARK_RETRIED });
   }
@@ -99,6 +123,93 @@ export class MessageStore {
     submission: Submission,
     createdAtMs: number,
   ): Promise<{ id: string; existing: boolean }> {
+    const upload = await this.uploadBody(id, submission.raw);
+    try {
+      const args = this.#stageArgs(id, credential, submission, createdAtMs, upload);
+      const owner = await (this.#redis as unknown as StoreCommands).pwStageMessage(...args);
+      return stagedOwner(id, owner);
+    } catch (error) {
+      if (upload) this.discardUpload(upload);
+      throw error;
+    }
+  }
+
+  /**
+   * Write a large body (over UPLOAD_PIECE_BYTES) ahead of the staging step, to a key of
+   * its own with a TTL: in pieces, so it is never copied whole (see UPLOAD_PIECE_BYTES).
+   * Nobody reads that key; the stage step renames it into the message's body key, in the
+   * same atomic step as the record and the job, so a message is still visible whole or not
+   * at all. Undefined for a small body (it goes inside the stage step). Rejects if any
+   * piece failed; the key is then deleted, best effort (its TTL covers the rest).
+   */
+  async uploadBody(id: string, raw: Buffer): Promise<BodyUpload | undefined> {
+    if (raw.length <= UPLOAD_PIECE_BYTES) return undefined;
+    const redis = this.#redis;
+    if (redis.status !== 'ready') {
+      throw new QueueUnavailableError(`Redis connection is ${redis.status}`);
+    }
+    const upload: BodyUpload = {
+      key: `${this.#keys.body(id)}:upload:${randomBytes(8).toString('hex')}`,
+      length: raw.length,
+    };
+    const piece = (offset: number) =>
+      raw.subarray(offset, Math.min(raw.length, offset + UPLOAD_PIECE_BYTES));
+    try {
+      // SET sets the TTL and APPEND keeps it. The APPENDs wait for it: one sent after a
+      // failed SET would create the key without a TTL.
+      await redis.set(upload.key, piece(0), 'EX', UPLOAD_TTL_SECONDS);
+      // Redis answers in order: once the piece UPLOAD_WINDOW back is answered, so are all
+      // before it, and ioredis has let go of their copies.
+      const sent: Promise<number>[] = [];
+      for (let offset = UPLOAD_PIECE_BYTES; offset < raw.length; offset += UPLOAD_PIECE_BYTES) {
+        if (sent.length >= UPLOAD_WINDOW) await sent[sent.length - UPLOAD_WINDOW];
+        const reply = redis.append(upload.key, piece(offset));
+        reply.catch(() => {}); // Seen by the await above or by Promise.all below.
+        sent.push(reply);
+      }
+      const lengths = await Promise.all(sent);
+      if (lengths.at(-1) !== raw.length) {
+        throw new QueueUnavailableError('body upload did not arrive whole');
+      }
+      return upload;
+    } catch (error) {
+      this.discardUpload(upload);
+      throw error;
+    }
+  }
+
+  /** An upload that will not be staged: delete it now, best effort (the TTL is the backstop). */
+  discardUpload(upload: BodyUpload): void {
+    this.#redis.del(upload.key).catch(() => {});
+  }
+
+  /**
+   * The same write sent on `connection` (this store's, inside MailQueue.enqueueWith's
+   * MULTI), synchronously; its result comes back through EXEC: read it with stagedOwner.
+   */
+  sendStage(
+    connection: Redis,
+    id: string,
+    credential: string,
+    submission: Submission,
+    createdAtMs: number,
+    upload?: BodyUpload,
+  ): Promise<unknown> {
+    if (connection !== this.#redis) throw new Error('staging must use the store connection');
+    const args = this.#stageArgs(id, credential, submission, createdAtMs, upload);
+    return (connection as unknown as StoreCommands).pwStageMessage(...args);
+  }
+
+  #stageArgs(
+    id: string,
+    credential: string,
+    submission: Submission,
+    createdAtMs: number,
+    upload: BodyUpload | undefined,
+  ): (string | Buffer)[] {
+    if (upload && upload.length !== submission.raw.length) {
+      throw new Error("the upload is not this submission's body");
+    }
     const keys = this.#keys;
     const idemKey = submission.idempotencyKey
       ? keys.idempotency(credential, hashIdempotencyKey(submission.idempotencyKey))
@@ -122,23 +233,23 @@ export class MessageStore {
       address,
       JSON.stringify({ status: 'queued', detail: '' }),
     ]);
-    const owner = (await (this.#redis as unknown as StoreCommands).pwStageMessage(
+    return [
       keys.message(id),
       keys.recipients(id),
       keys.events(id),
       keys.body(id),
       keys.messageIndex(),
       idemKey,
+      upload ? upload.key : keys.body(id),
       id,
       String(createdAtMs),
       submission.idempotencyKey ? String(IDEMPOTENCY_TTL_SECONDS) : '0',
-      submission.raw,
+      upload ? '' : submission.raw,
       event('queued', `accepted over ${submission.protocol}`, new Date(createdAtMs)),
       String(fieldArgs.length / 2),
       ...fieldArgs,
       ...recipientArgs,
-    )) as string;
-    return { id: owner, existing: owner !== id };
+    ];
   }
 
   async get(id: string): Promise<StoredMessage | undefined> {

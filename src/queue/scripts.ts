@@ -6,18 +6,35 @@
 /**
  * stageMessage — write a new message's body, record, recipients, first event and index
  * entry; with an Idempotency-Key, only if the key is new.
- * KEYS: 1 record, 2 recipients, 3 events, 4 body, 5 index, 6 idempotency key
- * ARGV: 1 id, 2 createdAt ms, 3 idempotency TTL s ('0' = no key), 4 body, 5 event JSON,
- *       6 record field-pair count N, 7.. N field/value pairs, then address/state-JSON pairs
+ * KEYS: 1 record, 2 recipients, 3 events, 4 body, 5 index, 6 idempotency key,
+ *       7 the body written ahead (MessageStore.uploadBody), or KEYS[4] when the body is ARGV[4]
+ * ARGV: 1 id, 2 createdAt ms, 3 idempotency TTL s ('0' = no key), 4 body ('' when uploaded),
+ *       5 event JSON, 6 record field-pair count N, 7.. N field/value pairs, then
+ *       address/state-JSON pairs
+ * An uploaded body becomes the body key by RENAME (no copy), and loses the upload's TTL.
+ * A repeat deletes its upload at once. A missing upload (expired, or lost with Redis) is an
+ * error before anything is written: the message is refused, never stored without a body.
  * Returns: the id that owns the key — ARGV[1], or the first message's id for a repeat.
  */
 export const STAGE_MESSAGE = `
+local uploaded = KEYS[7] ~= KEYS[4]
 if ARGV[3] ~= '0' then
   local existing = redis.call('GET', KEYS[6])
-  if existing then return existing end
-  redis.call('SET', KEYS[6], ARGV[1], 'EX', tonumber(ARGV[3]))
+  if existing then
+    if uploaded then redis.call('DEL', KEYS[7]) end
+    return existing
+  end
 end
-redis.call('SET', KEYS[4], ARGV[4])
+if uploaded and redis.call('EXISTS', KEYS[7]) == 0 then
+  return redis.error_reply('ERR staged body upload is missing')
+end
+if ARGV[3] ~= '0' then redis.call('SET', KEYS[6], ARGV[1], 'EX', tonumber(ARGV[3])) end
+if uploaded then
+  redis.call('RENAME', KEYS[7], KEYS[4])
+  redis.call('PERSIST', KEYS[4])
+else
+  redis.call('SET', KEYS[4], ARGV[4])
+end
 local n = tonumber(ARGV[6])
 local fields = {}
 for i = 7, 6 + 2 * n do fields[#fields + 1] = ARGV[i] end
@@ -34,6 +51,11 @@ return ARGV[1]
  * recordOutcome — apply one delivery attempt's per-recipient results (the delivered mark:
  * once written, those recipients are never sent to again), append events, count the
  * attempt, and recompute the message status from all recipients.
+ * A recipient's state only moves forward: `delivered` is never overwritten, and a
+ * `bounced`/`expired` one changes only to `delivered`. A worker frozen past its job lock
+ * (SIGSTOP, a VM pause) may report late, after another worker finished the job; its
+ * "deferred: timeout" must not undo that delivery (it would leave the message deferred
+ * with no job left to deliver it). Its events are still kept, as history.
  * KEYS: 1 record, 2 recipients, 3 events
  * ARGV: 1 count-attempt ('1'/'0'), 2 number of recipient updates U,
  *       3.. U address/state-JSON pairs, then event JSONs
@@ -43,7 +65,16 @@ export const RECORD_OUTCOME = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 local u = tonumber(ARGV[2])
 local updates = {}
-for i = 3, 2 + 2 * u do updates[#updates + 1] = ARGV[i] end
+for i = 3, 2 + 2 * u, 2 do
+  local current = redis.call('HGET', KEYS[2], ARGV[i])
+  local from = current and cjson.decode(current).status or 'queued'
+  local to = cjson.decode(ARGV[i + 1]).status
+  local final = from == 'bounced' or from == 'expired'
+  if from ~= 'delivered' and (not final or to == 'delivered') then
+    updates[#updates + 1] = ARGV[i]
+    updates[#updates + 1] = ARGV[i + 1]
+  end
+end
 if #updates > 0 then redis.call('HSET', KEYS[2], unpack(updates)) end
 for i = 3 + 2 * u, #ARGV do redis.call('RPUSH', KEYS[3], ARGV[i]) end
 local attempts = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')

@@ -15,6 +15,10 @@ const PRODUCER_OPTIONS: RedisOptions = {
   connectTimeout: 3000,
   // Keep trying to come back; each failed command is answered at once meanwhile.
   retryStrategy: (times) => Math.min(100 * times, 1000),
+  // A command unanswered when the connection dropped has already been refused to the
+  // client (451/503); replaying it after the reconnect would queue a message the client
+  // was told was refused (a duplicate once it retries), or replay part of a MULTI.
+  autoResendUnfulfilledCommands: false,
 };
 
 const WORKER_OPTIONS: RedisOptions = {

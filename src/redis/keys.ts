@@ -22,6 +22,8 @@ export interface Keys {
   credentialNames(): string;
   /** string: credential name for a secret's hash (bearer lookup). */
   credentialBySecret(secretHash: string): string;
+  /** string: counter bumped by every credential change (in-process caches check it). */
+  credentialsVersion(): string;
   /** hash: admin settings (passwordHash). */
   admin(): string;
   /** prefix for abuse-guard keys (failure counters, bans). */
@@ -46,6 +48,7 @@ export function createKeys(prefix = 'pw'): Keys {
     credential: (name) => `${prefix}:cred:${name}`,
     credentialNames: () => `${prefix}:creds`,
     credentialBySecret: (secretHash) => `${prefix}:cred-by-secret:${secretHash}`,
+    credentialsVersion: () => `${prefix}:creds-version`,
     admin: () => `${prefix}:admin`,
     abusePrefix: () => `${prefix}:abuse`,
     ratePrefix: () => `${prefix}:rate`,

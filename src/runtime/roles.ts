@@ -82,6 +82,7 @@ export async function startIntakeRole(context: RoleContext): Promise<string[]> {
     abuseGuard: services.abuseGuard,
     accept: services.accept,
     logger,
+    greetingDelayMs: config.smtpGreetingDelayMs,
   });
   // Stop accepting first: both listeners close before the workers drain.
   steps.push({ name: 'smtp listeners', run: () => smtp.close(10_000) });
@@ -135,6 +136,7 @@ export async function startWorkerRole(context: RoleContext): Promise<string[]> {
   const upstream = createUpstreams(config.upstreams, {
     dataDir: config.dataDir,
     logger,
+    idleSessions: config.workerConcurrency,
     wrap: (one) => signals.trackUpstream(one),
   });
   const worker = await startDeliveryWorker({

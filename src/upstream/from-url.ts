@@ -11,6 +11,8 @@ export interface UpstreamOptions {
   ca?: string | Buffer | undefined;
   timeouts?: Partial<SmtpTimeouts> | undefined;
   logger?: Logger | undefined;
+  /** Idle sessions kept per SMTP upstream: the deliveries in flight (worker concurrency). */
+  idleSessions?: number | undefined;
   /** Applied to each configured upstream before the failover chain (status tracking). */
   wrap?: ((upstream: Upstream) => Upstream) | undefined;
 }
@@ -24,6 +26,7 @@ export function createUpstreams(specs: UpstreamSpec[], options: UpstreamOptions)
           ca: options.ca,
           timeouts: options.timeouts,
           logger: options.logger,
+          pool: options.idleSessions ? { maxIdle: options.idleSessions } : undefined,
         }),
   );
   const wrapped = options.wrap ? upstreams.map(options.wrap) : upstreams;

@@ -4,6 +4,15 @@ import type { UpstreamSpec } from '../config/parse.js';
 import { classifyError, resultsFromTransaction, type SmtpFailure } from '../delivery/outcome.js';
 import { LogEvent } from '../observability/events.js';
 import {
+  closeSession,
+  DEFAULT_POOL_LIMITS,
+  isUsable,
+  type SmtpPoolLimits,
+  type SmtpSession,
+  SmtpSessionPool,
+} from './smtp-pool.js';
+import { asFailure, type SendFailure, step } from './smtp-step.js';
+import {
   type OutgoingMessage,
   type RecipientResult,
   resultsForAll,
@@ -31,22 +40,44 @@ export interface SmtpUpstreamOptions {
   ca?: string | Buffer | undefined;
   timeouts?: Partial<SmtpTimeouts> | undefined;
   logger?: Logger | undefined;
+  /** Reuse of logged-in sessions; `maxIdle` is the worker concurrency in production. */
+  pool?: Partial<SmtpPoolLimits> | undefined;
 }
 
-/** nodemailer keeps the RCPT bookkeeping of the transaction in flight here (not in its types). */
+/**
+ * nodemailer keeps the RCPT bookkeeping of the transaction in flight on the envelope object
+ * we hand to send() (it adopts that very object; not in its types).
+ */
 interface EnvelopeState {
   accepted?: unknown;
   rejectedErrors?: unknown;
 }
 
+interface SmtpContext {
+  spec: SmtpSpec;
+  connectionOptions: SMTPConnection.Options;
+  pool: SmtpSessionPool;
+  logger: Logger | undefined;
+}
+
+/** A reused session turned out to be gone before any recipient was answered. */
+const STALE = Symbol('stale session');
+
 /**
- * An SMTP provider, one connection per delivery, on nodemailer's SMTP client. We drive
- * SMTPConnection ourselves rather than the Mail transport because only here do we know
- * the phase of a failure: a failure while connecting (refused, timeout, TLS, no
- * STARTTLS) has answered no recipient, so the failover chain may try the next upstream;
- * and after DATA we still have the RCPT replies, so an end-of-DATA error applies only
- * to the recipients accepted at RCPT. Raw bytes go out unchanged: there is no message
- * composition at all, so nothing can read a file or a URL.
+ * A session failure that means the session is gone (closed, reset, silent, or the server's
+ * 421 "closing"), as opposed to a reply about the message.
+ */
+const SESSION_GONE_CODES = new Set(['ECONNECTION', 'ESOCKET', 'ETIMEDOUT']);
+
+/**
+ * An SMTP provider on nodemailer's SMTP client, with logged-in sessions reused between
+ * deliveries (smtp-pool.ts). We drive SMTPConnection ourselves rather than the Mail
+ * transport because only here do we know the phase of a failure: a failure while
+ * connecting (refused, timeout, TLS, no STARTTLS) has answered no recipient, so the
+ * failover chain may try the next upstream; and after DATA we still have the RCPT
+ * replies, so an end-of-DATA error applies only to the recipients accepted at RCPT. Raw
+ * bytes go out unchanged: there is no message composition at all, so nothing can read a
+ * file or a URL.
  */
 export function createSmtpUpstream(spec: SmtpSpec, options: SmtpUpstreamOptions = {}): Upstream {
   const timeouts = { ...DEFAULT_SMTP_TIMEOUTS, ...options.timeouts };
@@ -71,71 +102,173 @@ export function createSmtpUpstream(spec: SmtpSpec, options: SmtpUpstreamOptions 
     logger: false,
     debug: false,
   };
+  const context: SmtpContext = {
+    spec,
+    connectionOptions,
+    pool: new SmtpSessionPool({ ...DEFAULT_POOL_LIMITS, ...options.pool }),
+    logger: options.logger,
+  };
   return {
     label: spec.label,
-    send: (message) => sendOnce(spec, connectionOptions, message, options.logger),
-    async close() {
-      // One connection per delivery: nothing stays open between sends.
-    },
+    send: (message) => sendPooled(context, message),
+    close: () => context.pool.close(),
   };
 }
 
-async function sendOnce(
-  spec: SmtpSpec,
-  connectionOptions: SMTPConnection.Options,
+/**
+ * On an idle session if there is one; if it turns out gone before any recipient was
+ * answered (the server dropped it while idle), once more on a fresh session — nothing
+ * past the envelope was sent, so this can neither duplicate nor count as an attempt.
+ */
+async function sendPooled(
+  context: SmtpContext,
   message: OutgoingMessage,
-  logger: Logger | undefined,
 ): Promise<RecipientResult[]> {
-  const connection = new SMTPConnection(connectionOptions);
-  const to = message.envelope.to;
+  const idle = context.pool.take();
+  if (idle) {
+    const results = await transact(context, idle, message, true);
+    if (results !== STALE) return results;
+  }
+  const fresh = await openSession(context, message);
+  if (Array.isArray(fresh)) return fresh;
+  const results = await transact(context, fresh, message, false);
+  // transact() answers STALE only for a reused session; this keeps the types honest.
+  return results === STALE
+    ? resultsForAll(message.envelope.to, 'deferred', 'upstream session lost')
+    : results;
+}
+
+/** Connect (and log in): a session, or the results when the login failed. */
+async function openSession(
+  context: SmtpContext,
+  message: OutgoingMessage,
+): Promise<SmtpSession | RecipientResult[]> {
+  const { spec, logger } = context;
+  const connection = new SMTPConnection(context.connectionOptions);
   try {
+    await step<void>(connection, (done) => connection.connect((err) => done(err ?? null)));
+  } catch (error) {
+    closeSession(connection);
+    throw new UpstreamUnreachableError(spec.label, classifyError(asFailure(error)).detail, {
+      cause: error,
+    });
+  }
+  if (spec.auth) {
+    // CONTRACT: upstream AUTH is never skipped — we log in whether or not AUTH is
+    // advertised; a server without AUTH fails the login (EAUTH → deferred, alert).
+    const auth = spec.auth;
     try {
-      await step<void>(connection, (done) => connection.connect((err) => done(err ?? null)));
-    } catch (error) {
-      throw new UpstreamUnreachableError(spec.label, classifyError(asFailure(error)).detail, {
-        cause: error,
-      });
-    }
-    if (spec.auth) {
-      // CONTRACT: upstream AUTH is never skipped — we log in whether or not AUTH is
-      // advertised; a server without AUTH fails the login (EAUTH → deferred, alert).
-      const auth = spec.auth;
-      try {
-        await step<boolean | undefined>(connection, (done) =>
-          connection.login({ user: auth.user, pass: auth.pass }, done),
-        );
-      } catch (error) {
-        return failAll(spec, message, asFailure(error), logger);
-      }
-    }
-    const envelope: SMTPConnection.Envelope = {
-      // The null sender (bounces) is MAIL FROM:<>.
-      from: message.envelope.from === '' ? false : message.envelope.from,
-      to,
-      size: message.raw.length,
-    };
-    try {
-      const info = await step<SMTPConnection.SentMessageInfo>(connection, (done) =>
-        connection.send(envelope, message.raw, done),
+      await step<boolean | undefined>(connection, (done) =>
+        connection.login({ user: auth.user, pass: auth.pass }, done),
       );
-      return resultsFromTransaction(to, {
-        accepted: info.accepted,
-        rejectedErrors: (info.rejectedErrors ?? []).map(asFailure),
-        final: { ok: true, response: info.response },
-      });
     } catch (error) {
-      return resultsAfterSendError(spec, connection, message, asFailure(error), logger);
+      closeSession(connection);
+      return failAll(spec, message, asFailure(error), logger);
     }
-  } finally {
-    closeQuietly(connection);
+  }
+  return { connection, messages: 0 };
+}
+
+/**
+ * One mail transaction on `session`, which is then given back to the pool (after RSET when
+ * the server refused the envelope or the message but kept the session) or ended.
+ */
+async function transact(
+  context: SmtpContext,
+  session: SmtpSession,
+  message: OutgoingMessage,
+  reused: boolean,
+): Promise<RecipientResult[] | typeof STALE> {
+  const { connection } = session;
+  const to = message.envelope.to;
+  const envelope: SMTPConnection.Envelope & EnvelopeState = {
+    // The null sender (bounces) is MAIL FROM:<>.
+    from: message.envelope.from === '' ? false : message.envelope.from,
+    to: [...to],
+    size: message.raw.length,
+  };
+  session.messages += 1;
+  let info: SMTPConnection.SentMessageInfo;
+  try {
+    info = await step<SMTPConnection.SentMessageInfo>(connection, (done) =>
+      connection.send(envelope, message.raw, done),
+    );
+  } catch (error) {
+    const failure = asFailure(error);
+    if (reused && goneBeforeAnyReply(failure, envelope)) {
+      closeSession(connection);
+      context.logger?.debug(
+        {
+          event: LogEvent.deliveryAttempt,
+          upstream: context.spec.label,
+          messageId: message.id,
+          detail: classifyError(failure).detail,
+        },
+        'idle upstream session was gone; sending on a fresh one',
+      );
+      return STALE;
+    }
+    const results = resultsAfterSendError(context.spec, envelope, message, failure, context.logger);
+    await releaseAfterRefusal(context.pool, session, failure);
+    return results;
+  }
+  // The end of DATA clears the server's transaction state (RFC 5321 §4.1.1.4): no RSET.
+  context.pool.put(session);
+  return resultsFromTransaction(to, {
+    accepted: info.accepted,
+    rejectedErrors: (info.rejectedErrors ?? []).map(asFailure),
+    final: { ok: true, response: info.response },
+  });
+}
+
+/**
+ * True when a reused session failed as a session (closed, timed out, 421) before any
+ * recipient got a reply: then no DATA was sent (nodemailer sends the body only after a
+ * recipient was accepted), so the message can go out on another session without a
+ * duplicate.
+ */
+function goneBeforeAnyReply(failure: SmtpFailure, envelope: EnvelopeState): boolean {
+  const gone =
+    failure.responseCode === 421 ||
+    (failure.responseCode === undefined &&
+      failure.code !== undefined &&
+      SESSION_GONE_CODES.has(failure.code));
+  if (!gone) return false;
+  const answered =
+    (Array.isArray(envelope.accepted) && envelope.accepted.length > 0) ||
+    (Array.isArray(envelope.rejectedErrors) && envelope.rejectedErrors.length > 0);
+  return !answered;
+}
+
+/**
+ * A refusal (of the envelope or of the message) leaves the session usable unless it was a
+ * 421: RSET and keep it, as nodemailer's own pool does. Anything else ends the session — a
+ * failure after the final dot (disconnect, timeout) never leaves a session to reuse.
+ */
+async function releaseAfterRefusal(
+  pool: SmtpSessionPool,
+  session: SmtpSession,
+  failure: SmtpFailure,
+): Promise<void> {
+  const { connection } = session;
+  const refusal = failure.code === 'EENVELOPE' || failure.code === 'EMESSAGE';
+  if (!refusal || failure.responseCode === 421 || !isUsable(connection)) {
+    closeSession(connection);
+    return;
+  }
+  try {
+    await step<boolean>(connection, (done) => connection.reset(done));
+    pool.put(session);
+  } catch {
+    closeSession(connection);
   }
 }
 
 function resultsAfterSendError(
   spec: SmtpSpec,
-  connection: SMTPConnection,
+  state: EnvelopeState,
   message: OutgoingMessage,
-  failure: SmtpFailure & { rejectedErrors?: unknown; command?: string },
+  failure: SendFailure,
   logger: Logger | undefined,
 ): RecipientResult[] {
   const to = message.envelope.to;
@@ -147,8 +280,7 @@ function resultsAfterSendError(
       final: { ok: false, error: failure },
     });
   }
-  const state = (connection as unknown as { _envelope?: EnvelopeState })._envelope;
-  if (failure.command !== 'MAIL FROM' && state && Array.isArray(state.accepted)) {
+  if (failure.command !== 'MAIL FROM' && Array.isArray(state.accepted)) {
     return resultsFromTransaction(to, {
       accepted: state.accepted.filter((item): item is string => typeof item === 'string'),
       rejectedErrors: Array.isArray(state.rejectedErrors)
@@ -179,60 +311,4 @@ function failAll(
     );
   }
   return resultsForAll(message.envelope.to, verdict.outcome, verdict.detail);
-}
-
-/**
- * Run one SMTPConnection step as a promise. Socket failures arrive as 'error' events
- * (not always through the step's callback), and a close with nothing said ends it too.
- */
-function step<T>(
-  connection: SMTPConnection,
-  run: (done: (err: Error | null, result?: T) => void) => void,
-): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let settled = false;
-    const finish = (err: Error | null, result?: T) => {
-      if (settled) return;
-      settled = true;
-      connection.off('error', onError);
-      connection.off('end', onEnd);
-      if (err) reject(err);
-      else resolve(result as T);
-    };
-    const onError = (err: Error) => finish(err);
-    const onEnd = () =>
-      finish(
-        Object.assign(new Error('connection closed by the upstream'), { code: 'ECONNECTION' }),
-      );
-    connection.on('error', onError);
-    connection.once('end', onEnd);
-    run(finish);
-  });
-}
-
-function asFailure(error: unknown): SmtpFailure & { rejectedErrors?: unknown; command?: string } {
-  if (error && typeof error === 'object') {
-    const e = error as Record<string, unknown>;
-    return {
-      message: typeof e.message === 'string' ? e.message : String(error),
-      code: typeof e.code === 'string' ? e.code : undefined,
-      responseCode: typeof e.responseCode === 'number' ? e.responseCode : undefined,
-      response: typeof e.response === 'string' ? e.response : undefined,
-      recipient: typeof e.recipient === 'string' ? e.recipient : undefined,
-      rejectedErrors: e.rejectedErrors,
-      command: typeof e.command === 'string' ? e.command : undefined,
-    };
-  }
-  return { message: String(error) };
-}
-
-function closeQuietly(connection: SMTPConnection): void {
-  // Late socket errors after we are done must not become unhandled 'error' events.
-  connection.on('error', () => {});
-  try {
-    if (connection.stage === 'connected' && !connection.destroyed) connection.quit();
-    else connection.close();
-  } catch {
-    connection.close();
-  }
 }

@@ -4,13 +4,14 @@ import { type CountingSink, startCountingSink } from '../support/counting-sink.j
 import { type FaultWorld, reportCounts, startFaultWorld } from '../support/faults-harness.js';
 import { waitUntil } from '../support/relay-process.js';
 
-const OUTAGE_MS = 20_000;
+/** Issue 5: "Redis stopped for a minute under load". */
+const OUTAGE_MS = 60_000;
 
 /**
  * Issue 5: Redis stopped under load — no false acknowledgement (every 250/202 received is
  * delivered) and acceptance resumes within 10 s of Redis being back.
  */
-describe('fault: Redis stopped under load', { timeout: 180_000 }, () => {
+describe('fault: Redis stopped under load', { timeout: 240_000 }, () => {
   let sink: CountingSink;
   let world: FaultWorld;
 

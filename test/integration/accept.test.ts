@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { type AcceptDeps, acceptSubmission } from '../../src/intake/accept.js';
+import { newMessageId } from '../../src/message/ids.js';
 import type { Submission } from '../../src/message/types.js';
 import { MailQueue } from '../../src/queue/mail-queue.js';
 import { MessageStore } from '../../src/queue/message-store.js';
@@ -12,6 +13,7 @@ import { createKeys } from '../../src/redis/keys.js';
 import { CredentialStore } from '../../src/security/credentials/store.js';
 import { CredentialRateLimiter } from '../../src/security/rate-limit.js';
 import { startTestRedis, type TestRedis } from '../support/redis.js';
+import { commandsDuring } from '../support/redis-monitor.js';
 
 function submission(overrides: Partial<Submission> = {}): Submission {
   return {
@@ -83,6 +85,54 @@ describe('acceptSubmission (the one door)', () => {
     assert.equal(second.id, first.id);
     assert.equal(second.duplicate, true);
     assert.equal((await deps.queue.counts()).waiting, before);
+  });
+
+  it('writes the record and body before the delivery job, in one transaction', async () => {
+    const { credential } = await credentials.create({
+      name: 'order',
+      allowFrom: ['*@example.com'],
+    });
+    let id = '';
+    const commands = await commandsDuring(redis, async () => {
+      const result = await acceptSubmission(deps, { credential, ip: '127.0.0.1' }, submission());
+      assert.ok(result.accepted);
+      id = result.id;
+    });
+    const bodyWritten = commands.findIndex(([, key]) => key === `t1:msg:${id}:body`);
+    const jobListed = commands.findIndex(
+      ([name, key]) => name === 'lpush' && key?.includes('bull'),
+    );
+    assert.ok(bodyWritten >= 0 && jobListed >= 0, JSON.stringify(commands));
+    assert.ok(bodyWritten < jobListed, 'a worker must never see a job without its message');
+    const opened = commands.findIndex(([name]) => name === 'multi');
+    const committed = commands.findIndex(([name]) => name === 'exec');
+    assert.ok(opened < bodyWritten && jobListed < committed, 'one transaction: both or neither');
+  });
+
+  it('gives a repeated key its missing job, and leaves no job for the repeat itself', async () => {
+    const { credential } = await credentials.create({
+      name: 'orphan',
+      allowFrom: ['*@example.com'],
+    });
+    // The first request was staged but its job add failed (it got a 503).
+    const first = await deps.store.stage(
+      newMessageId(),
+      'orphan',
+      submission({ idempotencyKey: 'k-orphan' }),
+      Date.now(),
+    );
+    assert.equal(await deps.queue.hasJob(first.id), false);
+    const before = (await deps.queue.counts()).waiting;
+    const retry = await acceptSubmission(
+      deps,
+      { credential, ip: '127.0.0.1' },
+      submission({ idempotencyKey: 'k-orphan' }),
+    );
+    assert.ok(retry.accepted);
+    assert.equal(retry.id, first.id);
+    assert.equal(retry.duplicate, true);
+    assert.equal(await deps.queue.hasJob(first.id), true);
+    assert.equal((await deps.queue.counts()).waiting, before + 1, 'only the first message’s job');
   });
 
   it('refuses ungranted envelope and header senders, too many recipients and oversize', async () => {

@@ -9,6 +9,8 @@ export interface SinkMessage {
   size: number;
   /** The header block as received (latin1), for header assertions. */
   head: string;
+  /** Date.now() when the sink took the message (before its 250 went out). */
+  receivedAt: number;
 }
 
 export interface CountingSink {
@@ -57,6 +59,7 @@ export async function startCountingSink(options: { delayMs?: number } = {}): Pro
             messageId: header(head, 'Message-ID'),
             size: raw.length,
             head,
+            receivedAt: Date.now(),
           });
           subjects.set(subject, (subjects.get(subject) ?? 0) + 1);
           callback();

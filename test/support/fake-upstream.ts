@@ -51,6 +51,10 @@ export interface FakeUpstreamOptions {
   data?: (recipients: string[], attemptNo: number) => number;
   /** Wait this long before answering the end of DATA (a slow upstream). */
   dataDelayMs?: number;
+  /** Reply to MAIL FROM; `mailNo` counts MAIL FROMs on this connection, from 1. Default 250. */
+  mail?: (mailNo: number) => number;
+  /** Idle time after which the server ends a session with 421 (smtp-server's socketTimeout). */
+  idleTimeoutMs?: number;
 }
 
 export interface ReceivedMessage {
@@ -73,6 +77,10 @@ export interface FakeUpstream {
   deliveriesTo(address: string): number;
   rcptAttempts(address: string): number;
   authAttempts: number;
+  /** Connections accepted so far. */
+  connections: number;
+  /** Connections open now. */
+  openConnections: number;
   /** Change the scripts mid-test (the upstream is "fixed"). */
   script(update: Pick<FakeUpstreamOptions, 'rcpt' | 'data' | 'dataDelayMs'>): void;
   close(): Promise<void>;
@@ -107,7 +115,8 @@ export async function startFakeUpstream(options: FakeUpstreamOptions): Promise<F
   const rcptCounts = new Map<string, number>();
   let dataCount = 0;
   const received: ReceivedMessage[] = [];
-  const fake = { authAttempts: 0 };
+  const fake = { authAttempts: 0, connections: 0, openConnections: 0 };
+  const mailCounts = new Map<string, number>();
   const disabled = [
     ...(mode === 'plain' ? ['STARTTLS'] : []),
     ...(options.requireAuth ? [] : ['AUTH']),
@@ -122,6 +131,23 @@ export async function startFakeUpstream(options: FakeUpstreamOptions): Promise<F
     authOptional: !options.requireAuth,
     allowInsecureAuth: mode === 'plain',
     authMethods: ['PLAIN', 'LOGIN'],
+    ...(options.idleTimeoutMs ? { socketTimeout: options.idleTimeoutMs } : {}),
+    onConnect(_session, callback) {
+      fake.connections += 1;
+      fake.openConnections += 1;
+      callback();
+    },
+    onClose(session) {
+      fake.openConnections -= 1;
+      mailCounts.delete(session.id);
+    },
+    onMailFrom(_address, session, callback) {
+      const mailNo = (mailCounts.get(session.id) ?? 0) + 1;
+      mailCounts.set(session.id, mailNo);
+      const code = options.mail?.(mailNo) ?? 250;
+      if (code >= 200 && code < 300) callback();
+      else callback(smtpError(code, 'scripted reply to MAIL FROM'));
+    },
     onAuth(auth: SMTPServerAuthentication, _session, callback) {
       fake.authAttempts += 1;
       const want = options.requireAuth;
@@ -173,6 +199,12 @@ export async function startFakeUpstream(options: FakeUpstreamOptions): Promise<F
     rcptAttempts: (addr) => rcptCounts.get(addr.toLowerCase()) ?? 0,
     get authAttempts() {
       return fake.authAttempts;
+    },
+    get connections() {
+      return fake.connections;
+    },
+    get openConnections() {
+      return fake.openConnections;
     },
     script(update) {
       Object.assign(scripts, update);

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createKeys } from '../../src/redis/keys.js';
 import { CredentialStore } from '../../src/security/credentials/store.js';
@@ -27,6 +28,10 @@ export interface FaultWorld {
   send(token: string, protocol: 'smtp' | 'http'): Promise<{ acked: boolean; id?: string }>;
   /** GET /v1/messages/:id with the credential (undefined when unreachable). */
   messageStatus(id: string): Promise<string | undefined>;
+  /** BullMQ's state of the delivery job for message `id` ('unknown' when there is none). */
+  jobState(id: string): Promise<string>;
+  /** Delivery jobs not finished yet (waiting + active + delayed + prioritized). */
+  pendingJobs(): Promise<number>;
   cleanup(): Promise<void>;
 }
 
@@ -73,7 +78,10 @@ export async function startFaultWorld(upstreamUrl: string): Promise<FaultWorld> 
       try {
         if (protocol === 'smtp') {
           const reply = await sendSmtp(ports.smtp, world.credentials, mail);
-          return { acked: reply.startsWith('250') };
+          const id = /queued as (\S+)/.exec(reply)?.[1];
+          return reply.startsWith('250')
+            ? { acked: true, ...(id ? { id } : {}) }
+            : { acked: false };
         }
         const { status, body } = await sendHttp(ports.http, world.credentials, mail);
         return status === 202 ? { acked: true, id: String(body.id) } : { acked: false };
@@ -94,6 +102,12 @@ export async function startFaultWorld(upstreamUrl: string): Promise<FaultWorld> 
         return undefined;
       }
     },
+    jobState: (id) => withQueue(world.redis.socket, (queue) => queue.getJobState(id)),
+    pendingJobs: () =>
+      withQueue(world.redis.socket, async (queue) => {
+        const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+        return Object.values(counts).reduce((sum, n) => sum + n, 0);
+      }),
     async cleanup() {
       await Promise.all([...relays].map((relay) => relay.kill('SIGKILL')));
       await world.redis.cleanup();
@@ -108,6 +122,39 @@ export async function startFaultWorld(upstreamUrl: string): Promise<FaultWorld> 
   client.disconnect();
   world.credentials = { name: 'faults', secret: created.secret };
   return world;
+}
+
+/** A short-lived BullMQ handle on the delivery queue, for inspection from the test. */
+async function withQueue<T>(socket: string, use: (queue: Queue) => Promise<T>): Promise<T> {
+  const keys = createKeys();
+  const connection = new Redis({ path: socket, maxRetriesPerRequest: 1 });
+  connection.on('error', () => {});
+  const queue = new Queue(keys.queueName(), { connection, prefix: keys.queuePrefix() });
+  try {
+    return await use(queue);
+  } finally {
+    await queue.close().catch(() => {});
+    connection.disconnect();
+  }
+}
+
+/**
+ * Evidence for a loss: each missing token's message id, its status as the API reports it,
+ * and its BullMQ job state (at most `limit` lines, printed as `# name missing ...`).
+ */
+export async function explainMissing(
+  world: FaultWorld,
+  name: string,
+  missing: string[],
+  ids: Map<string, string>,
+  limit = 10,
+): Promise<void> {
+  for (const token of missing.slice(0, limit)) {
+    const id = ids.get(token);
+    const status = id ? await world.messageStatus(id) : 'no id';
+    const job = id ? await world.jobState(id).catch((error: Error) => error.message) : '-';
+    console.log(`# ${name} missing ${token} ${id ?? ''}: status ${status}, job ${job}`);
+  }
 }
 
 /** The `# name: acked N, delivered N, duplicates N, kills N` line every fault test prints. */
@@ -128,4 +175,50 @@ export function reportCounts(
     `# ${name}: acked ${tokens.length}, delivered ${delivered}, duplicates ${duplicates}, kills ${kills}`,
   );
   return { acked: tokens.length, delivered, duplicates, missing };
+}
+
+/** One message as `GET /v1/messages/:id` shows it (the fields the fault tests read). */
+export interface MessageRecord {
+  status: string;
+  attempts: number;
+  recipients: { address: string; status: string; detail: string }[];
+  events: { type: string; detail: string }[];
+}
+
+/** GET /v1/messages/:id in full (undefined when unreachable or not 200). */
+export async function messageRecord(
+  world: FaultWorld,
+  id: string,
+): Promise<MessageRecord | undefined> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${world.ports.http}/v1/messages/${id}`, {
+      headers: { authorization: `Bearer ${world.credentials.secret}` },
+      signal: AbortSignal.timeout(5000),
+    });
+    return response.status === 200 ? ((await response.json()) as MessageRecord) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Like `world.send` over HTTP, to recipients of the test's choosing (per-address scripts). */
+export async function sendTo(
+  world: FaultWorld,
+  token: string,
+  to: string[],
+): Promise<{ acked: boolean; id?: string }> {
+  const mail = { from: 'load@example.com', to, subject: token, text: bodyOfSize(2048) };
+  try {
+    const { status, body } = await sendHttp(world.ports.http, world.credentials, mail);
+    return status === 202 ? { acked: true, id: String(body.id) } : { acked: false };
+  } catch {
+    return { acked: false };
+  }
+}
+
+/** Ids of the delivery jobs active right now (held by some worker). */
+export function activeJobIds(world: FaultWorld): Promise<string[]> {
+  return withQueue(world.redis.socket, async (queue) =>
+    (await queue.getActive()).map((job) => String(job.id)),
+  );
 }

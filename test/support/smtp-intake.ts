@@ -28,7 +28,7 @@ export interface SmtpIntakeHarness {
  */
 export async function startSmtpIntake(
   env: Record<string, string> = {},
-  options: { keyPrefix?: string } = {},
+  options: { keyPrefix?: string; maxClients?: number } = {},
 ): Promise<SmtpIntakeHarness> {
   const redis = await startTestRedis();
   const logs: Record<string, unknown>[] = [];
@@ -57,6 +57,8 @@ export async function startSmtpIntake(
     accept: services.accept,
     logger,
     hostname: 'relay.test',
+    greetingDelayMs: config.smtpGreetingDelayMs,
+    ...(options.maxClients === undefined ? {} : { maxClients: options.maxClients }),
   });
   const ports = await intake.listen();
   return {

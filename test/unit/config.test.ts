@@ -14,6 +14,7 @@ describe('configuration', () => {
     assert.equal(config.smtpHost, '127.0.0.1');
     assert.equal(config.smtpPort, 2587);
     assert.equal(config.smtpsPort, 2465);
+    assert.equal(config.smtpGreetingDelayMs, 0);
     assert.deepEqual(config.upstreams, [{ kind: 'capture', label: 'capture' }]);
     assert.equal(config.maxMessageBytes, 26_214_400);
     assert.equal(config.maxRecipients, 100);
@@ -67,6 +68,7 @@ describe('configuration', () => {
     ['POSTWARDEN_HTTP_PORT', 'abc'],
     ['POSTWARDEN_SMTP_PORT', '70000'],
     ['POSTWARDEN_SMTPS_PORT', '-1'],
+    ['POSTWARDEN_SMTP_GREETING_DELAY', '100'],
     ['POSTWARDEN_MAX_MESSAGE_BYTES', '0'],
     ['POSTWARDEN_MAX_RECIPIENTS', 'many'],
     ['POSTWARDEN_RETRY_BASE', '10'],
@@ -115,6 +117,7 @@ describe('configuration', () => {
       POSTWARDEN_SMTP_HOST: '0.0.0.0',
       POSTWARDEN_SMTP_PORT: '587',
       POSTWARDEN_SMTPS_PORT: '0',
+      POSTWARDEN_SMTP_GREETING_DELAY: '2s',
       POSTWARDEN_TLS_CERT: '/etc/ssl/relay.pem',
       POSTWARDEN_TLS_KEY: '/etc/ssl/relay.key',
       POSTWARDEN_UPSTREAM_URL: 'smtps://u:p@mail.example.com:465',
@@ -139,6 +142,7 @@ describe('configuration', () => {
         smtpHost: '0.0.0.0',
         smtpPort: 587,
         smtpsPort: 0,
+        smtpGreetingDelayMs: 2000,
         tlsCert: '/etc/ssl/relay.pem',
         tlsKey: '/etc/ssl/relay.key',
         upstreams: ['smtps://mail.example.com:465'],

@@ -12,7 +12,11 @@ function run(chunks: (string | Buffer)[], max = 1000) {
 describe('DataGuard', () => {
   it('passes a CRLF-only message through unchanged', () => {
     const verdict = run(['From: a@b.com\r\n', '\r\nbody\r\n']);
-    assert.deepEqual(verdict, { ok: true, raw: Buffer.from('From: a@b.com\r\n\r\nbody\r\n') });
+    assert.deepEqual(verdict, {
+      ok: true,
+      raw: Buffer.from('From: a@b.com\r\n\r\nbody\r\n'),
+      headroom: 0,
+    });
   });
 
   it('finds a bare LF, a bare CR and a NUL, with their offsets', () => {

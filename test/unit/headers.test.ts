@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   decodeEncodedWords,
+  editHeaders,
   headerValues,
   parseHeaders,
-  prependHeaderLines,
-  removeHeaderFields,
 } from '../../src/message/headers.js';
 
 const RAW = Buffer.from(
@@ -22,7 +21,7 @@ describe('raw header editing', () => {
 
   it('removes a folded field and leaves the body byte for byte', () => {
     const parsed = parseHeaders(RAW);
-    const edited = removeHeaderFields(RAW, parsed, ['Bcc']);
+    const edited = editHeaders(RAW, parsed, { remove: ['Bcc'] });
     const text = edited.toString('latin1');
     assert.ok(!/^Bcc:/im.test(text.slice(0, text.indexOf('\r\n\r\n'))));
     assert.ok(!text.includes('other@example.net'));
@@ -31,7 +30,9 @@ describe('raw header editing', () => {
   });
 
   it('prepends header lines', () => {
-    const edited = prependHeaderLines(RAW, ['Message-ID: <x@example.com>']);
+    const edited = editHeaders(RAW, parseHeaders(RAW), {
+      prepend: ['Message-ID: <x@example.com>'],
+    });
     assert.ok(edited.toString('latin1').startsWith('Message-ID: <x@example.com>\r\nFrom:'));
   });
 

@@ -1,3 +1,5 @@
+import { type HeldMessage, MessageBuffer } from './message-buffer.js';
+
 const CR = 0x0d;
 const LF = 0x0a;
 const NUL = 0x00;
@@ -5,7 +7,7 @@ const NUL = 0x00;
 export type DataProblem = 'bare_lf' | 'bare_cr' | 'nul';
 
 export type DataVerdict =
-  | { ok: true; raw: Buffer }
+  | ({ ok: true } & HeldMessage)
   | { ok: false; reason: 'too_large'; bytes: number }
   | { ok: false; reason: 'smuggling'; problem: DataProblem; offset: number };
 
@@ -19,16 +21,18 @@ export type DataVerdict =
  * - The size limit holds whether or not SIZE= was declared: bytes are counted and
  *   buffering stops at the limit, the rest is only drained (GOTCHAS: smtp-server does
  *   not cut an undeclared oversized body off).
+ * - The accepted bytes are held once (message-buffer.ts); `finish()` hands them over.
  */
 export class DataGuard {
   readonly #maxBytes: number;
-  readonly #chunks: Buffer[] = [];
+  readonly #message: MessageBuffer;
   #bytes = 0;
   #previous = -1;
   #problem: { problem: DataProblem; offset: number } | undefined;
 
   constructor(maxBytes: number) {
     this.#maxBytes = maxBytes;
+    this.#message = new MessageBuffer(maxBytes);
   }
 
   get bytes(): number {
@@ -39,8 +43,8 @@ export class DataGuard {
     if (this.#problem === undefined) this.#scan(chunk);
     this.#bytes += chunk.length;
     // Keep bytes only while the message can still be accepted.
-    if (this.#problem === undefined && this.#bytes <= this.#maxBytes) this.#chunks.push(chunk);
-    else this.#chunks.length = 0;
+    if (this.#problem === undefined && this.#bytes <= this.#maxBytes) this.#message.append(chunk);
+    else this.#message.clear();
   }
 
   /** The verdict once the stream ended at `<CRLF>.<CRLF>`. */
@@ -50,7 +54,7 @@ export class DataGuard {
     }
     if (this.#bytes > this.#maxBytes) return { ok: false, reason: 'too_large', bytes: this.#bytes };
     if (this.#problem) return { ok: false, reason: 'smuggling', ...this.#problem };
-    return { ok: true, raw: Buffer.concat(this.#chunks, this.#bytes) };
+    return { ok: true, ...this.#message.take() };
   }
 
   #scan(chunk: Buffer): void {

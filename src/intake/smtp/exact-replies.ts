@@ -1,4 +1,5 @@
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
+import { setGreetingDelay } from './greeting.js';
 import { isLoopbackAddress } from './loopback.js';
 import { Replies, replyText } from './replies.js';
 
@@ -22,11 +23,20 @@ const LEADING_ENHANCED_CODE = /^[245]\.\d{1,3}\.\d{1,3} /;
  * 3. `AUTH` from such a client is answered `538 5.7.11` before the SASL exchange starts,
  *    so AUTH LOGIN never prompts for a password in cleartext. (`allowInsecureAuth` has
  *    to be on for the loopback exception; onAuth refuses the same case again.)
+ * 4. The greeting waits `greetingDelayMs` (default 0) instead of a fixed 100 ms
+ *    (greeting.ts says why).
+ *
+ * Connections are adapted as they are added to `server.connections`, which smtp-server
+ * does before it calls their `init()`.
  */
 export class ExactReplySmtpServer extends SMTPServer {
-  constructor(options: SMTPServerOptions) {
+  constructor(options: SMTPServerOptions, extra: { greetingDelayMs?: number | undefined } = {}) {
     super(options);
-    this.connections = new AdaptingSet((connection) => adaptConnection(connection));
+    const greetingDelayMs = extra.greetingDelayMs ?? 0;
+    this.connections = new AdaptingSet((connection) => {
+      adaptConnection(connection);
+      setGreetingDelay(connection, greetingDelayMs);
+    });
   }
 }
 

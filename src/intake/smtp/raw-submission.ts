@@ -2,11 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { parseMailboxList } from '../../message/addresses.js';
 import {
   decodeEncodedWords,
+  editHeaders,
   formatRfc5322Date,
   headerValues,
   parseHeaders,
-  prependHeaderLines,
-  removeHeaderFields,
 } from '../../message/headers.js';
 import type { Envelope, Submission } from '../../message/types.js';
 
@@ -21,6 +20,11 @@ export interface RawSubmissionOptions {
   /** Domain for a generated Message-ID when the sender's domain is unknown. */
   hostname?: string | undefined;
   now?: Date;
+  /**
+   * Set when the caller hands `data` over: it is then edited in place, with this many
+   * spare bytes before it (HeldMessage from message-buffer.ts), instead of copied.
+   */
+  headroom?: number | undefined;
 }
 
 function domainOf(address: string): string | undefined {
@@ -56,7 +60,6 @@ export function buildRawSubmission(
   );
   const idempotencyKey = headerValues(parsed, 'idempotency-key')[0]?.trim() || undefined;
 
-  let raw = removeHeaderFields(data, parsed, REMOVED_FIELDS);
   const added: string[] = [];
   let messageIdHeader = headerValues(parsed, 'message-id')[0]?.trim() ?? '';
   if (!messageIdHeader) {
@@ -71,7 +74,12 @@ export function buildRawSubmission(
   if (headerValues(parsed, 'date').length === 0) {
     added.push(`Date: ${formatRfc5322Date(options.now ?? new Date())}`);
   }
-  raw = prependHeaderLines(raw, added);
+  // One edit for both, so the message is copied at most once (in place: not at all).
+  const raw = editHeaders(data, parsed, {
+    remove: REMOVED_FIELDS,
+    prepend: added,
+    headroom: options.headroom,
+  });
 
   return {
     ok: true,

@@ -30,6 +30,8 @@ export interface SmtpIntakeDeps {
   maxClients?: number;
   /** Idle time before a client is disconnected (default 60 s). */
   socketTimeoutMs?: number;
+  /** Wait before the 220 greeting (POSTWARDEN_SMTP_GREETING_DELAY; default 0, greeting.ts). */
+  greetingDelayMs?: number | undefined;
 }
 
 export interface SmtpIntake {
@@ -86,16 +88,17 @@ export function createSmtpIntake(deps: SmtpIntakeDeps): SmtpIntake {
     };
   }
 
+  const greeting = { greetingDelayMs: deps.greetingDelayMs };
   const servers: { server: ExactReplySmtpServer; port: number; variable: string }[] = [
     {
-      server: new ExactReplySmtpServer(options(false)),
+      server: new ExactReplySmtpServer(options(false), greeting),
       port: deps.submissionPort,
       variable: 'POSTWARDEN_SMTP_PORT',
     },
   ];
   if (deps.smtpsPort !== 0) {
     servers.push({
-      server: new ExactReplySmtpServer(options(true)),
+      server: new ExactReplySmtpServer(options(true), greeting),
       port: deps.smtpsPort === 'ephemeral' ? 0 : deps.smtpsPort,
       variable: 'POSTWARDEN_SMTPS_PORT',
     });

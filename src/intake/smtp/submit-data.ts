@@ -66,10 +66,11 @@ export function createDataHandler(deps: SubmitDataDeps) {
     if (!credential || credential.revoked) {
       return replyForDenial({ code: 'unauthorized', message: 'Credential no longer valid' });
     }
+    // The guard handed the bytes over: header edits may be made in place.
     const built = buildRawSubmission(
       verdict.raw,
       { from: mailFrom.address, to: session.envelope.rcptTo.map((rcpt) => rcpt.address) },
-      { hostname: deps.hostname },
+      { hostname: deps.hostname, headroom: verdict.headroom },
     );
     if (!built.ok) return Replies.noFromHeader;
     const result = await acceptSubmission(

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { PostwardenError } from '../../errors.js';
 import type { Keys } from '../../redis/keys.js';
 import { isValidSenderPattern } from '../sender-policy.js';
+import { CredentialCache, type CredentialCacheOptions } from './cache.js';
 import { generateSecret, hashSecret, secretMatchesHash } from './secret.js';
 
 export interface Credential {
@@ -42,13 +43,21 @@ function toCredential(hash: Record<string, string>): Credential | undefined {
 
 /**
  * Credentials in Redis. Only the SHA-256 of a secret is stored; the secret is returned
- * once, by create and rotate.
+ * once, by create and rotate. Reads on the submission path (authenticate, get) go through
+ * an in-process cache checked against a version counter that every change bumps
+ * atomically with it (see cache.ts): a hit costs one small GET, which callers can send
+ * together with their other reads; a revoke from any process applies to the next request.
  */
 export class CredentialStore {
+  readonly #cache: CredentialCache;
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
-  ) {}
+    cacheOptions: CredentialCacheOptions = {},
+  ) {
+    this.#cache = new CredentialCache(cacheOptions);
+  }
 
   async create(input: NewCredential): Promise<{ credential: Credential; secret: string }> {
     if (!isValidCredentialName(input.name)) {
@@ -95,24 +104,28 @@ export class CredentialStore {
     if (credential.ratePerMinute !== undefined) fields.rate = String(credential.ratePerMinute);
     if (credential.maxRecipients !== undefined)
       fields.maxRecipients = String(credential.maxRecipients);
-    await this.redis
-      .multi()
-      .del(this.keys.credential(input.name))
-      .hset(this.keys.credential(input.name), fields)
-      .sadd(this.keys.credentialNames(), input.name)
-      .set(this.keys.credentialBySecret(secretHash), input.name)
-      .exec();
+    await this.#change(
+      this.redis
+        .multi()
+        .del(this.keys.credential(input.name))
+        .hset(this.keys.credential(input.name), fields)
+        .sadd(this.keys.credentialNames(), input.name)
+        .set(this.keys.credentialBySecret(secretHash), input.name),
+    );
     return { credential, secret };
   }
 
+  /** The credential as it is now (a revoke or rotate from any process is seen at once). */
   async get(name: string): Promise<Credential | undefined> {
     if (!isValidCredentialName(name)) return undefined;
-    return toCredential(await this.redis.hgetall(this.keys.credential(name)));
+    return toCredential(await this.#record(name));
   }
 
   async list(): Promise<Credential[]> {
     const names = (await this.redis.smembers(this.keys.credentialNames())).sort();
-    const found = await Promise.all(names.map((name) => this.get(name)));
+    const found = await Promise.all(
+      names.map(async (name) => toCredential(await this.redis.hgetall(this.keys.credential(name)))),
+    );
     return found.filter((credential): credential is Credential => credential !== undefined);
   }
 
@@ -124,7 +137,7 @@ export class CredentialStore {
     if (!hash.name) return false;
     const multi = this.redis.multi().hset(this.keys.credential(name), 'revoked', '1');
     if (hash.secretHash) multi.del(this.keys.credentialBySecret(hash.secretHash));
-    await multi.exec();
+    await this.#change(multi);
     return true;
   }
 
@@ -138,7 +151,7 @@ export class CredentialStore {
       .del(this.keys.credential(name))
       .srem(this.keys.credentialNames(), name);
     if (hash.secretHash) multi.del(this.keys.credentialBySecret(hash.secretHash));
-    await multi.exec();
+    await this.#change(multi);
   }
 
   /** A new secret for an existing, unrevoked credential; the old one stops working. */
@@ -154,23 +167,84 @@ export class CredentialStore {
       .hset(this.keys.credential(name), 'secretHash', secretHash)
       .set(this.keys.credentialBySecret(secretHash), name);
     if (hash.secretHash) multi.del(this.keys.credentialBySecret(hash.secretHash));
-    await multi.exec();
+    await this.#change(multi);
     return secret;
   }
 
   /** SMTP AUTH: username = credential name, password = secret. */
   async authenticate(name: string, secret: string): Promise<Credential | undefined> {
     if (!isValidCredentialName(name)) return undefined;
-    const hash = await this.redis.hgetall(this.keys.credential(name));
-    if (!hash.secretHash || hash.revoked === '1') return undefined;
-    if (!secretMatchesHash(secret, hash.secretHash)) return undefined;
-    return toCredential(hash);
+    return verified(await this.#record(name), secret);
   }
 
-  /** HTTP bearer: the secret alone. */
+  /**
+   * HTTP bearer: the secret alone. Unknown secrets are not cached (guesses would only
+   * fill memory); they cost the two reads they always did.
+   */
   async authenticateBySecret(secret: string): Promise<Credential | undefined> {
     if (!secret.startsWith('pw_') || secret.length > 200) return undefined;
-    const name = await this.redis.get(this.keys.credentialBySecret(hashSecret(secret)));
-    return name ? this.authenticate(name, secret) : undefined;
+    const secretHash = hashSecret(secret);
+    const known = this.#cache.hasName(secretHash);
+    const [version, fetched] = await Promise.all([
+      this.#version(),
+      known ? undefined : this.redis.get(this.keys.credentialBySecret(secretHash)),
+    ]);
+    let name = this.#cache.nameForSecret(secretHash, version);
+    if (name === undefined) {
+      const found =
+        fetched === undefined
+          ? await this.redis.get(this.keys.credentialBySecret(secretHash))
+          : fetched;
+      if (!found) return undefined;
+      name = found;
+      this.#cache.rememberName(secretHash, version, name);
+    }
+    if (!isValidCredentialName(name)) return undefined;
+    return verified(await this.#recordAt(name, version), secret);
   }
+
+  /** Apply a change and bump the version in the same MULTI, so caches see both or neither. */
+  async #change(multi: ReturnType<Redis['multi']>): Promise<void> {
+    await multi.incr(this.keys.credentialsVersion()).exec();
+    this.#cache.clear();
+  }
+
+  async #version(): Promise<string> {
+    return (await this.redis.get(this.keys.credentialsVersion())) ?? '0';
+  }
+
+  /**
+   * A credential's hash, from the cache when its version is current. The version is read
+   * first on the same connection, so a record read after it is never older than it.
+   * When no entry is held the record is read in the same round trip as the version.
+   */
+  async #record(name: string): Promise<Record<string, string>> {
+    const key = this.keys.credential(name);
+    const known = this.#cache.hasRecord(name);
+    const [version, fetched] = await Promise.all([
+      this.#version(),
+      known ? undefined : this.redis.hgetall(key),
+    ]);
+    return this.#recordAt(name, version, fetched);
+  }
+
+  /** The record under a version already read; `fetched` is a read made after that version. */
+  async #recordAt(
+    name: string,
+    version: string,
+    fetched?: Record<string, string>,
+  ): Promise<Record<string, string>> {
+    const cached = this.#cache.record(name, version);
+    if (cached) return cached;
+    const hash = fetched ?? (await this.redis.hgetall(this.keys.credential(name)));
+    // Unknown names are not cached: SMTP AUTH guesses would only fill memory.
+    if (hash.name) this.#cache.rememberRecord(name, version, hash);
+    return hash;
+  }
+}
+
+function verified(hash: Record<string, string>, secret: string): Credential | undefined {
+  if (!hash.secretHash || hash.revoked === '1') return undefined;
+  if (!secretMatchesHash(secret, hash.secretHash)) return undefined;
+  return toCredential(hash);
 }

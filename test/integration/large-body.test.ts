@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Redis } from 'ioredis';
+import { newMessageId } from '../../src/message/ids.js';
+import type { Submission } from '../../src/message/types.js';
+import { MailQueue } from '../../src/queue/mail-queue.js';
+import {
+  MessageStore,
+  stagedOwner,
+  UPLOAD_PIECE_BYTES,
+  UPLOAD_TTL_SECONDS,
+} from '../../src/queue/message-store.js';
+import { createRedis, waitForReady } from '../../src/redis/connections.js';
+import { createKeys } from '../../src/redis/keys.js';
+import { setupScriptedDelivery } from '../support/delivery-harness.js';
+import { createTestTlsPair, type TestTlsPair, waitFor } from '../support/fake-upstream.js';
+import { startTestRedis, type TestRedis } from '../support/redis.js';
+
+/** A body over the upload threshold, not a whole number of pieces, no two pieces alike. */
+function largeRaw(): Buffer {
+  const head = 'From: orders@example.com\r\nTo: a@example.net\r\nSubject: big\r\n\r\n';
+  const lines: string[] = [head];
+  for (let n = 0, total = head.length; total < 3 * UPLOAD_PIECE_BYTES + 12_345; n++) {
+    const line = `line ${n} ${'x'.repeat(n % 70)}\r\n`;
+    lines.push(line);
+    total += line.length;
+  }
+  return Buffer.from(lines.join(''), 'latin1');
+}
+
+function submission(raw: Buffer, idempotencyKey?: string): Submission {
+  return {
+    protocol: 'http',
+    envelope: { from: 'orders@example.com', to: ['a@example.net'] },
+    raw,
+    headerSenders: ['orders@example.com'],
+    fromHeader: 'orders@example.com',
+    subject: 'big',
+    messageIdHeader: '<big@example.com>',
+    idempotencyKey,
+  };
+}
+
+describe('a large body is written ahead in pieces and staged by rename', () => {
+  let server: TestRedis;
+  let redis: Redis;
+  let store: MessageStore;
+  let queue: MailQueue;
+  let tls: TestTlsPair;
+  const keys = createKeys('lb');
+  const cleanups: (() => Promise<void>)[] = [];
+
+  before(async () => {
+    [server, tls] = await Promise.all([startTestRedis(), createTestTlsPair()]);
+    redis = createRedis(server.url, 'producer', 'test');
+    await waitForReady(redis, 5000);
+    store = new MessageStore(redis, keys);
+    queue = new MailQueue(redis, keys);
+  });
+
+  after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+    await queue.close();
+    redis.disconnect();
+    await server.cleanup();
+  });
+
+  async function uploadKeys(id: string): Promise<string[]> {
+    return redis.keys(`${keys.body(id)}:upload:*`);
+  }
+
+  it('leaves a small body to the stage step', async () => {
+    assert.equal(await store.uploadBody('small', Buffer.alloc(UPLOAD_PIECE_BYTES)), undefined);
+  });
+
+  it('stages record, body and job together; the body byte-identical and without a TTL', async () => {
+    const raw = largeRaw();
+    const id = newMessageId();
+    const upload = await store.uploadBody(id, raw);
+    assert.ok(upload);
+    const ttl = await redis.ttl(upload.key);
+    assert.ok(ttl > 0 && ttl <= UPLOAD_TTL_SECONDS, `upload TTL ${ttl}`);
+    // Written ahead, but nothing of the message is visible yet.
+    assert.equal(await store.get(id), undefined);
+    assert.equal(await store.hasBody(id), false);
+
+    const reply = await queue.enqueueWith(id, (connection) =>
+      store.sendStage(connection, id, 'shop', submission(raw), Date.now(), upload),
+    );
+    assert.deepEqual(stagedOwner(id, reply), { id, existing: false });
+    assert.equal((await store.get(id))?.size, raw.length);
+    assert.ok((await redis.getBuffer(keys.body(id)))?.equals(raw), 'body byte for byte');
+    assert.equal(await redis.ttl(keys.body(id)), -1, 'the upload TTL did not follow the body');
+    assert.equal(await queue.hasJob(id), true);
+    assert.deepEqual(await uploadKeys(id), []);
+  });
+
+  it('a repeated Idempotency-Key deletes its upload and writes nothing', async () => {
+    const raw = largeRaw();
+    const first = await store.stage(newMessageId(), 'shop', submission(raw, 'k-big'), Date.now());
+    const id = newMessageId();
+    const repeat = await store.stage(id, 'shop', submission(raw, 'k-big'), Date.now());
+    assert.deepEqual(repeat, { id: first.id, existing: true });
+    assert.equal(await store.get(id), undefined);
+    assert.equal(await store.hasBody(id), false);
+    assert.deepEqual(await uploadKeys(id), []);
+  });
+
+  it('a MULTI that never ran leaves no record, body or job, and the upload expires', async () => {
+    const raw = largeRaw();
+    const id = newMessageId();
+    const own = createRedis(server.url, 'producer', 'test-drop');
+    await waitForReady(own, 5000);
+    const ownStore = new MessageStore(own, keys);
+    const ownQueue = new MailQueue(own, keys);
+    try {
+      const upload = await ownStore.uploadBody(id, raw);
+      assert.ok(upload);
+      own.disconnect(); // Redis is gone for this connection before the MULTI.
+      await assert.rejects(
+        ownQueue.enqueueWith(id, (connection) =>
+          ownStore.sendStage(connection, id, 'shop', submission(raw), Date.now(), upload),
+        ),
+      );
+      assert.equal(await store.get(id), undefined);
+      assert.equal(await store.hasBody(id), false);
+      assert.equal(await queue.hasJob(id), false);
+      // The best-effort DEL could not be sent on the dead connection: the TTL covers it.
+      const ttl = await redis.ttl(upload.key);
+      assert.ok(ttl > 0 && ttl <= UPLOAD_TTL_SECONDS, `upload TTL ${ttl}`);
+    } finally {
+      await ownQueue.close();
+      own.disconnect();
+    }
+  });
+
+  it('refuses to stage a message whose upload is gone (never a record without a body)', async () => {
+    const raw = largeRaw();
+    const id = newMessageId();
+    const upload = await store.uploadBody(id, raw);
+    assert.ok(upload);
+    await redis.del(upload.key); // Expired, or lost with a Redis that kept no data.
+    await assert.rejects(
+      queue.enqueueWith(id, (connection) =>
+        store.sendStage(connection, id, 'shop', submission(raw), Date.now(), upload),
+      ),
+      /upload is missing/,
+    );
+    assert.equal(await store.get(id), undefined);
+    assert.equal(await store.hasBody(id), false);
+  });
+
+  it('delivers a large message accepted through the door byte for byte', async () => {
+    const { fake, upstream, h } = await setupScriptedDelivery(server.url, tls, {}, cleanups);
+    const raw = largeRaw();
+    const id = await h.submit(['a@example.net'], { raw });
+    await h.startWorker(upstream);
+    await h.waitForStatus(id, ['delivered'], 30_000);
+    await waitFor(async () => fake.received.length === 1, 5000, 'the upstream to get it');
+    assert.ok(fake.received[0]?.raw.equals(raw), 'delivered byte for byte');
+  });
+});
