@@ -21,6 +21,18 @@ const KILLS = 100;
  */
 const CONCURRENCY = 1;
 
+/** How long after a kill the in-process sink may stamp a dot it already had (event-loop lag). */
+const SINK_LAG_MS = 250;
+
+/** The signed distance (kill − arrival) to the kill nearest `arrivedAt`. */
+function nearestKillOffset(killTimes: number[], arrivedAt: number): number {
+  const offsets = killTimes.map((killedAt) => killedAt - arrivedAt);
+  return offsets.reduce(
+    (best, offset) => (Math.abs(offset) < Math.abs(best) ? offset : best),
+    Number.POSITIVE_INFINITY,
+  );
+}
+
 /**
  * Issue 5: SIGKILL of a worker at random points of a delivery (≥ 100 kills): 0 lost,
  * ≤ 5 duplicates per 100 kills, duplicates carrying the same Message-ID. The intake runs
@@ -120,8 +132,13 @@ describe('fault: worker SIGKILLed mid-delivery', { timeout: 480_000 }, () => {
 
     // A duplicate is the same message sent twice (a kill between the upstream taking the
     // message and the delivered mark), so it must carry the same Message-ID — never a
-    // re-composed message — and its first copy must have reached the upstream just before
-    // a kill: a duplicate with no kill right after its first copy would be a relay bug.
+    // re-composed message — and its first copy must have reached the upstream around a
+    // kill: a duplicate with no kill near its first copy would be a relay bug. "Around",
+    // not only "before": the sink lives in this process, so a final dot already in its
+    // socket when the timer fired is read, and stamped, just after the kill was sent
+    // (seen in CI). Kills are ≥ 350 ms apart (restart + wait), so the window still ties
+    // each duplicate to one kill.
+    const offsets: number[] = [];
     for (const [subject, count] of sink.subjects) {
       if (count < 2) continue;
       const copies = sink.messages.filter((m) => m.subject === subject);
@@ -131,11 +148,14 @@ describe('fault: worker SIGKILLed mid-delivery', { timeout: 480_000 }, () => {
         `duplicate ${subject} carries different Message-IDs`,
       );
       const first = Math.min(...copies.map((m) => m.receivedAt));
+      const offset = nearestKillOffset(killTimes, first);
+      offsets.push(offset);
       assert.ok(
-        killTimes.some((killedAt) => killedAt >= first && killedAt - first < 1000),
-        `duplicate ${subject}: its first copy arrived at ${first}, with no kill in the second after`,
+        offset > -SINK_LAG_MS && offset < 1000,
+        `duplicate ${subject}: its first copy arrived at ${first}, ${offset} ms from the nearest kill`,
       );
     }
+    console.log(`# worker-kill: kill minus first copy, ms: ${offsets.join(', ') || 'none'}`);
     // One delivery in flight: a kill can duplicate at most that one message.
     assert.ok(
       counts.duplicates <= kills * CONCURRENCY,
