@@ -21,8 +21,13 @@ const KILLS = 100;
  */
 const CONCURRENCY = 1;
 
-/** How long after a kill the in-process sink may stamp a dot it already had (event-loop lag). */
-const SINK_LAG_MS = 250;
+/**
+ * How far from a kill a duplicate's first copy may be stamped by the sink. Measured:
+ * 0 to 2 ms, and always at or just after the kill (the worker had written the final dot;
+ * the sink, in this process, read it after the timer that sent the kill). The margin is
+ * for a loaded CI machine; kills are at least ~400 ms apart, so it still names one kill.
+ */
+const NEAR_KILL_MS = 250;
 
 /** The signed distance (kill − arrival) to the kill nearest `arrivedAt`. */
 function nearestKillOffset(killTimes: number[], arrivedAt: number): number {
@@ -132,12 +137,11 @@ describe('fault: worker SIGKILLed mid-delivery', { timeout: 480_000 }, () => {
 
     // A duplicate is the same message sent twice (a kill between the upstream taking the
     // message and the delivered mark), so it must carry the same Message-ID — never a
-    // re-composed message — and its first copy must have reached the upstream around a
-    // kill: a duplicate with no kill near its first copy would be a relay bug. "Around",
-    // not only "before": the sink lives in this process, so a final dot already in its
-    // socket when the timer fired is read, and stamped, just after the kill was sent
-    // (seen in CI). Kills are ≥ 350 ms apart (restart + wait), so the window still ties
-    // each duplicate to one kill.
+    // re-composed message — and its first copy must have reached the upstream at a kill:
+    // a duplicate with no kill near its first copy would be a relay bug. "Near", not
+    // "before": the sink lives in this process, so a final dot already in its socket when
+    // the timer fired is read, and stamped, just after the kill was sent (this failed CI
+    // when the check was one-sided).
     const offsets: number[] = [];
     for (const [subject, count] of sink.subjects) {
       if (count < 2) continue;
@@ -151,7 +155,7 @@ describe('fault: worker SIGKILLed mid-delivery', { timeout: 480_000 }, () => {
       const offset = nearestKillOffset(killTimes, first);
       offsets.push(offset);
       assert.ok(
-        offset > -SINK_LAG_MS && offset < 1000,
+        Math.abs(offset) < NEAR_KILL_MS,
         `duplicate ${subject}: its first copy arrived at ${first}, ${offset} ms from the nearest kill`,
       );
     }
