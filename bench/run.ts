@@ -133,8 +133,9 @@ async function startSystem(name: string, sink: Sink): Promise<SystemUnderTest> {
 }
 
 function machine() {
+  // A tool that is not installed (Postfix on a machine without it) reports no version.
   const version = (command: string, args: string[]) =>
-    spawnSync(command, args, { encoding: 'utf8' }).stdout.trim().split('\n')[0] ?? '';
+    spawnSync(command, args, { encoding: 'utf8' }).stdout?.trim().split('\n')[0] ?? '';
   return {
     cpus: os.cpus().length,
     cpuModel: os.cpus()[0]?.model ?? '',
