@@ -91,9 +91,11 @@ export async function runCell(options: CellOptions): Promise<Cell> {
     const warm = await load(options, options.warmupSeconds * 1000, `${tag}-warm`);
     if (delivers) await drain(sink, `${tag}-warm`, warm.accepted);
   }
+  await system.holdDelivery?.();
   const loadAtStart = loadAverage();
   const sampler = startSampler(() => system.pids());
   const summary = await load(options, options.seconds * 1000, tag);
+  await system.releaseDelivery?.();
   const drained = delivers ? await drain(sink, tag, summary.accepted) : undefined;
   const usage = sampler.stop();
   const duplicates = delivers ? await sink.helper.request<number>('duplicates', { tag }) : 0;

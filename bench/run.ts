@@ -85,7 +85,12 @@ const SCENARIOS: Scenario[] = [
     bytes: 2048,
     systems: ['postwarden', 'postwarden-2p', 'postfix'],
   },
-  { id: 'http-2k', kind: 'http', bytes: 2048, systems: ['postwarden', 'postwarden-2p', 'ceiling'] },
+  {
+    id: 'http-2k',
+    kind: 'http',
+    bytes: 2048,
+    systems: ['postwarden', 'postwarden-2p', 'postwarden-intake', 'ceiling'],
+  },
 ];
 const REFERENCES: Record<string, string> = {
   'smtp-2k': 'postfix',
@@ -100,6 +105,7 @@ const available = new Set(['ceiling']);
 if (existsSync(MAIN_JS)) {
   available.add('postwarden');
   available.add('postwarden-2p');
+  available.add('postwarden-intake');
 } else console.warn(`! ${MAIN_JS} is missing (npm run build): Postwarden is skipped`);
 if (hasPostfix() && process.getuid?.() === 0) available.add('postfix');
 else console.warn('! Postfix needs the OS package and root: Postfix is skipped');
@@ -112,12 +118,19 @@ const tls = await testTlsPair();
 const profileDir = path.join(values.out, 'profiles');
 if (values.profile) mkdirSync(profileDir, { recursive: true });
 
+const RELAY_LAYOUTS: Record<string, 'one' | 'split' | 'intake-first'> = {
+  postwarden: 'one',
+  'postwarden-2p': 'split',
+  'postwarden-intake': 'intake-first',
+};
+
 async function startSystem(name: string, sink: Sink): Promise<SystemUnderTest> {
-  if (name === 'postwarden' || name === 'postwarden-2p') {
+  const layout = RELAY_LAYOUTS[name];
+  if (layout) {
     return startRelay({
       sinkUrl: sink.url,
       tls,
-      split: name === 'postwarden-2p',
+      layout,
       ...(values.profile ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
     });
   }

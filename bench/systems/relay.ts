@@ -22,9 +22,14 @@ export async function startRelay(options: {
   sinkUrl: string;
   tls: { key: string; cert: string };
   nodeArgs?: string[];
-  /** Intake and worker in two processes (`postwarden-2p`). */
-  split?: boolean;
+  /**
+   * `one`: every role in one process (`postwarden`). `split`: intake and worker in two
+   * processes (`postwarden-2p`). `intake-first`: as split, but the worker is stopped
+   * while the runner measures (`postwarden-intake`), to see what the intake alone does.
+   */
+  layout?: 'one' | 'split' | 'intake-first';
 }): Promise<SystemUnderTest> {
+  const layout = options.layout ?? 'one';
   const redisServer = await startTestRedis();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'pw-bench-relay-'));
   const certFile = path.join(dataDir, 'bench-cert.pem');
@@ -54,18 +59,17 @@ export async function startRelay(options: {
   // One process with every role (as `npm start` ships), or intake and delivery in two
   // processes on the same Redis (`--role intake` + `--role worker`), which lets delivery
   // use the second core instead of sharing the intake's event loop.
-  const roleArgs = options.split
-    ? [
-        ['--role', 'intake'],
-        ['--role', 'worker'],
-      ]
-    : [[]];
-  const children = roleArgs.map((args) =>
-    startChild(env, [...(options.nodeArgs ?? []), MAIN_JS, 'start', ...args]),
-  );
+  const start = (args: string[]) =>
+    startChild(env, [...(options.nodeArgs ?? []), MAIN_JS, 'start', ...args]);
+  const children = layout === 'one' ? [start([])] : [start(['--role', 'intake'])];
+  let worker = layout === 'one' ? undefined : start(['--role', 'worker']);
+  const running = () => (worker ? [...children, worker] : children);
   const relay = {
-    output: () => children.map((child) => child.output()).join('\n'),
-    kill: (signal: NodeJS.Signals) => Promise.all(children.map((child) => child.kill(signal))),
+    output: () =>
+      running()
+        .map((child) => child.output())
+        .join('\n'),
+    kill: (signal: NodeJS.Signals) => Promise.all(running().map((child) => child.kill(signal))),
   };
   const cleanup = async () => {
     await relay.kill('SIGTERM');
@@ -80,16 +84,36 @@ export async function startRelay(options: {
     throw new Error(`${(error as Error).message}\n${output.slice(-2000)}`);
   }
   const redisPid = redisServer.pid ?? 0;
+  // A graceful stop finishes the deliveries in flight; a new worker picks up the backlog.
+  const deliveryHold =
+    layout === 'intake-first'
+      ? {
+          async holdDelivery() {
+            await worker?.kill('SIGTERM');
+            worker = undefined;
+          },
+          async releaseDelivery() {
+            worker ??= start(['--role', 'worker']);
+          },
+        }
+      : {};
   return {
-    name: options.split ? 'postwarden-2p' : 'postwarden',
+    name: SYSTEM_NAMES[layout],
     smtpPort: ports.smtp,
     httpPort: ports.http,
     user: name,
     password: secret,
-    pids: () => [...children.flatMap((child) => processTree(child.pid)), redisPid],
+    pids: () => [...running().flatMap((child) => processTree(child.pid)), redisPid],
     stop: cleanup,
+    ...deliveryHold,
   };
 }
+
+const SYSTEM_NAMES = {
+  one: 'postwarden',
+  split: 'postwarden-2p',
+  'intake-first': 'postwarden-intake',
+} as const;
 
 /** One relay process, its last output kept for error messages. */
 function startChild(env: Record<string, string>, args: string[]) {

@@ -10,4 +10,10 @@ export interface SystemUnderTest {
   /** Every process whose CPU and memory count as this system's, listed afresh each call. */
   pids(): number[];
   stop(): Promise<void>;
+  /**
+   * Stop delivering until `releaseDelivery` (`postwarden-intake`): the runner holds
+   * delivery during the measured load, so the intake has the machine to itself.
+   */
+  holdDelivery?(): Promise<void>;
+  releaseDelivery?(): Promise<void>;
 }
