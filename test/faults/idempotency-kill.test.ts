@@ -1,12 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { type CountingSink, startCountingSink } from '../support/counting-sink.js';
-import {
-  explainMissing,
-  type FaultWorld,
-  reportCounts,
-  startFaultWorld,
-} from '../support/faults-harness.js';
+import { describe, it } from 'node:test';
+import { explainMissing, reportCounts, useSinkWorld } from '../support/faults-harness.js';
 import { bodyOfSize, sendHttp } from '../support/load-clients.js';
 import { type RelayProcess, waitUntil } from '../support/relay-process.js';
 
@@ -21,23 +15,13 @@ const LANES = 8;
  * message. Afterwards every key is replayed once more and must answer the same id.
  */
 describe('fault: Idempotency-Key retries across intake kills', { timeout: 300_000 }, () => {
-  let sink: CountingSink;
-  let world: FaultWorld;
-
-  before(async () => {
-    sink = await startCountingSink();
-    world = await startFaultWorld(sink.url);
-  });
-
-  after(async () => {
-    await world?.cleanup();
-    await sink?.close();
-  });
+  const fixture = useSinkWorld();
 
   /** POST the message for `key` until a 202; every other answer must be a retryable one. */
   async function sendUntilAccepted(
     key: string,
   ): Promise<{ id: string; tries: number; lastTryAt: number }> {
+    const { world } = fixture;
     const mail = {
       from: 'load@example.com',
       to: ['rcpt@example.net'],
@@ -66,6 +50,7 @@ describe('fault: Idempotency-Key retries across intake kills', { timeout: 300_00
 
   /** The message's createdAt (ms) as GET /v1/messages/:id reports it. */
   async function createdAtOf(id: string): Promise<number | undefined> {
+    const { world } = fixture;
     const response = await fetch(`http://127.0.0.1:${world.ports.http}/v1/messages/${id}`, {
       headers: { authorization: `Bearer ${world.credentials.secret}` },
     });
@@ -75,6 +60,7 @@ describe('fault: Idempotency-Key retries across intake kills', { timeout: 300_00
   }
 
   it(`delivers one message per key across ${KILLS} intake kills`, async () => {
+    const { sink, world } = fixture;
     const worker = await world.startRelay('worker');
     const idOf = new Map<string, string>();
     /** Keys that needed more than one request, with when the answered request was sent. */

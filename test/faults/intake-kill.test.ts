@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { createKeys } from '../../src/redis/keys.js';
-import { type CountingSink, startCountingSink } from '../support/counting-sink.js';
-import {
-  explainMissing,
-  type FaultWorld,
-  reportCounts,
-  startFaultWorld,
-} from '../support/faults-harness.js';
+import { explainMissing, reportCounts, useSinkWorld } from '../support/faults-harness.js';
 import { type RelayProcess, waitUntil } from '../support/relay-process.js';
 
 const KILLS = 25;
@@ -22,24 +16,14 @@ const LANES = 8;
  * acknowledged one must.
  */
 describe('fault: intake SIGKILLed under SMTP and HTTP load', { timeout: 300_000 }, () => {
-  let sink: CountingSink;
-  let world: FaultWorld;
-
-  before(async () => {
-    sink = await startCountingSink();
-    world = await startFaultWorld(sink.url);
-  });
-
-  after(async () => {
-    await world?.cleanup();
-    await sink?.close();
-  });
+  const fixture = useSinkWorld();
 
   /**
    * Records still `queued` once the queue is empty: an intake killed between staging a
    * message and enqueueing its job leaves one (never acknowledged, so not a loss).
    */
   async function strandedRecords(): Promise<string[]> {
+    const { world } = fixture;
     const keys = createKeys();
     const redis = new Redis({ path: world.redis.socket });
     try {
@@ -54,6 +38,7 @@ describe('fault: intake SIGKILLed under SMTP and HTTP load', { timeout: 300_000 
   }
 
   it(`loses no acknowledged message across ${KILLS} intake kills`, async () => {
+    const { sink, world } = fixture;
     const worker = await world.startRelay('worker');
     const acked = new Set<string>();
     const unacked = new Set<string>();

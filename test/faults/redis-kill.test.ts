@@ -1,12 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { type CountingSink, startCountingSink } from '../support/counting-sink.js';
-import {
-  explainMissing,
-  type FaultWorld,
-  reportCounts,
-  startFaultWorld,
-} from '../support/faults-harness.js';
+import { describe, it } from 'node:test';
+import { explainMissing, reportCounts, useSinkWorld } from '../support/faults-harness.js';
 import { waitForReady, waitUntil } from '../support/relay-process.js';
 
 const KILLS = 100;
@@ -21,20 +15,10 @@ const PER_ROUND = 4;
  * flight too.
  */
 describe('fault: Redis SIGKILLed right after acknowledgements', { timeout: 300_000 }, () => {
-  let sink: CountingSink;
-  let world: FaultWorld;
-
-  before(async () => {
-    sink = await startCountingSink();
-    world = await startFaultWorld(sink.url);
-  });
-
-  after(async () => {
-    await world?.cleanup();
-    await sink?.close();
-  });
+  const fixture = useSinkWorld();
 
   it(`loses nothing across ${KILLS} Redis kills`, async () => {
+    const { sink, world } = fixture;
     const relay = await world.startRelay('all');
     const acked = new Set<string>();
     const ids = new Map<string, string>();

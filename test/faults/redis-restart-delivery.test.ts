@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { type CountingSink, startCountingSink } from '../support/counting-sink.js';
+import { describe, it } from 'node:test';
 import {
   activeJobIds,
   explainMissing,
-  type FaultWorld,
   reportCounts,
-  startFaultWorld,
+  useSinkWorld,
 } from '../support/faults-harness.js';
 import { waitUntil } from '../support/relay-process.js';
 
@@ -23,20 +21,10 @@ const CONCURRENCY = 8;
  * delivery in flight at a restart, so their number is bounded by the jobs active then.
  */
 describe('fault: Redis restarted with deliveries in flight', { timeout: 300_000 }, () => {
-  let sink: CountingSink;
-  let world: FaultWorld;
-
-  before(async () => {
-    sink = await startCountingSink({ delayMs: 300 });
-    world = await startFaultWorld(sink.url);
-  });
-
-  after(async () => {
-    await world?.cleanup();
-    await sink?.close();
-  });
+  const fixture = useSinkWorld({ delayMs: 300 });
 
   it(`loses nothing across ${RESTARTS} Redis restarts`, async () => {
+    const { sink, world } = fixture;
     await world.startRelay('intake');
     const acked = new Set<string>();
     const ids = new Map<string, string>();

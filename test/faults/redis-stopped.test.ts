@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { type CountingSink, startCountingSink } from '../support/counting-sink.js';
-import { type FaultWorld, reportCounts, startFaultWorld } from '../support/faults-harness.js';
+import { describe, it } from 'node:test';
+import { reportCounts, useSinkWorld } from '../support/faults-harness.js';
 import { waitUntil } from '../support/relay-process.js';
 
 /** Issue 5: "Redis stopped for a minute under load". */
@@ -12,20 +11,10 @@ const OUTAGE_MS = 60_000;
  * delivered) and acceptance resumes within 10 s of Redis being back.
  */
 describe('fault: Redis stopped under load', { timeout: 240_000 }, () => {
-  let sink: CountingSink;
-  let world: FaultWorld;
-
-  before(async () => {
-    sink = await startCountingSink({ delayMs: 5 });
-    world = await startFaultWorld(sink.url);
-  });
-
-  after(async () => {
-    await world?.cleanup();
-    await sink?.close();
-  });
+  const fixture = useSinkWorld({ delayMs: 5 });
 
   it('acknowledges nothing it cannot keep and recovers within 10 s', async () => {
+    const { sink, world } = fixture;
     const relay = await world.startRelay('all');
     const acked = new Set<string>();
     const ackTimes: number[] = [];

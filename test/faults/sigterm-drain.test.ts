@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { type CountingSink, startCountingSink } from '../support/counting-sink.js';
-import { type FaultWorld, reportCounts, startFaultWorld } from '../support/faults-harness.js';
+import { describe, it } from 'node:test';
+import { reportCounts, useSinkWorld } from '../support/faults-harness.js';
 import { waitUntil } from '../support/relay-process.js';
 
 /** systemd's TimeoutStopSec and compose's grace period are 30 s; we must be well within. */
@@ -13,20 +12,10 @@ const GRACE_MS = 25_000;
  * handed back, never abandoned half-way).
  */
 describe('fault: SIGTERM with deliveries in flight', { timeout: 120_000 }, () => {
-  let sink: CountingSink;
-  let world: FaultWorld;
-
-  before(async () => {
-    sink = await startCountingSink({ delayMs: 400 });
-    world = await startFaultWorld(sink.url);
-  });
-
-  after(async () => {
-    await world?.cleanup();
-    await sink?.close();
-  });
+  const fixture = useSinkWorld({ delayMs: 400 });
 
   it('exits 0 within the grace time, then delivers the rest exactly once', async () => {
+    const { sink, world } = fixture;
     const relay = await world.startRelay('all');
     const acked = new Set<string>();
     await Promise.all(

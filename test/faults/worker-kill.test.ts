@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createKeys } from '../../src/redis/keys.js';
-import { type CountingSink, startCountingSink } from '../support/counting-sink.js';
-import { type FaultWorld, reportCounts, startFaultWorld } from '../support/faults-harness.js';
+import { reportCounts, useSinkWorld } from '../support/faults-harness.js';
 import { type RelayProcess, waitUntil } from '../support/relay-process.js';
 
 const KILLS = 100;
@@ -45,21 +44,11 @@ function nearestKillOffset(killTimes: number[], arrivedAt: number): number {
  * in its own process, so only the delivery side dies.
  */
 describe('fault: worker SIGKILLed mid-delivery', { timeout: 480_000 }, () => {
-  let sink: CountingSink;
-  let world: FaultWorld;
-
-  before(async () => {
-    sink = await startCountingSink();
-    world = await startFaultWorld(sink.url);
-  });
-
-  after(async () => {
-    await world?.cleanup();
-    await sink?.close();
-  });
+  const fixture = useSinkWorld();
 
   /** Diagnosis for a loss: BullMQ's failed set and why (e.g. stalled more than allowed). */
   async function logFailedJobs(): Promise<void> {
+    const { world } = fixture;
     const keys = createKeys();
     const connection = new Redis({ path: world.redis.socket, maxRetriesPerRequest: null });
     const queue = new Queue(keys.queueName(), { connection, prefix: keys.queuePrefix() });
@@ -73,6 +62,7 @@ describe('fault: worker SIGKILLed mid-delivery', { timeout: 480_000 }, () => {
   }
 
   it(`loses nothing across ${KILLS} worker kills`, async () => {
+    const { sink, world } = fixture;
     await world.startRelay('intake');
     const acked = new Set<string>();
     const ids = new Map<string, string>();

@@ -1,10 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createKeys } from '../../src/redis/keys.js';
 import { CredentialStore } from '../../src/security/credentials/store.js';
+import { type CountingSink, startCountingSink } from './counting-sink.js';
 import { bodyOfSize, type Credentials, sendHttp, sendSmtp } from './load-clients.js';
 import { startTestRedis, type TestRedis } from './redis.js';
 import { freePort, type RelayProcess, spawnRelay, waitForRelay } from './relay-process.js';
@@ -142,6 +144,30 @@ async function withQueue<T>(socket: string, use: (queue: Queue) => Promise<T>): 
  * Evidence for a loss: each missing token's message id, its status as the API reports it,
  * and its BullMQ job state (at most `limit` lines, printed as `# name missing ...`).
  */
+/** A counting sink and a fault world relaying to it, for the tests of one file. */
+export interface SinkWorld {
+  sink: CountingSink;
+  world: FaultWorld;
+}
+
+/**
+ * Registers the file's `before` (start a counting sink, then a world relaying to it) and
+ * `after` (the world first, so no relay is still delivering when the sink closes). The
+ * fields are set once `before` has run: read them inside tests and hooks.
+ */
+export function useSinkWorld(sinkOptions: { delayMs?: number } = {}): SinkWorld {
+  const fixture = {} as SinkWorld;
+  before(async () => {
+    fixture.sink = await startCountingSink(sinkOptions);
+    fixture.world = await startFaultWorld(fixture.sink.url);
+  });
+  after(async () => {
+    await fixture.world?.cleanup();
+    await fixture.sink?.close();
+  });
+  return fixture;
+}
+
 export async function explainMissing(
   world: FaultWorld,
   name: string,
