@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { explainMissing, reportCounts, useSinkWorld } from '../support/faults-harness.js';
+import {
+  explainMissing,
+  killIntakeRepeatedly,
+  reportCounts,
+  useSinkWorld,
+  waitForQuiet,
+} from '../support/faults-harness.js';
 import { bodyOfSize, sendHttp } from '../support/load-clients.js';
-import { type RelayProcess, waitUntil } from '../support/relay-process.js';
 
 const KILLS = 12;
 const LANES = 8;
@@ -75,24 +80,9 @@ describe('fault: Idempotency-Key retries across intake kills', { timeout: 300_00
       }
     };
 
-    let kills = 0;
-    let intake: RelayProcess = await world.startRelay('intake');
+    const first = await world.startRelay('intake');
     const clients = Array.from({ length: LANES }, (_, n) => lane(n));
-    while (kills < KILLS) {
-      const before = idOf.size;
-      const current = intake;
-      await waitUntil(
-        () => idOf.size > before + LANES || current.child.exitCode !== null,
-        20_000,
-        `acknowledgements from the restarted intake (after ${kills} kills)`,
-        10,
-      );
-      assert.equal(current.child.exitCode, null, `intake exited early: ${current.output()}`);
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 400));
-      await current.kill('SIGKILL');
-      kills++;
-      intake = await world.startRelay('intake');
-    }
+    const intake = await killIntakeRepeatedly(world, first, KILLS, () => idOf.size, LANES);
     stop = true;
     await Promise.all(clients);
 
@@ -108,13 +98,8 @@ describe('fault: Idempotency-Key retries across intake kills', { timeout: 300_00
       );
     }
 
-    await waitUntil(
-      async () => keys.every((key) => sink.subjects.has(key)) && (await world.pendingJobs()) === 0,
-      120_000,
-      'one delivery per key and an empty queue',
-      200,
-    ).catch(() => undefined);
-    const counts = reportCounts('idempotency-kill', keys, sink.subjects, kills);
+    await waitForQuiet(world, keys, sink.subjects);
+    const counts = reportCounts('idempotency-kill', keys, sink.subjects, KILLS);
     // A retried key whose message is older than the answered request was queued by a
     // request that died with the intake: the path this test is about.
     let queuedByKilledRequest = 0;

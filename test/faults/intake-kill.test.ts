@@ -2,8 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { createKeys } from '../../src/redis/keys.js';
-import { explainMissing, reportCounts, useSinkWorld } from '../support/faults-harness.js';
-import { type RelayProcess, waitUntil } from '../support/relay-process.js';
+import {
+  explainMissing,
+  killIntakeRepeatedly,
+  reportCounts,
+  useSinkWorld,
+  waitForQuiet,
+} from '../support/faults-harness.js';
 
 const KILLS = 25;
 const LANES = 8;
@@ -59,36 +64,14 @@ describe('fault: intake SIGKILLed under SMTP and HTTP load', { timeout: 300_000 
       }
     };
 
-    let kills = 0;
-    let intake: RelayProcess = await world.startRelay('intake');
+    const first = await world.startRelay('intake');
     const clients = Array.from({ length: LANES }, (_, n) => lane(n));
-    while (kills < KILLS) {
-      // Let acknowledgements flow again, then kill at a random moment of the traffic.
-      const before = acked.size;
-      const current = intake;
-      await waitUntil(
-        () => acked.size > before + LANES || current.child.exitCode !== null,
-        20_000,
-        `acknowledgements from the restarted intake (after ${kills} kills)`,
-        10,
-      );
-      assert.equal(current.child.exitCode, null, `intake exited early: ${current.output()}`);
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 400));
-      await current.kill('SIGKILL');
-      kills++;
-      intake = await world.startRelay('intake');
-    }
+    const intake = await killIntakeRepeatedly(world, first, KILLS, () => acked.size, LANES);
     stop = true;
     await Promise.all(clients);
 
-    await waitUntil(
-      async () =>
-        [...acked].every((token) => sink.subjects.has(token)) && (await world.pendingJobs()) === 0,
-      120_000,
-      'every acknowledged message at the upstream and an empty queue',
-      200,
-    ).catch(() => undefined);
-    const counts = reportCounts('intake-kill', acked, sink.subjects, kills);
+    await waitForQuiet(world, acked, sink.subjects);
+    const counts = reportCounts('intake-kill', acked, sink.subjects, KILLS);
     const deliveredUnacked = [...unacked].filter((token) => sink.subjects.has(token)).length;
     const stranded = await strandedRecords();
     console.log(

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { explainMissing, reportCounts, useSinkWorld } from '../support/faults-harness.js';
-import { waitForReady, waitUntil } from '../support/relay-process.js';
+import {
+  explainMissing,
+  reportCounts,
+  useSinkWorld,
+  waitForQuiet,
+} from '../support/faults-harness.js';
+import { waitForReady } from '../support/relay-process.js';
 
 const KILLS = 100;
 const PER_ROUND = 4;
@@ -62,13 +67,7 @@ describe('fault: Redis SIGKILLed right after acknowledgements', { timeout: 300_0
       assert.equal(relay.child.exitCode, null, `relay exited: ${relay.output()}`);
     }
 
-    await waitUntil(
-      async () =>
-        [...acked].every((token) => sink.subjects.has(token)) && (await world.pendingJobs()) === 0,
-      120_000,
-      'every acknowledged message at the upstream and an empty queue',
-      200,
-    ).catch(() => undefined);
+    await waitForQuiet(world, acked, sink.subjects);
     const counts = reportCounts('redis-kill', acked, sink.subjects, kills);
     const refusedDelivered = [...refused].filter((token) => sink.subjects.has(token));
     console.log(

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,7 +10,13 @@ import { CredentialStore } from '../../src/security/credentials/store.js';
 import { type CountingSink, startCountingSink } from './counting-sink.js';
 import { bodyOfSize, type Credentials, sendHttp, sendSmtp } from './load-clients.js';
 import { startTestRedis, type TestRedis } from './redis.js';
-import { freePort, type RelayProcess, spawnRelay, waitForRelay } from './relay-process.js';
+import {
+  freePort,
+  type RelayProcess,
+  spawnRelay,
+  waitForRelay,
+  waitUntil,
+} from './relay-process.js';
 
 export type Role = 'all' | 'intake' | 'worker';
 
@@ -166,6 +173,56 @@ export function useSinkWorld(sinkOptions: { delayMs?: number } = {}): SinkWorld 
     await fixture.sink?.close();
   });
   return fixture;
+}
+
+/**
+ * SIGKILL the intake `kills` times at random moments of the traffic. Each round waits
+ * until `acknowledged()` has grown by more than `minAcks` since the last restart (so every
+ * kill lands while acknowledgements flow), kills within 400 ms, and starts a new intake.
+ * Resolves with the intake left running.
+ */
+export async function killIntakeRepeatedly(
+  world: FaultWorld,
+  first: RelayProcess,
+  kills: number,
+  acknowledged: () => number,
+  minAcks: number,
+): Promise<RelayProcess> {
+  let intake = first;
+  for (let killed = 0; killed < kills; killed++) {
+    const before = acknowledged();
+    const current = intake;
+    await waitUntil(
+      () => acknowledged() > before + minAcks || current.child.exitCode !== null,
+      20_000,
+      `acknowledgements from the restarted intake (after ${killed} kills)`,
+      10,
+    );
+    assert.equal(current.child.exitCode, null, `intake exited early: ${current.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * 400));
+    await current.kill('SIGKILL');
+    intake = await world.startRelay('intake');
+  }
+  return intake;
+}
+
+/**
+ * Wait until every token is at the upstream and no delivery job is pending. A timeout is
+ * not an error here: the counts that follow name what is missing, and why.
+ */
+export async function waitForQuiet(
+  world: FaultWorld,
+  tokens: Iterable<string>,
+  delivered: Map<string, number>,
+): Promise<void> {
+  const expected = [...tokens];
+  await waitUntil(
+    async () =>
+      expected.every((token) => delivered.has(token)) && (await world.pendingJobs()) === 0,
+    120_000,
+    'every acknowledged message at the upstream and an empty queue',
+    200,
+  ).catch(() => undefined);
 }
 
 export async function explainMissing(
