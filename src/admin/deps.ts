@@ -1,17 +1,20 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { MailQueue } from '../queue/mail-queue.js';
-import type { MessageStore } from '../queue/message-store.js';
+import type { ThroughputPoint } from '../observability/throughput.js';
+import type { UpstreamStatus } from '../observability/upstream-status.js';
 import type { QueueOperator } from '../queue/operator.js';
-import type { Keys } from '../redis/keys.js';
 import type { AbuseGuard } from '../security/abuse-guard.js';
 import type { CredentialStore } from '../security/credentials/store.js';
+import type { SettingsStore } from '../security/settings-store.js';
+import type { SessionStore } from './session.js';
 
 /**
  * The queue operations the admin page calls — the same the CLI calls (ARCHITECTURE §19);
- * the admin holds no queue logic of its own.
+ * the admin holds no queue logic of its own and reaches messages only through these.
  */
-export type AdminOperator = Pick<QueueOperator, 'stats' | 'show' | 'retry' | 'retryAllFailed'>;
+export type AdminOperator = Pick<
+  QueueOperator,
+  'stats' | 'show' | 'retry' | 'retryAllFailed' | 'search' | 'listFailed' | 'rawMessage'
+>;
 
 /** A captured message's listing entry (upstream/capture.ts CapturedMeta). */
 export interface CapturedMeta {
@@ -27,14 +30,19 @@ export interface AdminCaptureStore {
   get(id: string): Promise<{ meta: CapturedMeta; raw: Buffer } | undefined>;
 }
 
-export interface AdminDeps {
-  redis: Redis;
-  keys: Keys;
-  store: MessageStore;
-  queue: MailQueue;
+/** What the overview reads of the relay's activity (observability/, written by the edges). */
+export interface AdminActivity {
+  throughput: { read(minutes?: number): Promise<ThroughputPoint[]> };
+  upstreams: { list(labels: readonly string[]): Promise<UpstreamStatus[]> };
+}
+
+export interface AdminDeps extends AdminActivity {
   operator: AdminOperator;
   credentials: CredentialStore;
   abuseGuard: AbuseGuard;
+  /** The admin password's owner (login checks go through it). */
+  settings: Pick<SettingsStore, 'verifyAdminPassword'>;
+  sessions: SessionStore;
   captureStore?: AdminCaptureStore | undefined;
   /** Printable labels of the configured upstreams, in failover order. */
   upstreamLabels: readonly string[];

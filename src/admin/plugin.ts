@@ -1,5 +1,4 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { createAdminKeys } from './admin-keys.js';
 import type { AdminDeps } from './deps.js';
 import { createAdminGuard, isApiRequest, sendJsonError } from './guard.js';
 import { actionRoutes } from './routes/actions.js';
@@ -9,9 +8,6 @@ import { addFormParser } from './routes/form.js';
 import { pageRoutes } from './routes/pages.js';
 import { notFoundPage, sendPage } from './routes/respond.js';
 import { staticRoutes } from './routes/static-routes.js';
-import { SessionStore } from './session.js';
-import { ThroughputRecorder } from './throughput.js';
-import { UpstreamStatusStore } from './upstream-status.js';
 
 export interface AdminRoute {
   method: string;
@@ -26,20 +22,14 @@ export type AdminPlugin = ((app: FastifyInstance) => Promise<void>) & {
 };
 
 /**
- * The admin page (CONTRACT §Admin page) as one of buildHttpApp's plugins. Everything lives
+ * The admin page (CONTRACT §Admin page) as one of the HTTP listener's plugins. Everything lives
  * in one encapsulated context under /admin, so its hooks, form parser and error handling
  * apply to admin routes only. The hooks are added before any route (ARCHITECTURE: no
  * auto-loading where hook order matters): headers → session → CSRF → handler.
  */
 export function createAdminPlugin(deps: AdminDeps): AdminPlugin {
   const routes: AdminRoute[] = [];
-  const adminKeys = createAdminKeys(deps.keys);
-  const sessions = new SessionStore(deps.redis, adminKeys);
-  const stores = {
-    throughput: new ThroughputRecorder(deps.redis, adminKeys),
-    upstreams: new UpstreamStatusStore(deps.redis, adminKeys),
-  };
-  const guard = createAdminGuard(sessions);
+  const guard = createAdminGuard(deps.sessions);
 
   async function admin(app: FastifyInstance): Promise<void> {
     app.decorateRequest('adminSession', null);
@@ -70,10 +60,10 @@ export function createAdminPlugin(deps: AdminDeps): AdminPlugin {
       return sendJsonError(reply, status, code, status >= 500 ? 'internal error' : 'bad request');
     });
     await app.register(staticRoutes);
-    await app.register(authRoutes(deps, sessions));
-    await app.register(pageRoutes(deps, stores));
+    await app.register(authRoutes(deps));
+    await app.register(pageRoutes(deps));
     await app.register(actionRoutes(deps));
-    await app.register(apiRoutes(deps, stores));
+    await app.register(apiRoutes(deps));
   }
 
   const plugin = async (app: FastifyInstance): Promise<void> => {

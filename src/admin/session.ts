@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { AdminKeys } from './admin-keys.js';
+import type { Keys } from '../redis/keys.js';
 
 export interface AdminSession {
   id: string;
@@ -36,12 +36,12 @@ export function tokensEqual(a: string | undefined, b: string | undefined): boole
 export class SessionStore {
   constructor(
     private readonly redis: Redis,
-    private readonly keys: AdminKeys,
+    private readonly keys: Keys,
   ) {}
 
   async create(now = Date.now()): Promise<AdminSession> {
     const session = { id: randomToken(), csrf: randomToken() };
-    const key = this.keys.session(hashId(session.id));
+    const key = this.keys.adminSession(hashId(session.id));
     await this.redis
       .multi()
       .hset(key, { csrf: session.csrf, createdAt: String(now) })
@@ -53,7 +53,7 @@ export class SessionStore {
   /** The live session for a cookie value, its idle expiry renewed; undefined otherwise. */
   async get(id: string | undefined, now = Date.now()): Promise<AdminSession | undefined> {
     if (!id || id.length > 100) return undefined;
-    const key = this.keys.session(hashId(id));
+    const key = this.keys.adminSession(hashId(id));
     const hash = await this.redis.hgetall(key);
     if (!hash.csrf) return undefined;
     if (now - Number(hash.createdAt ?? 0) > ABSOLUTE_SECONDS * 1000) {
@@ -65,7 +65,7 @@ export class SessionStore {
   }
 
   async destroy(id: string): Promise<void> {
-    await this.redis.del(this.keys.session(hashId(id)));
+    await this.redis.del(this.keys.adminSession(hashId(id)));
   }
 }
 

@@ -1,7 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { setAdminPassword } from '../runtime/first-run.js';
 import { openManagement } from './context.js';
 import { ExitCode, type ExitCodeValue, type Output, UsageError } from './output.js';
 
@@ -46,7 +45,7 @@ export async function adminCommand(args: string[], out: Output): Promise<ExitCod
   }
   const context = await openManagement();
   try {
-    await setAdminPassword(context.services.redis, context.services.keys, password);
+    await context.services.settings.setAdminPassword(password);
     out.result({ updated: true }, 'Admin password changed.');
     return ExitCode.ok;
   } finally {

@@ -46,11 +46,10 @@ export async function selftestCommand(args: string[], out: Output): Promise<Exit
       '127.0.0.1',
     ]);
     const report = await runSelftest({ smtp, smtps, httpUrl, fixture });
-    await services.redis.hset(services.keys.selftestResult(), {
-      ok: report.ok ? '1' : '0',
-      at: String(Math.floor(Date.now() / 1000)),
-      // Read by the server's postwarden_selftest_last_success gauge.
-      ...(report.ok ? { lastSuccessAt: String(Math.floor(Date.now() / 1000)) } : {}),
+    // Read by the server's postwarden_selftest_last_success gauge.
+    await services.settings.recordSelftest({
+      ok: report.ok,
+      atSeconds: Math.floor(Date.now() / 1000),
     });
     out.result(report, [
       ...report.results.map(formatResult),

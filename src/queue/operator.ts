@@ -1,6 +1,14 @@
 import type { MessageStatus, MessageView } from '../message/types.js';
 import type { MailQueue } from './mail-queue.js';
+import {
+  type MessageSearch,
+  type MessageSummary,
+  searchMessages,
+  summarize,
+} from './message-search.js';
 import type { MessageStore } from './message-store.js';
+
+export type { MessageSearch, MessageSummary };
 
 export interface QueueStats {
   /** Jobs waiting for a worker. */
@@ -66,6 +74,29 @@ export class QueueOperator {
 
   async show(id: string): Promise<(MessageView & { credential: string }) | undefined> {
     return this.#store.view(id);
+  }
+
+  /** The stored bytes, as they will be (or were) delivered; null once the body is gone. */
+  async rawMessage(id: string): Promise<Buffer | null> {
+    return (await this.#store.loadForDelivery(id))?.body ?? null;
+  }
+
+  /** A page of messages matching an operator's search, newest first. */
+  async search(search: MessageSearch): Promise<{ rows: MessageSummary[]; hasMore: boolean }> {
+    return searchMessages(this.#store, search);
+  }
+
+  /** How many failed messages match the filter, and the first `limit` of them. */
+  async listFailed(
+    filter: RetryFilter,
+    limit: number,
+  ): Promise<{ matched: number; rows: MessageSummary[] }> {
+    const ids = await this.#findFailed(filter);
+    const stored = await Promise.all(ids.slice(0, limit).map((id) => this.#store.get(id)));
+    return {
+      matched: ids.length,
+      rows: stored.flatMap((message) => (message ? [summarize(message)] : [])),
+    };
   }
 
   /**

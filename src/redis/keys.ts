@@ -24,14 +24,20 @@ export interface Keys {
   credentialBySecret(secretHash: string): string;
   /** string: counter bumped by every credential change (in-process caches check it). */
   credentialsVersion(): string;
-  /** hash: admin settings (passwordHash). */
-  admin(): string;
+  /** hash: relay settings (passwordHash: the admin password's scrypt hash); SettingsStore. */
+  settings(): string;
+  /** hash {csrf, createdAt}: one admin session, by the SHA-256 of its cookie value; TTL = idle expiry. */
+  adminSession(idHash: string): string;
   /** prefix for abuse-guard keys (failure counters, bans). */
   abusePrefix(): string;
   /** prefix for rate-limiter keys. */
   ratePrefix(): string;
-  /** hash: the last `postwarden selftest` result (ok 1/0, at unix seconds). */
+  /** hash: the last `postwarden selftest` result (ok 1/0, at, lastSuccessAt unix seconds); SettingsStore. */
   selftestResult(): string;
+  /** hash {accepted, delivered}: counts for one minute (epoch minute), TTL 2 h. */
+  throughputMinute(minute: number): string;
+  /** hash: `<upstream label>\t<field>` → each upstream's last success and last error. */
+  upstreamStatus(): string;
   /** The BullMQ queue name and prefix used for delivery jobs. */
   queueName(): string;
   queuePrefix(): string;
@@ -49,10 +55,14 @@ export function createKeys(prefix = 'pw'): Keys {
     credentialNames: () => `${prefix}:creds`,
     credentialBySecret: (secretHash) => `${prefix}:cred-by-secret:${secretHash}`,
     credentialsVersion: () => `${prefix}:creds-version`,
-    admin: () => `${prefix}:admin`,
+    // `:admin` is the settings hash's name since the first release: kept, so upgrades keep the password.
+    settings: () => `${prefix}:admin`,
+    adminSession: (idHash) => `${prefix}:admin:session:${idHash}`,
     abusePrefix: () => `${prefix}:abuse`,
     ratePrefix: () => `${prefix}:rate`,
     selftestResult: () => `${prefix}:selftest`,
+    throughputMinute: (minute) => `${prefix}:activity:tp:${minute}`,
+    upstreamStatus: () => `${prefix}:activity:upstreams`,
     queueName: () => 'deliveries',
     queuePrefix: () => `${prefix}:bull`,
   };

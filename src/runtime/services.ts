@@ -1,7 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
-import type { AcceptDeps } from '../intake/accept.js';
 import { MailQueue } from '../queue/mail-queue.js';
 import { MessageStore } from '../queue/message-store.js';
 import { closeRedis, createRedis, waitForReady } from '../redis/connections.js';
@@ -9,11 +8,12 @@ import { DurabilityMonitor } from '../redis/durability.js';
 import { createKeys, type Keys } from '../redis/keys.js';
 import { AbuseGuard } from '../security/abuse-guard.js';
 import { CredentialStore } from '../security/credentials/store.js';
-import { CredentialRateLimiter } from '../security/rate-limit.js';
+import { SettingsStore } from '../security/settings-store.js';
 
 /**
  * The Redis-backed services every role and every CLI command shares, built on one
- * fail-fast producer connection. Built by runtime/boot (server) and cli (management).
+ * fail-fast producer connection. Built by runtime/compose (server) and cli (management);
+ * what only one role needs (the accept door, the delivery worker) is wired by that role.
  */
 export interface Services {
   redisUrl: string;
@@ -24,8 +24,7 @@ export interface Services {
   durability: DurabilityMonitor;
   credentials: CredentialStore;
   abuseGuard: AbuseGuard;
-  rateLimiter: CredentialRateLimiter;
-  accept: AcceptDeps;
+  settings: SettingsStore;
   close(): Promise<void>;
 }
 
@@ -54,15 +53,7 @@ export async function createServices(
     trustedNetworks: config.trustedNetworks,
     onFailure: options.onAuthFailure,
   });
-  const rateLimiter = new CredentialRateLimiter(redis, keys);
-  const accept: AcceptDeps = {
-    store,
-    queue,
-    durability,
-    rateLimiter,
-    limits: { maxRecipients: config.maxRecipients, maxMessageBytes: config.maxMessageBytes },
-    logger,
-  };
+  const settings = new SettingsStore(redis, keys);
   let closed = false;
   return {
     redisUrl,
@@ -73,8 +64,7 @@ export async function createServices(
     durability,
     credentials,
     abuseGuard,
-    rateLimiter,
-    accept,
+    settings,
     async close() {
       if (closed) return;
       closed = true;

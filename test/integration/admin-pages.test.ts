@@ -132,9 +132,13 @@ describe('admin pages and API with a session', () => {
       2,
     );
     const { upstreams } = (await (await client.request('/admin/api/upstreams')).json()) as {
-      upstreams: Array<{ lastSuccessAt: string | null; lastError: string | null }>;
+      upstreams: Array<{ label: string; lastSuccessAt: string | null; lastError: string | null }>;
     };
-    assert.equal(upstreams.length, 1);
+    // The configured chain in order: the scripted SMTP upstream, then capture behind it.
+    assert.deepEqual(
+      upstreams.map((row) => row.label.split(':')[0]),
+      ['smtp', 'capture'],
+    );
     assert.ok(upstreams[0]?.lastSuccessAt);
     assert.match(upstreams[0]?.lastError ?? '', /bounced: 550/);
     const overview = await (await client.request('/admin/')).text();

@@ -55,7 +55,7 @@ describe('admin page security', () => {
   });
 
   it('answers every admin page with 302 to the login and every admin API route with 401 without a session', async () => {
-    const routes = relay.admin.routes.filter((route) => route.access !== 'public');
+    const routes = relay.relay.adminRoutes.filter((route) => route.access !== 'public');
     assert.ok(routes.length >= 20, `only ${routes.length} admin routes registered`);
     const unknown = [
       { method: 'GET', url: '/admin/no-such-page', access: 'page' },

@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
-import { loadConfig } from '../../src/config/load.js';
-import { buildHttpApp } from '../../src/intake/http/app.js';
-import { createServices, type Services } from '../../src/runtime/services.js';
+import type { Services } from '../../src/runtime/services.js';
+import { type InProcessRelay, startInProcessRelay } from '../support/in-process-relay.js';
 import { startTestRedis, type TestRedis } from '../support/redis.js';
 
 const MAX_BYTES = 20_000;
@@ -23,21 +21,13 @@ function logSink(): { lines: Array<Record<string, unknown>>; stream: Writable } 
   return { lines, stream };
 }
 
-async function startApp(
-  services: Services,
-  logger: pino.Logger,
-): Promise<[FastifyInstance, string]> {
-  const app = await buildHttpApp({
-    credentials: services.credentials,
-    abuseGuard: services.abuseGuard,
-    accept: services.accept,
-    store: services.store,
-    durability: services.durability,
-    maxMessageBytes: MAX_BYTES,
-    logger,
-  });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  return [app, `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`];
+/** An intake (HTTP API, SMTP) built by the composition root, under its own key prefix. */
+function startIntake(redis: TestRedis, keyPrefix: string, logger: pino.Logger) {
+  return startInProcessRelay(
+    { POSTWARDEN_MAX_MESSAGE_BYTES: String(MAX_BYTES) },
+    { role: 'intake', keyPrefix, logger },
+    { redis },
+  );
 }
 
 function message(overrides: Record<string, unknown> = {}): Record<string, unknown> {
@@ -54,8 +44,8 @@ describe('HTTP API', () => {
   let server: TestRedis;
   let services: Services;
   let banServices: Services;
-  let app: FastifyInstance;
-  let banApp: FastifyInstance;
+  let intake: InProcessRelay;
+  let banIntake: InProcessRelay;
   let base: string;
   let banBase: string;
   let secret: string;
@@ -89,20 +79,19 @@ describe('HTTP API', () => {
 
   before(async () => {
     server = await startTestRedis();
-    const config = loadConfig({ POSTWARDEN_MAX_MESSAGE_BYTES: String(MAX_BYTES) });
     const logger = pino({ level: 'info' }, sink.stream);
-    services = await createServices(config, server.url, logger, { keyPrefix: 'http-api' });
-    banServices = await createServices(config, server.url, logger, { keyPrefix: 'http-ban' });
-    [app, base] = await startApp(services, logger);
-    [banApp, banBase] = await startApp(banServices, logger);
+    intake = await startIntake(server, 'http-api', logger);
+    banIntake = await startIntake(server, 'http-ban', logger);
+    ({ services } = intake.relay);
+    banServices = banIntake.relay.services;
+    base = intake.baseUrl;
+    banBase = banIntake.baseUrl;
     secret = await newCredential('shop');
   });
 
   after(async () => {
-    await app?.close();
-    await banApp?.close();
-    await services?.close();
-    await banServices?.close();
+    await intake?.close();
+    await banIntake?.close();
     await server?.cleanup();
   });
 

@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
-import { loadConfig } from '../../src/config/load.js';
-import { buildHttpApp } from '../../src/intake/http/app.js';
-import { createServices, type Services } from '../../src/runtime/services.js';
+import type { Services } from '../../src/runtime/services.js';
+import { type InProcessRelay, startInProcessRelay } from '../support/in-process-relay.js';
 import { startTestRedis, type TestRedis } from '../support/redis.js';
 
 const MESSAGE = {
@@ -28,7 +25,7 @@ async function eventually(check: () => Promise<boolean>, timeoutMs: number): Pro
 describe('HTTP API while Redis is down or not durable', () => {
   let server: TestRedis;
   let services: Services;
-  let app: FastifyInstance;
+  let intake: InProcessRelay;
   let base: string;
   let secret: string;
 
@@ -41,27 +38,19 @@ describe('HTTP API while Redis is down or not durable', () => {
 
   before(async () => {
     server = await startTestRedis();
-    const config = loadConfig({});
-    const logger = pino({ level: 'silent' });
-    services = await createServices(config, server.url, logger, { keyPrefix: 'http-outage' });
-    app = await buildHttpApp({
-      credentials: services.credentials,
-      abuseGuard: services.abuseGuard,
-      accept: services.accept,
-      store: services.store,
-      durability: services.durability,
-      maxMessageBytes: config.maxMessageBytes,
-      logger,
-    });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    intake = await startInProcessRelay(
+      {},
+      { role: 'intake', keyPrefix: 'http-outage', logger: pino({ level: 'silent' }) },
+      { redis: server },
+    );
+    ({ services } = intake.relay);
+    base = intake.baseUrl;
     secret = (await services.credentials.create({ name: 'shop', allowFrom: ['*@example.com'] }))
       .secret;
   });
 
   after(async () => {
-    await app?.close();
-    await services?.close();
+    await intake?.close();
     await server?.cleanup();
   });
 

@@ -3,6 +3,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import nodemailer from 'nodemailer';
 import pino from 'pino';
 import { createSmtpIntake } from '../../src/intake/smtp/server.js';
+import { createAcceptDoor } from '../../src/runtime/intake-role.js';
 import { RawSmtpClient } from '../support/smtp-client.js';
 import { type SmtpIntakeHarness, startSmtpIntake } from '../support/smtp-intake.js';
 import { testTlsPair } from '../support/tls.js';
@@ -194,7 +195,7 @@ describe('SMTP intake: greeting, TLS, AUTH and envelope', () => {
       maxMessageBytes: MAX_BYTES,
       credentials: h.services.credentials,
       abuseGuard: h.services.abuseGuard,
-      accept: h.services.accept,
+      accept: createAcceptDoor(h.config, h.services, pino({ level: 'silent' })),
       logger: pino({ level: 'silent' }),
     });
     const { submissionPort, smtpsPort } = await intake.listen();
@@ -220,7 +221,7 @@ describe('SMTP intake: greeting, TLS, AUTH and envelope', () => {
       maxMessageBytes: MAX_BYTES,
       credentials: h.services.credentials,
       abuseGuard: h.services.abuseGuard,
-      accept: h.services.accept,
+      accept: createAcceptDoor(h.config, h.services, pino({ level: 'silent' })),
       logger: pino({ level: 'silent' }),
     });
     await assert.rejects(intake.listen(), {

@@ -1,41 +1,21 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { hashPassword } from '../../src/admin/password.js';
-import { type AdminPlugin, createAdminPlugin } from '../../src/admin/plugin.js';
-import { createAdminSignals } from '../../src/admin/signals.js';
-import { loadConfig } from '../../src/config/load.js';
-import { type DeliveryWorker, startDeliveryWorker } from '../../src/delivery/worker.js';
-import { buildHttpApp } from '../../src/intake/http/app.js';
-import {
-  createMetrics,
-  type DeliveryOutcome,
-  type Metrics,
-} from '../../src/observability/metrics.js';
-import { createMetricsPlugin } from '../../src/observability/metrics-plugin.js';
-import { QueueOperator } from '../../src/queue/operator.js';
-import { createServices, type Services } from '../../src/runtime/services.js';
-import { CaptureStore, createCaptureUpstream } from '../../src/upstream/capture.js';
-import { createUpstreams } from '../../src/upstream/from-url.js';
+import type { Relay } from '../../src/runtime/compose.js';
+import { createCaptureUpstream } from '../../src/upstream/capture.js';
 import { createTestTlsPair, type FakeUpstream, startFakeUpstream } from './fake-upstream.js';
-import { startTestRedis, type TestRedis } from './redis.js';
+import { startInProcessRelay } from './in-process-relay.js';
+import type { TestRedis } from './redis.js';
 
 export const ADMIN_PASSWORD = 'correct horse battery staple';
 
 export interface AdminApp {
   baseUrl: string;
-  app: FastifyInstance;
-  services: Services;
-  operator: QueueOperator;
-  metrics: Metrics;
-  admin: AdminPlugin;
+  /** The relay as production composes it (runtime/compose.ts), every role in-process. */
+  relay: Relay;
+  services: Relay['services'];
+  operator: Relay['operator'];
+  metrics: Relay['metrics'];
   /** The scripted SMTP upstream the worker delivers to (`script()` it to bounce or accept). */
   upstream: FakeUpstream;
-  /** The capture mailbox shown by the admin page (filled with `capture()`). */
-  captureStore: CaptureStore;
   /** Put a raw message into the capture mailbox, as the capture upstream would. */
   capture(id: string, raw: string): Promise<void>;
   /** A credential's bearer secret, allowed to send as *@example.com. */
@@ -47,104 +27,38 @@ export interface AdminApp {
 }
 
 /**
- * The relay's HTTP side in-process, wired the way the composition root wires it:
- * createServices + buildHttpApp with the admin and metrics plugins, a delivery worker
- * against a scripted fake upstream, the admin signals and metrics hooked into the accept
- * door, the worker and the abuse guard — on a throwaway Redis, listening on 127.0.0.1:0.
+ * The whole relay in-process, built by the production composition root (composeRelay)
+ * from a configuration — no wiring of its own — on a throwaway Redis, HTTP on 127.0.0.1:0.
+ * It delivers to a scripted fake SMTP upstream, with the capture upstream behind it in the
+ * failover chain so the admin page's captured mailbox is on (filled with `capture()`).
  */
 export async function startAdminApp(options: { logger?: Logger } = {}): Promise<AdminApp> {
-  const logger = options.logger ?? pino({ level: 'silent' });
-  const redis = await startTestRedis();
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'pw-admin-'));
-  const config = loadConfig({ POSTWARDEN_DATA_DIR: dataDir, REDIS_URL: redis.url });
-  const services = await createServices(config, redis.url, logger, { keyPrefix: 'adm' });
-  const operator = new QueueOperator(services.store, services.queue);
-  const metrics = createMetrics();
-  const signals = createAdminSignals(services.redis, services.keys);
-
-  metrics.setSources({
-    queue: () => operator.stats(),
-    bansActive: async () => (await services.abuseGuard.listBans()).length,
-    ready: () => services.durability.state.ok,
-  });
-  services.accept.onAccepted = (protocol) => {
-    metrics.messageAccepted(protocol);
-    signals.recordAccepted();
-  };
-  const recordFailure = services.abuseGuard.recordFailure.bind(services.abuseGuard);
-  services.abuseGuard.recordFailure = async (failure) => {
-    metrics.authFailed(failure.protocol);
-    return recordFailure(failure);
-  };
-
-  await services.redis.hset(
-    services.keys.admin(),
-    'passwordHash',
-    await hashPassword(ADMIN_PASSWORD),
+  const upstream = await startFakeUpstream({ tls: await createTestTlsPair(), mode: 'plain' });
+  const started = await startInProcessRelay(
+    {
+      POSTWARDEN_UPSTREAM_URL: `smtp://127.0.0.1:${upstream.port}?tls=off,capture`,
+      POSTWARDEN_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      POSTWARDEN_RETRY_BASE: '200ms',
+      POSTWARDEN_RETRY_MAX_DELAY: '1s',
+      POSTWARDEN_RETRY_LIFETIME: '60s',
+      POSTWARDEN_WORKER_CONCURRENCY: '4',
+    },
+    { logger: options.logger ?? pino({ level: 'silent' }) },
   );
-  const { secret } = await services.credentials.create({
+  const { relay, baseUrl, redis, dataDir } = started;
+  const { secret } = await relay.services.credentials.create({
     name: 'shop',
     allowFrom: ['*@example.com'],
   });
-
-  const upstream = await startFakeUpstream({ tls: await createTestTlsPair(), mode: 'plain' });
-  const spec = {
-    kind: 'smtp' as const,
-    label: `smtp://127.0.0.1:${upstream.port}?tls=off`,
-    host: '127.0.0.1',
-    port: upstream.port,
-    tls: 'off' as const,
-  };
-  const worker: DeliveryWorker = await startDeliveryWorker({
-    redisUrl: redis.url,
-    keys: services.keys,
-    upstream: signals.trackUpstream(createUpstreams([spec], { dataDir })),
-    retry: { baseMs: 200, maxDelayMs: 1000, lifetimeMs: 60_000 },
-    concurrency: 4,
-    logger,
-    onOutcome: (outcome, seconds) => {
-      metrics.deliveryFinished(outcome as DeliveryOutcome, seconds);
-      signals.recordOutcome(outcome);
-    },
-  });
-
-  const captureStore = new CaptureStore(dataDir);
   const captureUpstream = createCaptureUpstream(dataDir);
-  const admin = createAdminPlugin({
-    redis: services.redis,
-    keys: services.keys,
-    store: services.store,
-    queue: services.queue,
-    operator,
-    credentials: services.credentials,
-    abuseGuard: services.abuseGuard,
-    captureStore,
-    upstreamLabels: [spec.label],
-    logger,
-    secureCookies: false,
-  });
-  const app = await buildHttpApp({
-    credentials: services.credentials,
-    abuseGuard: services.abuseGuard,
-    accept: services.accept,
-    store: services.store,
-    durability: services.durability,
-    maxMessageBytes: config.maxMessageBytes,
-    logger,
-    plugins: [admin, createMetricsPlugin(metrics)],
-  });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 
   return {
     baseUrl,
-    app,
-    services,
-    operator,
-    metrics,
-    admin,
+    relay,
+    services: relay.services,
+    operator: relay.operator,
+    metrics: relay.metrics,
     upstream,
-    captureStore,
     secret,
     redis,
     async capture(id, raw) {
@@ -167,12 +81,8 @@ export async function startAdminApp(options: { logger?: Logger } = {}): Promise<
       return body.id;
     },
     async close() {
-      await app.close();
-      await worker.close(5000);
+      await started.close();
       await upstream.close();
-      await services.close();
-      await redis.cleanup();
-      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -8,6 +8,7 @@ import { acceptSubmission } from '../../src/intake/accept.js';
 import type { MessageStatus, Submission } from '../../src/message/types.js';
 import { QueueOperator } from '../../src/queue/operator.js';
 import type { RetryPolicy } from '../../src/queue/retry-policy.js';
+import { createAcceptDoor } from '../../src/runtime/intake-role.js';
 import { createServices, type Services } from '../../src/runtime/services.js';
 import type { Credential } from '../../src/security/credentials/store.js';
 import { createSmtpUpstream } from '../../src/upstream/smtp.js';
@@ -51,6 +52,7 @@ export async function createDeliveryHarness(redisUrl: string): Promise<DeliveryH
     name: 'shop',
     allowFrom: ['*@example.com'],
   });
+  const accept = createAcceptDoor(config, services, silentLogger);
   const workers: DeliveryWorker[] = [];
   let sequence = 0;
   return {
@@ -66,7 +68,7 @@ export async function createDeliveryHarness(redisUrl: string): Promise<DeliveryH
           `Message-ID: ${messageId}\r\nDate: Mon, 2 Nov 2026 10:00:00 +0000\r\n\r\nHello ${sequence}\r\n`,
       );
       const result = await acceptSubmission(
-        services.accept,
+        accept,
         { credential, ip: '127.0.0.1' },
         {
           protocol: 'http',

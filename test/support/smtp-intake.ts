@@ -1,16 +1,15 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { loadConfig } from '../../src/config/load.js';
-import { createSmtpIntake, type SmtpIntake } from '../../src/intake/smtp/server.js';
-import { createServices, type Services } from '../../src/runtime/services.js';
+import type { Config } from '../../src/config/load.js';
+import type { Services } from '../../src/runtime/services.js';
 import type { NewCredential } from '../../src/security/credentials/store.js';
-import { startTestRedis, type TestRedis } from './redis.js';
-import { testTlsPair } from './tls.js';
+import { startInProcessRelay } from './in-process-relay.js';
+import type { TestRedis } from './redis.js';
 
 export interface SmtpIntakeHarness {
   redis: TestRedis;
+  config: Readonly<Config>;
   services: Services;
-  intake: SmtpIntake;
   submissionPort: number;
   smtpsPort: number;
   /** JSON log lines written so far (services and intake share the logger). */
@@ -24,13 +23,12 @@ export interface SmtpIntakeHarness {
 
 /**
  * A real SMTP intake on 127.0.0.1 port 0 (STARTTLS + SMTPS) over a throwaway
- * redis-server, with the shared services built as in production.
+ * redis-server: an intake-role relay built by the production composition root.
  */
 export async function startSmtpIntake(
   env: Record<string, string> = {},
   options: { keyPrefix?: string; maxClients?: number } = {},
 ): Promise<SmtpIntakeHarness> {
-  const redis = await startTestRedis();
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -41,30 +39,22 @@ export async function startSmtpIntake(
     },
   });
   const logger = pino({ level: 'info' }, sink);
-  const config = loadConfig({ POSTWARDEN_DATA_DIR: redis.dir, ...env });
-  const services = await createServices(config, redis.url, logger, {
-    keyPrefix: options.keyPrefix ?? 'smtp-test',
-  });
-  const tls = await testTlsPair();
-  const intake = createSmtpIntake({
-    host: '127.0.0.1',
-    submissionPort: 0,
-    smtpsPort: 'ephemeral',
-    tls,
-    maxMessageBytes: config.maxMessageBytes,
-    credentials: services.credentials,
-    abuseGuard: services.abuseGuard,
-    accept: services.accept,
+  const { relay, started, redis, close } = await startInProcessRelay(env, {
+    role: 'intake',
     logger,
-    hostname: 'relay.test',
-    greetingDelayMs: config.smtpGreetingDelayMs,
-    ...(options.maxClients === undefined ? {} : { maxClients: options.maxClients }),
+    keyPrefix: options.keyPrefix ?? 'smtp-test',
+    smtp: {
+      hostname: 'relay.test',
+      smtpsPort: 'ephemeral',
+      ...(options.maxClients === undefined ? {} : { maxClients: options.maxClients }),
+    },
   });
-  const ports = await intake.listen();
+  const { services } = relay;
+  const ports = started.smtp ?? { submissionPort: 0, smtpsPort: undefined };
   return {
     redis,
+    config: relay.config,
     services,
-    intake,
     submissionPort: ports.submissionPort,
     smtpsPort: ports.smtpsPort ?? 0,
     logs,
@@ -74,10 +64,6 @@ export async function startSmtpIntake(
     async messageIds() {
       return services.store.listIds(0, 10_000);
     },
-    async close() {
-      await intake.close(1000);
-      await services.close();
-      await redis.cleanup();
-    },
+    close,
   };
 }

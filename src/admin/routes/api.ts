@@ -1,9 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AdminDeps } from '../deps.js';
 import { sendJsonError } from '../guard.js';
-import { parseMessageSearch, searchMessages } from '../message-search.js';
-import type { ThroughputRecorder } from '../throughput.js';
-import type { UpstreamStatusStore } from '../upstream-status.js';
+import { parseMessageSearch } from '../search-query.js';
 import { readFailedFilter } from './failed-filter.js';
 import { ADMIN_BODY_LIMIT, field } from './form.js';
 
@@ -11,24 +9,21 @@ import { ADMIN_BODY_LIMIT, field } from './form.js';
  * The admin's JSON API under /admin/api (the overview's refresh, scripts run by an
  * operator with a session). Same session and CSRF rules as the pages; no session → 401.
  */
-export function apiRoutes(
-  deps: AdminDeps,
-  stores: { throughput: ThroughputRecorder; upstreams: UpstreamStatusStore },
-) {
+export function apiRoutes(deps: AdminDeps) {
   return async function registerApiRoutes(app: FastifyInstance): Promise<void> {
     const options = { bodyLimit: ADMIN_BODY_LIMIT };
 
     app.get('/api/stats', async () => deps.operator.stats());
 
-    app.get('/api/throughput', async () => ({ points: await stores.throughput.read(60) }));
+    app.get('/api/throughput', async () => ({ points: await deps.throughput.read(60) }));
 
     app.get('/api/upstreams', async () => ({
-      upstreams: await stores.upstreams.list(deps.upstreamLabels),
+      upstreams: await deps.upstreams.list(deps.upstreamLabels),
     }));
 
     app.get('/api/messages', async (request) => {
       const search = parseMessageSearch(request.query as Record<string, unknown>);
-      return { page: search.page, ...(await searchMessages(deps.store, search)) };
+      return { page: search.page, ...(await deps.operator.search(search)) };
     });
 
     app.get<{ Params: { id: string } }>('/api/messages/:id', async (request, reply) => {

@@ -1,14 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { plainIp } from '../../observability/events.js';
 import type { AdminDeps } from '../deps.js';
-import { verifyPassword } from '../password.js';
 import {
   LOGIN_COOKIE,
   parseCookies,
   randomToken,
   SESSION_COOKIE,
   SESSION_MAX_AGE_SECONDS,
-  type SessionStore,
   serializeCookie,
   tokensEqual,
 } from '../session.js';
@@ -29,9 +27,9 @@ function clientIp(request: FastifyRequest): string {
  * The login form carries a double-submit token against login CSRF; a successful login
  * always starts a brand-new session (no fixation).
  */
-export function authRoutes(deps: AdminDeps, sessions: SessionStore) {
+export function authRoutes(deps: AdminDeps) {
   return async function registerAuthRoutes(app: FastifyInstance): Promise<void> {
-    const secure = deps.secureCookies;
+    const { sessions, secureCookies: secure } = deps;
 
     function showLogin(reply: FastifyReply, status: number, error?: string): FastifyReply {
       const token = randomToken();
@@ -65,9 +63,7 @@ export function authRoutes(deps: AdminDeps, sessions: SessionStore) {
           return showLogin(reply, 403, 'The login form expired; please try again.');
         }
         const password = field(request.body, 'password').slice(0, MAX_PASSWORD_LENGTH);
-        const stored = await deps.redis.hget(deps.keys.admin(), 'passwordHash');
-        const ok = stored !== null && password !== '' && (await verifyPassword(password, stored));
-        if (!ok) {
+        if (!(await deps.settings.verifyAdminPassword(password))) {
           await deps.abuseGuard.recordFailure({ ip, protocol: 'admin', user: 'admin' });
           deps.logger.debug({ ip }, 'admin login failed');
           return showLogin(reply, 401, 'Wrong password.');

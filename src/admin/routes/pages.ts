@@ -1,9 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AdminDeps } from '../deps.js';
-import { parseMessageSearch, searchMessages, summarize } from '../message-search.js';
 import { readMessageParts } from '../mime-view.js';
-import type { ThroughputRecorder } from '../throughput.js';
-import type { UpstreamStatusStore } from '../upstream-status.js';
+import { parseMessageSearch } from '../search-query.js';
 import { renderBans } from '../views/bans.js';
 import { renderCapturedList, renderCapturedMessage } from '../views/captured.js';
 import { renderThroughputSvg } from '../views/chart.js';
@@ -19,23 +17,18 @@ import { flashOf, notFoundPage, pageContext, sendPage } from './respond.js';
 const FAILED_SHOWN = 50;
 const CAPTURED_PAGE = 25;
 
-export interface PageStores {
-  throughput: ThroughputRecorder;
-  upstreams: UpstreamStatusStore;
-}
-
 function pageNumber(query: unknown): number {
   const page = Number.parseInt(queryField(query, 'page') || '1', 10);
   return Number.isFinite(page) && page > 0 ? Math.min(page, 10_000) : 1;
 }
 
 /** The admin pages (GET only: reading never changes anything). */
-export function pageRoutes(deps: AdminDeps, stores: PageStores) {
+export function pageRoutes(deps: AdminDeps) {
   return async function registerPageRoutes(app: FastifyInstance): Promise<void> {
     app.get('/', async (request, reply) => {
       const [stats, upstreams] = await Promise.all([
         deps.operator.stats(),
-        stores.upstreams.list(deps.upstreamLabels),
+        deps.upstreams.list(deps.upstreamLabels),
       ]);
       return sendPage(
         reply,
@@ -44,21 +37,21 @@ export function pageRoutes(deps: AdminDeps, stores: PageStores) {
     });
 
     app.get('/throughput.svg', async (_request, reply) => {
-      const points = await stores.throughput.read(60);
+      const points = await deps.throughput.read(60);
       return reply.type('image/svg+xml; charset=utf-8').send(renderThroughputSvg(points).value);
     });
 
     app.get('/messages', async (request, reply) => {
       const search = parseMessageSearch(request.query as Record<string, unknown>);
-      const result = await searchMessages(deps.store, search);
+      const result = await deps.operator.search(search);
       return sendPage(reply, renderMessages(pageContext(request, 'messages'), search, result));
     });
 
     app.get<{ Params: { id: string } }>('/messages/:id', async (request, reply) => {
       const view = await deps.operator.show(request.params.id);
       if (!view) return sendPage(reply, notFoundPage(request), 404);
-      const load = await deps.store.loadForDelivery(view.id);
-      const parts = load?.body ? readMessageParts(load.body) : undefined;
+      const raw = await deps.operator.rawMessage(view.id);
+      const parts = raw ? readMessageParts(raw) : undefined;
       return sendPage(
         reply,
         renderMessage(pageContext(request, 'messages'), {
@@ -72,9 +65,7 @@ export function pageRoutes(deps: AdminDeps, stores: PageStores) {
 
     app.get('/failed', async (request, reply) => {
       const { form, filter } = readFailedFilter(request.query);
-      const { matched, ids } = await deps.operator.retryAllFailed({ dryRun: true, filter });
-      const stored = await Promise.all(ids.slice(0, FAILED_SHOWN).map((id) => deps.store.get(id)));
-      const rows = stored.flatMap((message) => (message ? [summarize(message)] : []));
+      const { matched, rows } = await deps.operator.listFailed(filter, FAILED_SHOWN);
       const retriedText = queryField(request.query, 'retried');
       const retried = /^\d{1,7}$/.test(retriedText) ? Number(retriedText) : undefined;
       return sendPage(

@@ -1,4 +1,4 @@
-import type { ThroughputPoint } from '../throughput.js';
+import type { ThroughputPoint } from '../../observability/throughput.js';
 import { html, type SafeHtml } from './html.js';
 
 const WIDTH = 720;

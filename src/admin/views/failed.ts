@@ -1,4 +1,4 @@
-import type { MessageSummary } from '../message-search.js';
+import type { MessageSummary } from '../../queue/operator.js';
 import { html, type SafeHtml } from './html.js';
 import { layout, notice, type PageContext, postForm } from './layout.js';
 import { messageRows } from './messages.js';

@@ -1,4 +1,4 @@
-import type { MessageSearch, MessageSummary } from '../message-search.js';
+import type { MessageSearch, MessageSummary } from '../../queue/operator.js';
 import { html, query, type SafeHtml } from './html.js';
 import { formatTime, layout, type PageContext, statusBadge } from './layout.js';
 

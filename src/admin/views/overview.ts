@@ -1,16 +1,10 @@
-import type { UpstreamStatus } from '../upstream-status.js';
+import type { UpstreamStatus } from '../../observability/upstream-status.js';
+import type { QueueStats } from '../../queue/operator.js';
 import { html, type SafeHtml } from './html.js';
 import { formatAge, formatTime, layout, type PageContext } from './layout.js';
 
 export interface OverviewData {
-  stats: {
-    waiting: number;
-    active: number;
-    deferred: number;
-    failed: number;
-    byStatus: Record<string, number>;
-    oldestQueuedAgeSeconds: number | null;
-  };
+  stats: QueueStats;
   upstreams: UpstreamStatus[];
 }
 

@@ -1,6 +1,7 @@
 import type { MessageStatus } from '../message/types.js';
-import type { MessageStore, StoredMessage } from '../queue/message-store.js';
+import type { MessageStore, StoredMessage } from './message-store.js';
 
+/** An operator's message search (admin page); every field optional and bounded by its parser. */
 export interface MessageSearch {
   id?: string | undefined;
   /** Substring of the From: header or the envelope sender, case-insensitive. */
@@ -27,32 +28,10 @@ export const PAGE_SIZE = 25;
 const BATCH = 200;
 /** At this scale a scan of the index is fine; cap it so one search cannot run away. */
 const MAX_SCANNED = 20_000;
-const MAX_FIELD = 200;
-
-function clean(value: unknown): string | undefined {
-  if (typeof value !== 'string') return undefined;
-  const trimmed = value.trim().slice(0, MAX_FIELD);
-  return trimmed === '' ? undefined : trimmed;
-}
-
 function parseTime(value: string | undefined): number | undefined {
   if (!value) return undefined;
   const ms = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(value) ? value : `${value}Z`);
   return Number.isNaN(ms) ? undefined : ms;
-}
-
-/** Query string → search, every field bounded and optional. */
-export function parseMessageSearch(query: Record<string, unknown>): MessageSearch {
-  const page = Number.parseInt(String(query.page ?? '1'), 10);
-  return {
-    id: clean(query.id),
-    sender: clean(query.sender),
-    recipient: clean(query.recipient),
-    status: clean(query.status),
-    from: clean(query.from),
-    to: clean(query.to),
-    page: Number.isFinite(page) && page > 0 ? Math.min(page, 10_000) : 1,
-  };
 }
 
 function matches(message: StoredMessage, search: MessageSearch): boolean {
@@ -83,7 +62,10 @@ export function summarize(message: StoredMessage): MessageSummary {
   };
 }
 
-/** Newest first; a page of matches and whether there are more. */
+/**
+ * Newest first; a page of matches and whether there are more. It walks the time index
+ * (bounded by MAX_SCANNED); constant-cost indexes for search are a later issue.
+ */
 export async function searchMessages(
   store: MessageStore,
   search: MessageSearch,

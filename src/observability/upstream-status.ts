@@ -1,6 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Upstream } from '../upstream/types.js';
-import type { AdminKeys } from './admin-keys.js';
+import type { Keys } from '../redis/keys.js';
 
 export interface UpstreamStatus {
   label: string;
@@ -11,15 +10,22 @@ export interface UpstreamStatus {
 
 const MAX_DETAIL = 300;
 
+/** The write side, for the upstream wrapper that reports each send (upstream/status-reports.ts). */
+export interface UpstreamStatusRecorder {
+  recordSuccess(label: string, at?: Date): void;
+  recordError(label: string, detail: string, at?: Date): void;
+}
+
 /**
- * Each upstream's last success and last error, for the overview (an operator's first
- * question when mail stops). Kept in one Redis hash so every worker process contributes.
+ * Each upstream's last success and last error, for the admin overview (an operator's first
+ * question when mail stops). Kept in one Redis hash so every worker process contributes;
+ * upstream/status-reports.ts writes it, the admin reads it.
  * Labels are the printable UpstreamSpec labels (no passwords). Writes never throw.
  */
-export class UpstreamStatusStore {
+export class UpstreamStatusStore implements UpstreamStatusRecorder {
   constructor(
     private readonly redis: Redis,
-    private readonly keys: AdminKeys,
+    private readonly keys: Keys,
   ) {}
 
   /** Fields `<label>\t<name>`: independent HSETs, so concurrent workers never race. */
@@ -51,30 +57,4 @@ export class UpstreamStatusStore {
       lastError: field(label, 'lastError'),
     }));
   }
-}
-
-/**
- * Wrap one upstream so each send records its last success or last error (the overview's
- * "each upstream's last success/last error"). Wrap each configured upstream before the
- * failover chain, so the label says which one answered. Results pass through unchanged.
- */
-export function trackUpstreamStatus(upstream: Upstream, status: UpstreamStatusStore): Upstream {
-  return {
-    label: upstream.label,
-    async send(message) {
-      try {
-        const results = await upstream.send(message);
-        const failure = results.find((result) => result.outcome !== 'delivered');
-        if (results.some((result) => result.outcome === 'delivered')) {
-          status.recordSuccess(upstream.label);
-        }
-        if (failure) status.recordError(upstream.label, `${failure.outcome}: ${failure.detail}`);
-        return results;
-      } catch (error) {
-        status.recordError(upstream.label, (error as Error).message);
-        throw error;
-      }
-    },
-    close: () => upstream.close(),
-  };
 }

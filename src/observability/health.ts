@@ -1,5 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import type { DurabilityMonitor } from '../../redis/durability.js';
+
+/** What /readyz reports: the durability monitor's verdict (redis/durability.ts). */
+export interface Readiness {
+  ok: boolean;
+  reason: string;
+}
 
 /** Durability reasons are written for operators; still, never echo URL credentials. */
 function safeReason(reason: string): string {
@@ -9,13 +14,13 @@ function safeReason(reason: string): string {
 /**
  * `GET /healthz` answers while the process lives; `GET /readyz` only when Redis is
  * reachable and the durability setting is met (CONTRACT §HTTP API), else 503 with the
- * reason. No auth: load balancers and orchestrators call them.
+ * reason. No auth: load balancers and orchestrators call them. Every role serves them.
  */
-export function healthRoutes(durability: DurabilityMonitor) {
+export function healthRoutes(readiness: () => Readiness) {
   return async function registerHealthRoutes(app: FastifyInstance): Promise<void> {
     app.get('/healthz', async (_request, reply) => reply.code(200).send({ status: 'ok' }));
     app.get('/readyz', async (_request, reply) => {
-      const state = durability.state;
+      const state = readiness();
       if (state.ok) return reply.code(200).send({ status: 'ok' });
       return reply.code(503).send({ status: 'unavailable', reason: safeReason(state.reason) });
     });

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { AdminKeys } from './admin-keys.js';
+import type { Keys } from '../redis/keys.js';
 
 const MINUTE_MS = 60_000;
 const KEEP_SECONDS = 2 * 60 * 60;
@@ -12,9 +12,9 @@ export interface ThroughputPoint {
 }
 
 /**
- * Accepted and delivered messages per minute for the overview chart: one small Redis hash
- * per minute with a 2 h TTL, shared by every process (intake counts accepts, workers count
- * deliveries). Recording is fire-and-forget: a counter must never fail an accept.
+ * Accepted and delivered messages per minute for the admin overview's chart: one small
+ * Redis hash per minute with a 2 h TTL, shared by every process (intake counts accepts,
+ * workers count deliveries; the composition root wires both, the admin only reads). Recording is fire-and-forget: a counter must never fail an accept.
  * Counts made in one event-loop turn are written together at its end (HINCRBY by n and
  * EXPIRE, plain commands): under load many accepts finish in one turn, and a MULTI per
  * message cost ~0.2 ms of CPU each (ioredis copies every BullMQ script onto each MULTI).
@@ -26,7 +26,7 @@ export class ThroughputRecorder {
 
   constructor(
     private readonly redis: Redis,
-    private readonly keys: AdminKeys,
+    private readonly keys: Keys,
   ) {}
 
   #bump(field: 'accepted' | 'delivered', now: number): void {

@@ -1,0 +1,14 @@
+import type { FastifyInstance } from 'fastify';
+import { type MessagesRoutesDeps, messagesRoutes } from './messages-routes.js';
+
+export type ApiDeps = MessagesRoutesDeps;
+
+/**
+ * The message API (CONTRACT §HTTP API) as a plugin of the HTTP listener
+ * (runtime/http-server.ts builds the server, its error shape and the health routes).
+ */
+export function createApiPlugin(deps: ApiDeps) {
+  return async function apiPlugin(app: FastifyInstance): Promise<void> {
+    await app.register(messagesRoutes(deps));
+  };
+}

@@ -1,0 +1,55 @@
+import { startDeliveryWorker } from '../delivery/worker.js';
+import { captureDir } from '../upstream/capture.js';
+import { createUpstreams } from '../upstream/from-url.js';
+import { withStatusReports } from '../upstream/status-reports.js';
+import type { RoleContext, RolePart } from './roles.js';
+
+/** How long the delivery worker may take to finish deliveries in flight at shutdown. */
+const DRAIN_DEADLINE_MS = 20_000;
+
+/**
+ * The worker role: the delivery worker and its upstreams. Loaded only by processes that
+ * run it (compose.ts), so an intake-only process never loads delivery code. Its HTTP
+ * listener serves only /healthz, /readyz and /metrics (CONTRACT §HTTP API).
+ */
+export async function buildWorkerRole(context: RoleContext): Promise<RolePart> {
+  const { config, services, metrics, activity, logger, overrides } = context;
+  const upstream = createUpstreams(config.upstreams, {
+    dataDir: config.dataDir,
+    logger,
+    idleSessions: config.workerConcurrency,
+    ...overrides.upstream,
+    wrap: (one) => withStatusReports(one, activity.upstreams),
+  });
+  return {
+    httpPlugins: [],
+    adminRoutes: [],
+    async start(_httpUrl, plan) {
+      const worker = await startDeliveryWorker({
+        redisUrl: services.redisUrl,
+        keys: services.keys,
+        upstream,
+        retry: {
+          baseMs: config.retryBaseMs,
+          maxDelayMs: config.retryMaxDelayMs,
+          lifetimeMs: config.retryLifetimeMs,
+        },
+        concurrency: config.workerConcurrency,
+        logger,
+        onOutcome: (outcome, seconds) => {
+          metrics.deliveryFinished(outcome, seconds);
+          if (outcome === 'delivered') activity.throughput.recordDelivered();
+        },
+      });
+      plan.drain.push({ name: 'delivery worker', run: () => worker.close(DRAIN_DEADLINE_MS) });
+      const destinations = config.upstreams
+        .map((spec) =>
+          spec.kind === 'capture' ? `capture (kept in ${captureDir(config.dataDir)})` : spec.label,
+        )
+        .join(', then ');
+      return {
+        banner: [`  Delivery:  ${config.workerConcurrency} at a time to ${destinations}`],
+      };
+    },
+  };
+}
