@@ -1,4 +1,5 @@
-import type { DeliveryOutcome, RecipientResult } from '../upstream/types.js';
+import type { DeliveryOutcome } from '../message/types.js';
+import type { RecipientResult } from '../upstream/types.js';
 
 /**
  * The one place where an upstream reply or error becomes an outcome (CONTRACT §Delivery,

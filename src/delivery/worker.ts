@@ -1,5 +1,6 @@
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Logger } from 'pino';
+import type { RecipientOutcome } from '../message/types.js';
 import { LogEvent } from '../observability/events.js';
 import type { DeliveryJobData } from '../queue/mail-queue.js';
 import { MessageStore } from '../queue/message-store.js';
@@ -17,7 +18,7 @@ export interface DeliveryWorkerDeps {
   concurrency: number;
   logger: Logger;
   /** Metrics: once per recipient result, with the attempt's send duration in seconds. */
-  onOutcome?: (outcome: string, seconds: number) => void;
+  onOutcome?: (outcome: RecipientOutcome, seconds: number) => void;
 }
 
 export interface DeliveryWorker {
@@ -91,6 +92,7 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
         );
         return 'lost';
       }
+      if (end.kind === 'gone') return 'gone';
       if (end.kind === 'retry') throw new DeferredAttempt(end.detail, end.lifetimeStartMs);
       // Expired: the job ends as failed and is never retried by BullMQ (only by an operator).
       if (end.kind === 'expired') throw new UnrecoverableError(`expired: ${end.detail}`);

@@ -2,7 +2,7 @@ import type { AdminSignals } from '../admin/signals.js';
 import type { Config } from '../config/load.js';
 import { PostwardenError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
-import type { DeliveryOutcome, Metrics } from '../observability/metrics.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { QueueOperator } from '../queue/operator.js';
 import type { Services } from './services.js';
 import type { ShutdownStep } from './shutdown.js';
@@ -151,7 +151,7 @@ export async function startWorkerRole(context: RoleContext): Promise<string[]> {
     concurrency: config.workerConcurrency,
     logger,
     onOutcome: (outcome, seconds) => {
-      metrics.deliveryFinished(outcome as DeliveryOutcome, seconds);
+      metrics.deliveryFinished(outcome, seconds);
       signals.recordOutcome(outcome);
     },
   });

@@ -10,11 +10,7 @@ import { createAdminSignals } from '../../src/admin/signals.js';
 import { loadConfig } from '../../src/config/load.js';
 import { type DeliveryWorker, startDeliveryWorker } from '../../src/delivery/worker.js';
 import { buildHttpApp } from '../../src/intake/http/app.js';
-import {
-  createMetrics,
-  type DeliveryOutcome,
-  type Metrics,
-} from '../../src/observability/metrics.js';
+import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
 import { createMetricsPlugin } from '../../src/observability/metrics-plugin.js';
 import { QueueOperator } from '../../src/queue/operator.js';
 import { createServices, type Services } from '../../src/runtime/services.js';
@@ -103,7 +99,7 @@ export async function startAdminApp(options: { logger?: Logger } = {}): Promise<
     concurrency: 4,
     logger,
     onOutcome: (outcome, seconds) => {
-      metrics.deliveryFinished(outcome as DeliveryOutcome, seconds);
+      metrics.deliveryFinished(outcome, seconds);
       signals.recordOutcome(outcome);
     },
   });
