@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { cleanDetail } from '../message/detail.js';
 import type {
   DeliveryOutcome,
   EventType,
@@ -15,7 +16,6 @@ import {
   type Upstream,
   UpstreamUnreachableError,
 } from '../upstream/types.js';
-import { cleanDetail } from './outcome.js';
 
 export interface DeliverDeps {
   store: MessageStore;
