@@ -1,16 +1,21 @@
 import type { Logger } from 'pino';
-import type { EventType, RecipientStatus } from '../message/types.js';
+import { cleanDetail } from '../message/detail.js';
+import type {
+  DeliveryOutcome,
+  EventType,
+  MessageStatus,
+  RecipientOutcome,
+  RecipientStatus,
+} from '../message/types.js';
 import { LogEvent } from '../observability/events.js';
 import type { DeliveryLoad, MessageStore, RecipientUpdate } from '../queue/message-store.js';
 import { expiresAt, type RetryPolicy } from '../queue/retry-policy.js';
 import {
-  type DeliveryOutcome,
   type RecipientResult,
   resultsForAll,
   type Upstream,
   UpstreamUnreachableError,
 } from '../upstream/types.js';
-import { cleanDetail } from './outcome.js';
 
 export interface DeliverDeps {
   store: MessageStore;
@@ -18,7 +23,7 @@ export interface DeliverDeps {
   retry: RetryPolicy;
   logger: Logger;
   /** Once per recipient result (delivered/bounced/deferred/expired), with the send's duration. */
-  onOutcome?: ((outcome: string, seconds: number) => void) | undefined;
+  onOutcome?: ((outcome: RecipientOutcome, seconds: number) => void) | undefined;
   now?: () => number;
   /**
    * Whether this attempt still owns its job, asked just before anything is sent. A worker
@@ -30,7 +35,9 @@ export interface DeliverDeps {
 
 /** How one delivery attempt ended, for the worker to translate into BullMQ's words. */
 export type DeliveryEnd =
-  | { kind: 'done'; status: string }
+  | { kind: 'done'; status: MessageStatus }
+  /** The message record no longer exists: nothing to send or record. */
+  | { kind: 'gone' }
   /** The job lock was lost before sending: nothing was sent or recorded; its new owner delivers. */
   | { kind: 'lost' }
   | { kind: 'retry'; lifetimeStartMs: number; detail: string }
@@ -44,7 +51,7 @@ export type DeliveryEnd =
  */
 export async function deliverMessage(deps: DeliverDeps, id: string): Promise<DeliveryEnd> {
   const load = await deps.store.loadForDelivery(id);
-  if (!load) return { kind: 'done', status: 'gone' };
+  if (!load) return { kind: 'gone' };
   if (load.pending.length === 0) return finishWithoutSending(deps, load);
   if (!load.body) return expirePending(deps, load, 'message body missing from the queue');
   if (deps.stillOwner && !(await deps.stillOwner())) return { kind: 'lost' };
@@ -52,7 +59,7 @@ export async function deliverMessage(deps: DeliverDeps, id: string): Promise<Del
   const results = await sendPending(deps, load, load.body);
   const seconds = (performance.now() - started) / 1000;
   const status = await recordAttempt(deps, load, results, seconds);
-  if (status === undefined) return { kind: 'done', status: 'gone' };
+  if (status === undefined) return { kind: 'gone' };
   return concludeAttempt(deps, load, results, status);
 }
 
@@ -105,7 +112,7 @@ async function recordAttempt(
   load: DeliveryLoad,
   results: RecipientResult[],
   seconds: number,
-): Promise<string | undefined> {
+): Promise<MessageStatus | undefined> {
   const updates: RecipientUpdate[] = results.map((result) => ({
     address: result.address,
     status: result.outcome satisfies RecipientStatus,
@@ -127,7 +134,7 @@ async function concludeAttempt(
   deps: DeliverDeps,
   load: DeliveryLoad,
   results: RecipientResult[],
-  status: string,
+  status: MessageStatus,
 ): Promise<DeliveryEnd> {
   const deferred = results.filter((result) => result.outcome === 'deferred');
   if (deferred.length === 0) {

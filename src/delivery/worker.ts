@@ -1,5 +1,6 @@
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Logger } from 'pino';
+import type { RecipientOutcome } from '../message/types.js';
 import { LogEvent } from '../observability/events.js';
 import type { DeliveryJobData } from '../queue/mail-queue.js';
 import { MessageStore } from '../queue/message-store.js';
@@ -17,7 +18,7 @@ export interface DeliveryWorkerDeps {
   concurrency: number;
   logger: Logger;
   /** Metrics: once per recipient result, with the attempt's send duration in seconds. */
-  onOutcome?: (outcome: string, seconds: number) => void;
+  onOutcome?: (outcome: RecipientOutcome, seconds: number) => void;
 }
 
 export interface DeliveryWorker {
@@ -26,6 +27,8 @@ export interface DeliveryWorker {
 }
 
 const DEFAULT_CLOSE_DEADLINE_MS = 30_000;
+/** BullMQ's default job lock; its Worker constructor fills `opts.lockDuration` with it. */
+const DEFAULT_LOCK_DURATION_MS = 30_000;
 
 /**
  * Some recipients were deferred and the lifetime is not over: BullMQ retries the job after
@@ -56,11 +59,6 @@ export function createBackoffStrategy(retry: RetryPolicy) {
   };
 }
 
-/** BullMQ's lock of an active job: `<prefix>:<queue>:<id>:lock` holding the owner's token. */
-function lockKey(worker: Worker, job: Job): string {
-  return `${worker.toKey(job.id ?? '')}:lock`;
-}
-
 export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<DeliveryWorker> {
   const { keys, logger } = deps;
   // Worker connections wait out a Redis outage instead of failing jobs (ARCHITECTURE §10).
@@ -81,8 +79,11 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
   const worker = new Worker<DeliveryJobData>(
     keys.queueName(),
     async (job: Job<DeliveryJobData>, token?: string) => {
+      // extendLock answers 1 only while the lock still holds our token (and renews it for
+      // the send ahead); 0 when it expired or another worker took the job meanwhile.
       const stillOwner = async () =>
-        token === undefined || (await storeRedis.get(lockKey(worker, job))) === token;
+        token === undefined ||
+        (await job.extendLock(token, worker.opts.lockDuration ?? DEFAULT_LOCK_DURATION_MS)) === 1;
       const end = await deliverMessage({ ...deliverDeps, stillOwner }, job.data.id);
       if (end.kind === 'lost') {
         logger.warn(
@@ -91,6 +92,7 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
         );
         return 'lost';
       }
+      if (end.kind === 'gone') return 'gone';
       if (end.kind === 'retry') throw new DeferredAttempt(end.detail, end.lifetimeStartMs);
       // Expired: the job ends as failed and is never retried by BullMQ (only by an operator).
       if (end.kind === 'expired') throw new UnrecoverableError(`expired: ${end.detail}`);

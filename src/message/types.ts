@@ -29,6 +29,16 @@ export interface Submission {
 
 export type RecipientStatus = 'queued' | 'deferred' | 'delivered' | 'bounced' | 'expired';
 export type MessageStatus = RecipientStatus | 'partial';
+
+/**
+ * What an attempt decides for a recipient: every status but `queued` (metrics, onOutcome).
+ * `expired` is decided by the retry lifetime, never by an upstream's reply.
+ */
+export type RecipientOutcome = Exclude<RecipientStatus, 'queued'>;
+
+/** What one send yields per recipient (CONTRACT §Delivery, ARCHITECTURE §4). */
+export type DeliveryOutcome = Exclude<RecipientOutcome, 'expired'>;
+
 export type EventType = 'queued' | 'deferred' | 'delivered' | 'bounced' | 'expired' | 'retried';
 
 export interface RecipientState {

@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { RecipientOutcome } from '../message/types.js';
 
 /**
  * Every Prometheus metric Postwarden exports, declared once (ARCHITECTURE §13), in one
@@ -9,12 +10,16 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
  */
 export const ACCEPT_PROTOCOLS = ['http', 'smtp'] as const;
 export const AUTH_PROTOCOLS = ['smtp', 'http', 'admin'] as const;
-export const DELIVERY_OUTCOMES = ['delivered', 'deferred', 'bounced', 'expired'] as const;
+export const DELIVERY_OUTCOMES = [
+  'delivered',
+  'deferred',
+  'bounced',
+  'expired',
+] as const satisfies readonly RecipientOutcome[];
 export const QUEUE_STATES = ['waiting', 'active', 'deferred', 'failed'] as const;
 
 export type AcceptProtocol = (typeof ACCEPT_PROTOCOLS)[number];
 export type AuthProtocol = (typeof AUTH_PROTOCOLS)[number];
-export type DeliveryOutcome = (typeof DELIVERY_OUTCOMES)[number];
 export type QueueState = (typeof QUEUE_STATES)[number];
 
 /** What the scrape-time gauges read; each is optional (a worker-only runtime has fewer). */
@@ -34,7 +39,7 @@ export interface MetricSources {
 export interface Metrics {
   readonly registry: Registry;
   messageAccepted(protocol: AcceptProtocol): void;
-  deliveryFinished(outcome: DeliveryOutcome, seconds: number): void;
+  deliveryFinished(outcome: RecipientOutcome, seconds: number): void;
   authFailed(protocol: AuthProtocol): void;
   /** Unix seconds of the last successful `postwarden selftest` run. */
   selftestSucceeded(atSeconds?: number): void;

@@ -1,8 +1,17 @@
 import type SMTPConnection from 'nodemailer/lib/smtp-connection';
-import type { SmtpFailure } from '../delivery/outcome.js';
+import { isSessionGone, type SmtpFailure } from './smtp-replies.js';
 
 /** A nodemailer error as we read it, with what it says about the transaction in flight. */
 export type SendFailure = SmtpFailure & { rejectedErrors?: unknown; command?: string };
+
+/**
+ * nodemailer keeps the RCPT bookkeeping of the transaction in flight on the envelope object
+ * we hand to send() (it adopts that very object; not in its types).
+ */
+export interface EnvelopeState {
+  accepted?: unknown;
+  rejectedErrors?: unknown;
+}
 
 /**
  * Run one SMTPConnection step as a promise. Socket failures arrive as 'error' events
@@ -47,4 +56,18 @@ export function asFailure(error: unknown): SendFailure {
     };
   }
   return { message: String(error) };
+}
+
+/**
+ * True when a reused session failed as a session (closed, timed out, 421) before any
+ * recipient got a reply: then no DATA was sent (nodemailer sends the body only after a
+ * recipient was accepted), so the message can go out on another session without a
+ * duplicate.
+ */
+export function goneBeforeAnyReply(failure: SmtpFailure, envelope: EnvelopeState): boolean {
+  if (!isSessionGone(failure)) return false;
+  const answered =
+    (Array.isArray(envelope.accepted) && envelope.accepted.length > 0) ||
+    (Array.isArray(envelope.rejectedErrors) && envelope.rejectedErrors.length > 0);
+  return !answered;
 }

@@ -1,7 +1,6 @@
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { Logger } from 'pino';
 import type { UpstreamSpec } from '../config/parse.js';
-import { classifyError, resultsFromTransaction, type SmtpFailure } from '../delivery/outcome.js';
 import { LogEvent } from '../observability/events.js';
 import {
   closeSession,
@@ -11,7 +10,19 @@ import {
   type SmtpSession,
   SmtpSessionPool,
 } from './smtp-pool.js';
-import { asFailure, type SendFailure, step } from './smtp-step.js';
+import {
+  classifyError,
+  isRefusal,
+  resultsFromTransaction,
+  type SmtpFailure,
+} from './smtp-replies.js';
+import {
+  asFailure,
+  type EnvelopeState,
+  goneBeforeAnyReply,
+  type SendFailure,
+  step,
+} from './smtp-step.js';
 import {
   type OutgoingMessage,
   type RecipientResult,
@@ -44,15 +55,6 @@ export interface SmtpUpstreamOptions {
   pool?: Partial<SmtpPoolLimits> | undefined;
 }
 
-/**
- * nodemailer keeps the RCPT bookkeeping of the transaction in flight on the envelope object
- * we hand to send() (it adopts that very object; not in its types).
- */
-interface EnvelopeState {
-  accepted?: unknown;
-  rejectedErrors?: unknown;
-}
-
 interface SmtpContext {
   spec: SmtpSpec;
   connectionOptions: SMTPConnection.Options;
@@ -62,12 +64,6 @@ interface SmtpContext {
 
 /** A reused session turned out to be gone before any recipient was answered. */
 const STALE = Symbol('stale session');
-
-/**
- * A session failure that means the session is gone (closed, reset, silent, or the server's
- * 421 "closing"), as opposed to a reply about the message.
- */
-const SESSION_GONE_CODES = new Set(['ECONNECTION', 'ESOCKET', 'ETIMEDOUT']);
 
 /**
  * An SMTP provider on nodemailer's SMTP client, with logged-in sessions reused between
@@ -222,25 +218,6 @@ async function transact(
 }
 
 /**
- * True when a reused session failed as a session (closed, timed out, 421) before any
- * recipient got a reply: then no DATA was sent (nodemailer sends the body only after a
- * recipient was accepted), so the message can go out on another session without a
- * duplicate.
- */
-function goneBeforeAnyReply(failure: SmtpFailure, envelope: EnvelopeState): boolean {
-  const gone =
-    failure.responseCode === 421 ||
-    (failure.responseCode === undefined &&
-      failure.code !== undefined &&
-      SESSION_GONE_CODES.has(failure.code));
-  if (!gone) return false;
-  const answered =
-    (Array.isArray(envelope.accepted) && envelope.accepted.length > 0) ||
-    (Array.isArray(envelope.rejectedErrors) && envelope.rejectedErrors.length > 0);
-  return !answered;
-}
-
-/**
  * A refusal (of the envelope or of the message) leaves the session usable unless it was a
  * 421: RSET and keep it, as nodemailer's own pool does. Anything else ends the session — a
  * failure after the final dot (disconnect, timeout) never leaves a session to reuse.
@@ -251,8 +228,7 @@ async function releaseAfterRefusal(
   failure: SmtpFailure,
 ): Promise<void> {
   const { connection } = session;
-  const refusal = failure.code === 'EENVELOPE' || failure.code === 'EMESSAGE';
-  if (!refusal || failure.responseCode === 421 || !isUsable(connection)) {
+  if (!isRefusal(failure) || failure.responseCode === 421 || !isUsable(connection)) {
     closeSession(connection);
     return;
   }

@@ -1,14 +1,13 @@
 import { PostwardenError } from '../errors.js';
+import type { DeliveryOutcome } from '../message/types.js';
 
 /** One recipient's result of one send (CONTRACT §Delivery). */
 export interface RecipientResult {
   address: string;
-  outcome: 'delivered' | 'bounced' | 'deferred';
+  outcome: DeliveryOutcome;
   /** The upstream's reply or the reason, never a secret. */
   detail: string;
 }
-
-export type DeliveryOutcome = RecipientResult['outcome'];
 
 /** What an upstream sends: the stored bytes, unchanged, with the validated envelope. */
 export interface OutgoingMessage {

@@ -3,9 +3,8 @@ import { describe, it } from 'node:test';
 import {
   classifyError,
   classifyReplyCode,
-  cleanDetail,
   resultsFromTransaction,
-} from '../../src/delivery/outcome.js';
+} from '../../src/upstream/smtp-replies.js';
 
 describe('classifyReplyCode', () => {
   it('maps 2xx to delivered, 5xx to bounced and 4xx to deferred', () => {
@@ -137,12 +136,5 @@ describe('resultsFromTransaction', () => {
       final: { ok: false, error: { message: 'Timeout', code: 'ETIMEDOUT' } },
     });
     assert.equal(timeout[0]?.outcome, 'deferred');
-  });
-});
-
-describe('cleanDetail', () => {
-  it('keeps details on one bounded line', () => {
-    assert.equal(cleanDetail('451 a\r\n451 b'), '451 a 451 b');
-    assert.equal(cleanDetail('x'.repeat(1000)).length, 300);
   });
 });

@@ -1,9 +1,12 @@
-import type { DeliveryOutcome, RecipientResult } from '../upstream/types.js';
+import { cleanDetail } from '../message/detail.js';
+import type { DeliveryOutcome } from '../message/types.js';
+import type { RecipientResult } from './types.js';
 
 /**
  * The one place where an upstream reply or error becomes an outcome (CONTRACT §Delivery,
  * ARCHITECTURE §4): 2xx → delivered; 5xx → bounced; 4xx, timeouts, refused connections,
- * TLS failures → deferred. Pure, so every rule is unit-tested without a network.
+ * TLS failures → deferred. The sender classifies its own replies (Postal's SendResult).
+ * Pure, so every rule is unit-tested without a network.
  */
 
 /** The parts of a nodemailer error we read (see NodemailerError in nodemailer's errors.d.ts). */
@@ -16,31 +19,47 @@ export interface SmtpFailure {
 }
 
 /**
- * Failures of our side or of the connection, whatever reply code they carry: a STARTTLS
- * refused with 5xx is a TLS failure (defer, never downgrade), a 421 greeting a closed door.
+ * What a nodemailer error code means, whatever reply code the error carries:
+ * - `transient`: a failure of our side or of the connection. A STARTTLS refused with 5xx
+ *   is a TLS failure (defer, never downgrade), a 421 greeting a closed door.
+ * - `misconfiguration`: ours (wrong or missing upstream credentials): defer and alert.
+ * - `refusal`: the upstream refused the envelope or the message; its reply line says it all
+ *   and its reply code decides.
+ * `sessionGone`: the session itself is gone (closed, reset, silent), as opposed to a reply
+ * about the message — a reused session failing so may be replaced by a fresh one.
  */
-const TRANSIENT_CODES = new Set([
-  'ECONNECTION',
-  'ESOCKET',
-  'ETIMEDOUT',
-  'ETLS',
-  'EDNS',
-  'EPROTOCOL',
-  'EPROXY',
-  'EREQUIRETLS',
-  'ESTREAM',
+interface ErrorCodeMeaning {
+  meaning: 'transient' | 'misconfiguration' | 'refusal';
+  sessionGone: boolean;
+}
+
+const ERROR_CODES: ReadonlyMap<string, ErrorCodeMeaning> = new Map<string, ErrorCodeMeaning>([
+  ['ECONNECTION', { meaning: 'transient', sessionGone: true }],
+  ['ESOCKET', { meaning: 'transient', sessionGone: true }],
+  ['ETIMEDOUT', { meaning: 'transient', sessionGone: true }],
+  ['ETLS', { meaning: 'transient', sessionGone: false }],
+  ['EDNS', { meaning: 'transient', sessionGone: false }],
+  ['EPROTOCOL', { meaning: 'transient', sessionGone: false }],
+  ['EPROXY', { meaning: 'transient', sessionGone: false }],
+  ['EREQUIRETLS', { meaning: 'transient', sessionGone: false }],
+  ['ESTREAM', { meaning: 'transient', sessionGone: false }],
+  ['EAUTH', { meaning: 'misconfiguration', sessionGone: false }],
+  ['ENOAUTH', { meaning: 'misconfiguration', sessionGone: false }],
+  ['ECONFIG', { meaning: 'misconfiguration', sessionGone: false }],
+  ['EOAUTH2', { meaning: 'misconfiguration', sessionGone: false }],
+  ['EENVELOPE', { meaning: 'refusal', sessionGone: false }],
+  ['EMESSAGE', { meaning: 'refusal', sessionGone: false }],
 ]);
 
-/** Our misconfiguration (wrong or missing upstream credentials): defer and alert. */
-const MISCONFIGURATION_CODES = new Set(['EAUTH', 'ENOAUTH', 'ECONFIG', 'EOAUTH2']);
+function lookUp(code: string | undefined): ErrorCodeMeaning | undefined {
+  return code ? ERROR_CODES.get(code) : undefined;
+}
 
 /**
  * 530 "authentication required" / 538 "encryption required": the upstream wants a login
  * we did not make — our configuration, not the message. Retrying after the fix works.
  */
 const AUTH_REQUIRED_CODES = new Set([530, 538]);
-
-const MAX_DETAIL_LENGTH = 300;
 
 /** An SMTP reply code → outcome. */
 export function classifyReplyCode(code: number): DeliveryOutcome {
@@ -62,13 +81,14 @@ export interface ErrorVerdict {
 /** A nodemailer error → outcome. No reply code means the reply never came: transient. */
 export function classifyError(error: SmtpFailure): ErrorVerdict {
   const detail = describeFailure(error);
+  const meaning = lookUp(error.code)?.meaning;
   if (
-    (error.code && MISCONFIGURATION_CODES.has(error.code)) ||
+    meaning === 'misconfiguration' ||
     (error.responseCode !== undefined && AUTH_REQUIRED_CODES.has(error.responseCode))
   ) {
     return { outcome: 'deferred', detail, misconfiguration: true };
   }
-  if (error.code && TRANSIENT_CODES.has(error.code)) {
+  if (meaning === 'transient') {
     return { outcome: 'deferred', detail, misconfiguration: false };
   }
   if (typeof error.responseCode === 'number') {
@@ -83,24 +103,29 @@ export function classifyError(error: SmtpFailure): ErrorVerdict {
   return { outcome: 'deferred', detail, misconfiguration: false };
 }
 
-/** Errors whose reply line says it all: a refusal of the envelope or of the message. */
-const REPLY_ONLY_CODES = new Set(['EENVELOPE', 'EMESSAGE']);
+/** The upstream refused the envelope or the message (and may have kept the session). */
+export function isRefusal(error: SmtpFailure): boolean {
+  return lookUp(error.code)?.meaning === 'refusal';
+}
+
+/**
+ * A session failure that means the session is gone (closed, reset, silent, or the server's
+ * 421 "closing"), as opposed to a reply about the message.
+ */
+export function isSessionGone(error: SmtpFailure): boolean {
+  if (error.responseCode === 421) return true;
+  return error.responseCode === undefined && lookUp(error.code)?.sessionGone === true;
+}
 
 /**
  * The upstream's reply for a refusal; otherwise the error's code and text, which name the
  * step that failed (nodemailer appends the reply to it, e.g. a refused STARTTLS).
  */
 export function describeFailure(error: SmtpFailure): string {
-  const replyOnly = error.response && (!error.code || REPLY_ONLY_CODES.has(error.code));
+  const replyOnly = error.response && (!error.code || isRefusal(error));
   return cleanDetail(
     replyOnly ? (error.response as string) : `${error.code ?? 'error'}: ${error.message}`,
   );
-}
-
-/** One line, bounded: details are shown in the API, the CLI and the admin page. */
-export function cleanDetail(text: string): string {
-  const line = text.replace(/[\r\n\0]+/g, ' ').trim();
-  return line.length > MAX_DETAIL_LENGTH ? `${line.slice(0, MAX_DETAIL_LENGTH - 1)}…` : line;
 }
 
 export interface TransactionReplies {
