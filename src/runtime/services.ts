@@ -4,6 +4,7 @@ import type { Config } from '../config/load.js';
 import type { AcceptDeps } from '../intake/accept.js';
 import { MailQueue } from '../queue/mail-queue.js';
 import { MessageStore } from '../queue/message-store.js';
+import { Staging } from '../queue/staging.js';
 import { closeRedis, createRedis, waitForReady } from '../redis/connections.js';
 import { DurabilityMonitor } from '../redis/durability.js';
 import { createKeys, type Keys } from '../redis/keys.js';
@@ -56,8 +57,7 @@ export async function createServices(
   });
   const rateLimiter = new CredentialRateLimiter(redis, keys);
   const accept: AcceptDeps = {
-    store,
-    queue,
+    staging: new Staging(redis, keys, queue),
     durability,
     rateLimiter,
     limits: { maxRecipients: config.maxRecipients, maxMessageBytes: config.maxMessageBytes },
