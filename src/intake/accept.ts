@@ -1,10 +1,7 @@
 import type { Logger } from 'pino';
-import { QueueUnavailableError } from '../errors.js';
-import { newMessageId } from '../message/ids.js';
 import type { Submission } from '../message/types.js';
 import { LogEvent } from '../observability/events.js';
-import type { MailQueue } from '../queue/mail-queue.js';
-import { type MessageStore, stagedOwner } from '../queue/message-store.js';
+import type { Staging } from '../queue/staging.js';
 import type { DurabilityMonitor } from '../redis/durability.js';
 import type { Credential } from '../security/credentials/store.js';
 import type { CredentialRateLimiter } from '../security/rate-limit.js';
@@ -18,8 +15,7 @@ export interface Principal {
 }
 
 export interface AcceptDeps {
-  store: MessageStore;
-  queue: MailQueue;
+  staging: Staging;
   durability: DurabilityMonitor;
   rateLimiter: CredentialRateLimiter;
   limits: { maxRecipients: number; maxMessageBytes: number };
@@ -85,8 +81,8 @@ function checkDurableQueue(deps: AcceptDeps): Denial | undefined {
 
 /**
  * The one door (ARCHITECTURE §1): every message from HTTP and SMTP comes through here.
- * Policy → durability → rate → stage record and body + durable enqueue (together, one
- * round trip) → id. "Accepted" is returned only after both resolved.
+ * Policy → durability → rate → stage (record, body and delivery job together, one round
+ * trip: queue/staging) → id. "Accepted" is returned only after the staging resolved.
  */
 export async function acceptSubmission(
   deps: AcceptDeps,
@@ -101,82 +97,39 @@ export async function acceptSubmission(
       principal.credential.ratePerMinute,
     );
     if (limited) return { accepted: false, denial: limited };
-    const staged = await stageAndEnqueue(deps, principal, submission);
-    if (staged.existing) return await finishRepeat(deps, staged);
-    deps.onAccepted?.(submission.protocol);
-    deps.logger.info(
-      {
-        event: LogEvent.messageAccepted,
-        messageId: staged.id,
-        protocol: submission.protocol,
-        credential: principal.credential.name,
-        recipients: submission.envelope.to.length,
-        size: submission.raw.length,
-      },
-      'message queued',
-    );
-    return { accepted: true, id: staged.id, duplicate: false };
+    const staged = await deps.staging.stage(principal.credential.name, submission, {
+      waitAof: deps.durability.state.useWaitAof,
+    });
+    if (!staged.duplicate) recordAccepted(deps, principal, submission, staged.id);
+    return { accepted: true, id: staged.id, duplicate: staged.duplicate };
   } catch (error) {
     return { accepted: false, denial: queueFailure(deps, error) };
   }
 }
 
-interface Staged {
-  /** The message that owns the submission: the new one, or the first for a repeated key. */
-  id: string;
-  existing: boolean;
-  /** The id this call tried; its job was added even when the key was a repeat. */
-  triedId: string;
-}
-
-/** Record, body and delivery job in one MULTI, one round trip (MailQueue.enqueueWith). */
-async function stageAndEnqueue(
+/** A newly queued message (not a repeated Idempotency-Key): metrics and the log line. */
+function recordAccepted(
   deps: AcceptDeps,
   principal: Principal,
   submission: Submission,
-): Promise<Staged> {
-  const id = newMessageId();
-  const credential = principal.credential.name;
-  // A large body goes ahead in pieces (MessageStore.uploadBody); the MULTI takes it over.
-  const upload = await deps.store.uploadBody(id, submission.raw);
-  try {
-    const reply = await deps.queue.enqueueWith(
-      id,
-      (connection) =>
-        deps.store.sendStage(connection, id, credential, submission, Date.now(), upload),
-      { waitAof: deps.durability.state.useWaitAof },
-    );
-    return { ...stagedOwner(id, reply), triedId: id };
-  } catch (error) {
-    // Sent after the MULTI on the same connection: if that did commit, there is nothing left.
-    if (upload) deps.store.discardUpload(upload);
-    throw error;
-  }
-}
-
-/**
- * A repeated Idempotency-Key. A job was added for the id this request tried, which owns
- * no record: remove it, best effort (a worker that gets there first finds no record and
- * drops it). The first request may have been staged without its job by an older version
- * (stage and enqueue were two steps then, and a crash between them left the record
- * queued with no job), so finish it now (a duplicate add of an existing job id is a
- * no-op). Job first, record second: a job removed after completion always left a final
- * status behind.
- */
-async function finishRepeat(deps: AcceptDeps, staged: Staged): Promise<AcceptResult> {
-  await deps.queue.discardJob(staged.triedId).catch(() => {});
-  const id = staged.id;
-  if (!(await deps.queue.hasJob(id))) {
-    const stored = await deps.store.get(id);
-    if (stored && stored.status === 'queued' && stored.attempts === 0) {
-      await deps.queue.enqueue(id, { waitAof: deps.durability.state.useWaitAof });
-    }
-  }
-  return { accepted: true, id, duplicate: true };
+  id: string,
+): void {
+  deps.onAccepted?.(submission.protocol);
+  deps.logger.info(
+    {
+      event: LogEvent.messageAccepted,
+      messageId: id,
+      protocol: submission.protocol,
+      credential: principal.credential.name,
+      recipients: submission.envelope.to.length,
+      size: submission.raw.length,
+    },
+    'message queued',
+  );
 }
 
 function queueFailure(deps: AcceptDeps, error: unknown): Denial {
-  const reason = error instanceof QueueUnavailableError ? error.message : (error as Error).message;
+  const reason = error instanceof Error ? error.message : String(error);
   deps.logger.error(
     { event: LogEvent.queueUnavailable, err: { message: reason } },
     'enqueue failed',

@@ -34,7 +34,8 @@ export interface QueueCounts {
 
 /**
  * The delivery queue in domain words; BullMQ stays inside queue/ and delivery/.
- * `enqueue` is the only way a message gets a job.
+ * A new message gets its job in the door's staging MULTI (`enqueueWith`, called by
+ * Staging); an operator retry gives a finished message a fresh one (`requeue`).
  */
 export class MailQueue {
   readonly queue: Queue<DeliveryJobData>;
@@ -72,7 +73,7 @@ export class MailQueue {
   /**
    * Stage a message and add its delivery job atomically, in one round trip (one fsync
    * under `appendfsync always`): one MULTI holds `stage` — which must send its write on
-   * the connection it is given, synchronously (MessageStore.sendStage) — and BullMQ's own
+   * the connection it is given, synchronously (Staging.commit) — and BullMQ's own
    * add of the job (`Job.addJob`, public API; it sends synchronously on a plain client).
    * Both are written or neither, also when this process or Redis dies at any moment, so
    * there is never a record without its job or the reverse; and the record exists before
@@ -90,7 +91,7 @@ export class MailQueue {
     return withTimeout(this.#timeoutMs, async () => {
       const client = await this.queue.getBackend().client;
       // BullMQ must write to our connection, or its add would run outside the MULTI.
-      if ((client as unknown as { stream?: unknown }).stream !== this.#redis.stream) {
+      if (!('stream' in client) || client.stream !== this.#redis.stream) {
         throw new QueueUnavailableError('the queue does not use the staging connection');
       }
       const job = new Job(this.queue, DELIVERY_JOB_NAME, { id }, jobOptions(id), id);
@@ -104,8 +105,9 @@ export class MailQueue {
   }
 
   /**
-   * Remove a job that `enqueueWith` added for a message that was not staged (its id owns
-   * no record). Harmless if it already ran: a worker finds no record and drops it.
+   * Remove a job that `enqueueWith` added for a message that was not staged (a repeated
+   * Idempotency-Key: its id owns no record). Harmless if it already ran: a worker finds no
+   * record and drops it.
    */
   async discardJob(id: string): Promise<void> {
     await withTimeout(this.#timeoutMs, async () => {

@@ -1,13 +1,58 @@
+import type { Redis, Result } from 'ioredis';
+
 /**
- * Lua scripts of the message store. Each is atomic, so a record is never half written:
- * a crash leaves the old state or the new one.
+ * Lua scripts of queue/ (Staging and MessageStore). Each is atomic, so a record is never
+ * half written: a crash leaves the old state or the new one. Each declaration carries its
+ * key count beside its KEYS/ARGV/returns header (BullMQ's `name-<nkeys>.lua`); it is
+ * defined on a connection with defineScripts and called with runScript, which checks it.
  */
+export interface LuaScript {
+  /** The command ioredis defines for it on a connection (declared below). */
+  readonly name: ScriptName;
+  readonly numberOfKeys: number;
+  readonly lua: string;
+}
+
+type ScriptName = 'pwStageMessage' | 'pwRecordOutcome' | 'pwMarkRetried';
+
+// What `defineCommand` adds to a connection, typed (ioredis's documented way). Only
+// defineScripts defines them and only runScript calls them.
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    pwStageMessage(...args: (string | Buffer)[]): Result<unknown, Context>;
+    pwRecordOutcome(...args: (string | Buffer)[]): Result<unknown, Context>;
+    pwMarkRetried(...args: (string | Buffer)[]): Result<unknown, Context>;
+  }
+}
+
+export function defineScripts(redis: Redis, ...scripts: LuaScript[]): void {
+  for (const { name, numberOfKeys, lua } of scripts) {
+    redis.defineCommand(name, { numberOfKeys, lua });
+  }
+}
+
+/**
+ * Run `script` (defined on `redis` by defineScripts) with its KEYS and ARGV. The command is
+ * sent synchronously, so this may be called inside inTransaction; a wrong key count throws
+ * before anything is sent.
+ */
+export function runScript(
+  redis: Redis,
+  script: LuaScript,
+  keys: readonly string[],
+  args: readonly (string | Buffer)[],
+): Promise<unknown> {
+  if (keys.length !== script.numberOfKeys) {
+    throw new Error(`${script.name} takes ${script.numberOfKeys} keys, not ${keys.length}`);
+  }
+  return redis[script.name](...keys, ...args);
+}
 
 /**
  * stageMessage — write a new message's body, record, recipients, first event and index
  * entry; with an Idempotency-Key, only if the key is new.
- * KEYS: 1 record, 2 recipients, 3 events, 4 body, 5 index, 6 idempotency key,
- *       7 the body written ahead (MessageStore.uploadBody), or KEYS[4] when the body is ARGV[4]
+ * KEYS (7): 1 record, 2 recipients, 3 events, 4 body, 5 index, 6 idempotency key,
+ *       7 the body written ahead (Staging.uploadBody), or KEYS[4] when the body is ARGV[4]
  * ARGV: 1 id, 2 createdAt ms, 3 idempotency TTL s ('0' = no key), 4 body ('' when uploaded),
  *       5 event JSON, 6 record field-pair count N, 7.. N field/value pairs, then
  *       address/state-JSON pairs
@@ -16,7 +61,10 @@
  * error before anything is written: the message is refused, never stored without a body.
  * Returns: the id that owns the key — ARGV[1], or the first message's id for a repeat.
  */
-export const STAGE_MESSAGE = `
+export const STAGE_MESSAGE: LuaScript = {
+  name: 'pwStageMessage',
+  numberOfKeys: 7,
+  lua: `
 local uploaded = KEYS[7] ~= KEYS[4]
 if ARGV[3] ~= '0' then
   local existing = redis.call('GET', KEYS[6])
@@ -45,7 +93,8 @@ if #rcpts > 0 then redis.call('HSET', KEYS[2], unpack(rcpts)) end
 redis.call('RPUSH', KEYS[3], ARGV[5])
 redis.call('ZADD', KEYS[5], ARGV[2], ARGV[1])
 return ARGV[1]
-`;
+`,
+};
 
 /**
  * recordOutcome — apply one delivery attempt's per-recipient results (the delivered mark:
@@ -56,12 +105,15 @@ return ARGV[1]
  * (SIGSTOP, a VM pause) may report late, after another worker finished the job; its
  * "deferred: timeout" must not undo that delivery (it would leave the message deferred
  * with no job left to deliver it). Its events are still kept, as history.
- * KEYS: 1 record, 2 recipients, 3 events
+ * KEYS (3): 1 record, 2 recipients, 3 events
  * ARGV: 1 count-attempt ('1'/'0'), 2 number of recipient updates U,
  *       3.. U address/state-JSON pairs, then event JSONs
  * Returns: the new message status.
  */
-export const RECORD_OUTCOME = `
+export const RECORD_OUTCOME: LuaScript = {
+  name: 'pwRecordOutcome',
+  numberOfKeys: 3,
+  lua: `
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 local u = tonumber(ARGV[2])
 local updates = {}
@@ -100,17 +152,21 @@ elseif kinds == 1 then status = last
 else status = 'partial' end
 redis.call('HSET', KEYS[1], 'status', status)
 return status
-`;
+`,
+};
 
 /**
  * markRetried — operator retry: every `bounced`/`expired` recipient goes back to `queued`,
  * the lifetime restarts at ARGV[1] (`retryFrom`), a `retried` event is appended and the
  * status becomes `queued`. Refused while a recipient is still pending (a delivery owns it).
- * KEYS: 1 record, 2 recipients, 3 events
+ * KEYS (3): 1 record, 2 recipients, 3 events
  * ARGV: 1 retryFrom ms, 2 event JSON
  * Returns: the number of recipients reset; -1 no such message; -2 still being delivered.
  */
-export const MARK_RETRIED = `
+export const MARK_RETRIED: LuaScript = {
+  name: 'pwMarkRetried',
+  numberOfKeys: 3,
+  lua: `
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 local all = redis.call('HGETALL', KEYS[2])
 local reset = {}
@@ -127,4 +183,5 @@ redis.call('HSET', KEYS[2], unpack(reset))
 redis.call('RPUSH', KEYS[3], ARGV[2])
 redis.call('HSET', KEYS[1], 'status', 'queued', 'retryFrom', ARGV[1])
 return #reset / 2
-`;
+`,
+};

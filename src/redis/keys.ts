@@ -1,5 +1,6 @@
 /**
- * Every Redis key Postwarden owns (BullMQ's own keys live under `bull:<queue>:`).
+ * Every Redis key Postwarden owns (BullMQ's own keys live under
+ * `<queuePrefix()>:<queueName()>:`, i.e. `<prefix>:bull:deliveries:`).
  * One function per key, each with what it holds. `prefix` lets tests and several
  * installations share one Redis without touching each other.
  */
@@ -12,7 +13,7 @@ export interface Keys {
   events(id: string): string;
   /** string: the raw RFC 5322 message as it will be delivered. */
   body(id: string): string;
-  /** sorted set: message id scored by createdAt (ms), for listing and retention. */
+  /** sorted set: message id scored by createdAt (ms), for listing (nothing prunes it yet). */
   messageIndex(): string;
   /** string: message id for one (credential, Idempotency-Key), 24 h TTL. */
   idempotency(credential: string, keyHash: string): string;

@@ -3,10 +3,10 @@ import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { type AcceptDeps, acceptSubmission } from '../../src/intake/accept.js';
-import { newMessageId } from '../../src/message/ids.js';
 import type { Submission } from '../../src/message/types.js';
 import { MailQueue } from '../../src/queue/mail-queue.js';
 import { MessageStore } from '../../src/queue/message-store.js';
+import { Staging } from '../../src/queue/staging.js';
 import { createRedis, waitForReady } from '../../src/redis/connections.js';
 import { DurabilityMonitor } from '../../src/redis/durability.js';
 import { createKeys } from '../../src/redis/keys.js';
@@ -34,6 +34,8 @@ describe('acceptSubmission (the one door)', () => {
   let server: TestRedis;
   let redis: Redis;
   let deps: AcceptDeps;
+  let store: MessageStore;
+  let queue: MailQueue;
   let credentials: CredentialStore;
 
   before(async () => {
@@ -44,9 +46,10 @@ describe('acceptSubmission (the one door)', () => {
     const durability = new DurabilityMonitor(redis, 'fsync');
     await durability.refresh();
     credentials = new CredentialStore(redis, keys);
+    store = new MessageStore(redis, keys);
+    queue = new MailQueue(redis, keys);
     deps = {
-      store: new MessageStore(redis, keys),
-      queue: new MailQueue(redis, keys),
+      staging: new Staging(redis, keys, queue),
       durability,
       rateLimiter: new CredentialRateLimiter(redis, keys),
       limits: { maxRecipients: 3, maxMessageBytes: 10_000 },
@@ -55,7 +58,7 @@ describe('acceptSubmission (the one door)', () => {
   });
 
   after(async () => {
-    await deps.queue.close();
+    await queue.close();
     redis.disconnect();
     await server.cleanup();
   });
@@ -65,8 +68,8 @@ describe('acceptSubmission (the one door)', () => {
     const result = await acceptSubmission(deps, { credential, ip: '127.0.0.1' }, submission());
     assert.equal(result.accepted, true);
     assert.ok(result.accepted);
-    assert.equal(await deps.queue.hasJob(result.id), true);
-    const view = await deps.store.view(result.id);
+    assert.equal(await queue.hasJob(result.id), true);
+    const view = await store.view(result.id);
     assert.equal(view?.status, 'queued');
     assert.deepEqual(
       view?.recipients.map((r) => r.address),
@@ -79,12 +82,12 @@ describe('acceptSubmission (the one door)', () => {
     const { credential } = await credentials.create({ name: 'idem', allowFrom: ['*@example.com'] });
     const principal = { credential, ip: '127.0.0.1' };
     const first = await acceptSubmission(deps, principal, submission({ idempotencyKey: 'k1' }));
-    const before = (await deps.queue.counts()).waiting;
+    const before = (await queue.counts()).waiting;
     const second = await acceptSubmission(deps, principal, submission({ idempotencyKey: 'k1' }));
     assert.ok(first.accepted && second.accepted);
     assert.equal(second.id, first.id);
     assert.equal(second.duplicate, true);
-    assert.equal((await deps.queue.counts()).waiting, before);
+    assert.equal((await queue.counts()).waiting, before);
   });
 
   it('writes the record and body before the delivery job, in one transaction', async () => {
@@ -109,30 +112,36 @@ describe('acceptSubmission (the one door)', () => {
     assert.ok(opened < bodyWritten && jobListed < committed, 'one transaction: both or neither');
   });
 
-  it('gives a repeated key its missing job, and leaves no job for the repeat itself', async () => {
+  it('leaves neither a record nor a job for the id a repeated key tried', async () => {
     const { credential } = await credentials.create({
-      name: 'orphan',
+      name: 'repeat',
       allowFrom: ['*@example.com'],
     });
-    // The first request was staged but its job add failed (it got a 503).
-    const first = await deps.store.stage(
-      newMessageId(),
-      'orphan',
-      submission({ idempotencyKey: 'k-orphan' }),
-      Date.now(),
-    );
-    assert.equal(await deps.queue.hasJob(first.id), false);
-    const before = (await deps.queue.counts()).waiting;
-    const retry = await acceptSubmission(
-      deps,
-      { credential, ip: '127.0.0.1' },
-      submission({ idempotencyKey: 'k-orphan' }),
-    );
-    assert.ok(retry.accepted);
-    assert.equal(retry.id, first.id);
-    assert.equal(retry.duplicate, true);
-    assert.equal(await deps.queue.hasJob(first.id), true);
-    assert.equal((await deps.queue.counts()).waiting, before + 1, 'only the first message’s job');
+    const principal = { credential, ip: '127.0.0.1' };
+    const first = await acceptSubmission(deps, principal, submission({ idempotencyKey: 'k-rep' }));
+    assert.ok(first.accepted);
+    const index = await redis.zcard('t1:messages');
+    const commands = await commandsDuring(redis, async () => {
+      const repeat = await acceptSubmission(
+        deps,
+        principal,
+        submission({ idempotencyKey: 'k-rep' }),
+      );
+      assert.ok(repeat.accepted);
+      assert.deepEqual([repeat.id, repeat.duplicate], [first.id, true]);
+    });
+    // The MULTI added a job for the id this request tried (MULTI is unconditional) …
+    const jobKey = /^t1:bull:deliveries:([0-9a-z]{21})$/;
+    const tried = new Set(commands.map(([, key]) => jobKey.exec(key)?.[1]).filter(Boolean));
+    assert.equal(tried.size, 1, JSON.stringify(commands));
+    const [triedId = ''] = tried;
+    assert.notEqual(triedId, first.id);
+    // … which is gone again; the first message keeps its record and its job.
+    assert.equal(await queue.hasJob(triedId), false);
+    assert.equal(await store.get(triedId), undefined);
+    assert.equal(await redis.zcard('t1:messages'), index);
+    assert.equal(await queue.hasJob(first.id), true);
+    assert.equal((await store.get(first.id))?.status, 'queued');
   });
 
   it('refuses ungranted envelope and header senders, too many recipients and oversize', async () => {

@@ -4,12 +4,8 @@ import type { Redis } from 'ioredis';
 import { newMessageId } from '../../src/message/ids.js';
 import type { Submission } from '../../src/message/types.js';
 import { MailQueue } from '../../src/queue/mail-queue.js';
-import {
-  MessageStore,
-  stagedOwner,
-  UPLOAD_PIECE_BYTES,
-  UPLOAD_TTL_SECONDS,
-} from '../../src/queue/message-store.js';
+import { MessageStore } from '../../src/queue/message-store.js';
+import { Staging, UPLOAD_PIECE_BYTES, UPLOAD_TTL_SECONDS } from '../../src/queue/staging.js';
 import { createRedis, waitForReady } from '../../src/redis/connections.js';
 import { createKeys } from '../../src/redis/keys.js';
 import { setupScriptedDelivery } from '../support/delivery-harness.js';
@@ -46,6 +42,7 @@ describe('a large body is written ahead in pieces and staged by rename', () => {
   let redis: Redis;
   let store: MessageStore;
   let queue: MailQueue;
+  let staging: Staging;
   let tls: TestTlsPair;
   const keys = createKeys('lb');
   const cleanups: (() => Promise<void>)[] = [];
@@ -56,6 +53,7 @@ describe('a large body is written ahead in pieces and staged by rename', () => {
     await waitForReady(redis, 5000);
     store = new MessageStore(redis, keys);
     queue = new MailQueue(redis, keys);
+    staging = new Staging(redis, keys, queue);
   });
 
   after(async () => {
@@ -70,13 +68,13 @@ describe('a large body is written ahead in pieces and staged by rename', () => {
   }
 
   it('leaves a small body to the stage step', async () => {
-    assert.equal(await store.uploadBody('small', Buffer.alloc(UPLOAD_PIECE_BYTES)), undefined);
+    assert.equal(await staging.uploadBody('small', Buffer.alloc(UPLOAD_PIECE_BYTES)), undefined);
   });
 
   it('stages record, body and job together; the body byte-identical and without a TTL', async () => {
     const raw = largeRaw();
     const id = newMessageId();
-    const upload = await store.uploadBody(id, raw);
+    const upload = await staging.uploadBody(id, raw);
     assert.ok(upload);
     const ttl = await redis.ttl(upload.key);
     assert.ok(ttl > 0 && ttl <= UPLOAD_TTL_SECONDS, `upload TTL ${ttl}`);
@@ -84,10 +82,7 @@ describe('a large body is written ahead in pieces and staged by rename', () => {
     assert.equal(await store.get(id), undefined);
     assert.equal(await store.hasBody(id), false);
 
-    const reply = await queue.enqueueWith(id, (connection) =>
-      store.sendStage(connection, id, 'shop', submission(raw), Date.now(), upload),
-    );
-    assert.deepEqual(stagedOwner(id, reply), { id, existing: false });
+    assert.equal(await staging.commit(id, 'shop', submission(raw), upload), id);
     assert.equal((await store.get(id))?.size, raw.length);
     assert.ok((await redis.getBuffer(keys.body(id)))?.equals(raw), 'body byte for byte');
     assert.equal(await redis.ttl(keys.body(id)), -1, 'the upload TTL did not follow the body');
@@ -97,13 +92,14 @@ describe('a large body is written ahead in pieces and staged by rename', () => {
 
   it('a repeated Idempotency-Key deletes its upload and writes nothing', async () => {
     const raw = largeRaw();
-    const first = await store.stage(newMessageId(), 'shop', submission(raw, 'k-big'), Date.now());
-    const id = newMessageId();
-    const repeat = await store.stage(id, 'shop', submission(raw, 'k-big'), Date.now());
-    assert.deepEqual(repeat, { id: first.id, existing: true });
-    assert.equal(await store.get(id), undefined);
-    assert.equal(await store.hasBody(id), false);
-    assert.deepEqual(await uploadKeys(id), []);
+    const first = await staging.stage('shop', submission(raw, 'k-big'));
+    const index = await redis.zcard(keys.messageIndex());
+    const waiting = (await queue.counts()).waiting;
+    const repeat = await staging.stage('shop', submission(raw, 'k-big'));
+    assert.deepEqual(repeat, { id: first.id, duplicate: true });
+    assert.equal(await redis.zcard(keys.messageIndex()), index);
+    assert.equal((await queue.counts()).waiting, waiting, 'the job added for the repeat is gone');
+    assert.deepEqual(await uploadKeys('*'), []);
   });
 
   it('a MULTI that never ran leaves no record, body or job, and the upload expires', async () => {
@@ -111,17 +107,13 @@ describe('a large body is written ahead in pieces and staged by rename', () => {
     const id = newMessageId();
     const own = createRedis(server.url, 'producer', 'test-drop');
     await waitForReady(own, 5000);
-    const ownStore = new MessageStore(own, keys);
     const ownQueue = new MailQueue(own, keys);
+    const ownStaging = new Staging(own, keys, ownQueue);
     try {
-      const upload = await ownStore.uploadBody(id, raw);
+      const upload = await ownStaging.uploadBody(id, raw);
       assert.ok(upload);
       own.disconnect(); // Redis is gone for this connection before the MULTI.
-      await assert.rejects(
-        ownQueue.enqueueWith(id, (connection) =>
-          ownStore.sendStage(connection, id, 'shop', submission(raw), Date.now(), upload),
-        ),
-      );
+      await assert.rejects(ownStaging.commit(id, 'shop', submission(raw), upload));
       assert.equal(await store.get(id), undefined);
       assert.equal(await store.hasBody(id), false);
       assert.equal(await queue.hasJob(id), false);
@@ -137,15 +129,10 @@ describe('a large body is written ahead in pieces and staged by rename', () => {
   it('refuses to stage a message whose upload is gone (never a record without a body)', async () => {
     const raw = largeRaw();
     const id = newMessageId();
-    const upload = await store.uploadBody(id, raw);
+    const upload = await staging.uploadBody(id, raw);
     assert.ok(upload);
     await redis.del(upload.key); // Expired, or lost with a Redis that kept no data.
-    await assert.rejects(
-      queue.enqueueWith(id, (connection) =>
-        store.sendStage(connection, id, 'shop', submission(raw), Date.now(), upload),
-      ),
-      /upload is missing/,
-    );
+    await assert.rejects(staging.commit(id, 'shop', submission(raw), upload), /upload is missing/);
     assert.equal(await store.get(id), undefined);
     assert.equal(await store.hasBody(id), false);
   });

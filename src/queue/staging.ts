@@ -1,0 +1,227 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { QueueUnavailableError } from '../errors.js';
+import { newMessageId } from '../message/ids.js';
+import type { Submission } from '../message/types.js';
+import type { Keys } from '../redis/keys.js';
+import type { MailQueue } from './mail-queue.js';
+import { eventEntry } from './message-records.js';
+import { defineScripts, runScript, STAGE_MESSAGE } from './scripts.js';
+
+const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
+/**
+ * Bodies above this are written ahead of the staging step (uploadBody) in pieces this
+ * size. ioredis copies every argument of a command into one buffer before writing it, so
+ * a body sent as one argument is in memory twice; in pieces, only UPLOAD_WINDOW pieces
+ * are copied at a time.
+ */
+export const UPLOAD_PIECE_BYTES = 1024 * 1024;
+/** Pieces in flight at once: enough to keep the socket busy, few enough to stay small. */
+const UPLOAD_WINDOW = 4;
+/** An upload that was never staged (crash, refused message) is gone after this. */
+export const UPLOAD_TTL_SECONDS = 60 * 60;
+
+/** A body written ahead to its own key (uploadBody); the stage step takes it over. */
+export interface BodyUpload {
+  key: string;
+  length: number;
+}
+
+/** Which message owns a staged submission. */
+export interface Staged {
+  /** The new message, or the first one for a repeated Idempotency-Key. */
+  id: string;
+  /** True for a repeated Idempotency-Key: nothing new was written or queued. */
+  duplicate: boolean;
+}
+
+export interface StageOptions {
+  /** Also wait until the write is on disk (WAITAOF; see DurabilityMonitor). */
+  waitAof?: boolean;
+}
+
+function hashIdempotencyKey(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex').slice(0, 32);
+}
+
+/**
+ * The door's write (ARCHITECTURE §1; ZoneMTA's MailDrop.add): a new message's record, body
+ * and delivery job, all or nothing. The only writer of a new message's keys.
+ */
+export class Staging {
+  readonly #redis: Redis;
+  readonly #keys: Keys;
+  readonly #queue: MailQueue;
+
+  /** `queue` must use `redis`: the stage script and its job go in one MULTI on it. */
+  constructor(redis: Redis, keys: Keys, queue: MailQueue) {
+    this.#redis = redis;
+    this.#keys = keys;
+    this.#queue = queue;
+    defineScripts(redis, STAGE_MESSAGE);
+  }
+
+  /**
+   * Stage `submission` from `credential` under a new id: a large body goes ahead in pieces
+   * (uploadBody), then record, body and delivery job are written in one MULTI, one round
+   * trip (commit). Resolves once that is confirmed; rejects (QueueUnavailableError when
+   * Redis fails) with nothing of the message left but an upload its TTL removes.
+   *
+   * With an Idempotency-Key the credential already used, nothing is written and the first
+   * message's id comes back, `duplicate`. MULTI is unconditional, so a job was still added
+   * for the id tried here, which owns no record: it is removed, best effort (a worker that
+   * gets there first finds no record and drops it).
+   */
+  async stage(
+    credential: string,
+    submission: Submission,
+    options: StageOptions = {},
+  ): Promise<Staged> {
+    const id = newMessageId();
+    const upload = await this.uploadBody(id, submission.raw);
+    let owner: string;
+    try {
+      owner = await this.commit(id, credential, submission, upload, options);
+    } catch (error) {
+      // Sent after the MULTI on the same connection: if that did commit, there is nothing left.
+      if (upload) this.#discardUpload(upload);
+      throw error;
+    }
+    if (owner === id) return { id, duplicate: false };
+    await this.#queue.discardJob(id).catch(() => {});
+    return { id: owner, duplicate: true };
+  }
+
+  /**
+   * Write a large body (over UPLOAD_PIECE_BYTES) ahead of the staging step, to a key of
+   * its own with a TTL: in pieces, so it is never copied whole (see UPLOAD_PIECE_BYTES).
+   * Nobody reads that key; the stage step renames it into the message's body key, in the
+   * same atomic step as the record and the job, so a message is still visible whole or not
+   * at all. Undefined for a small body (it goes inside the stage step). Rejects if any
+   * piece failed; the key is then deleted, best effort (its TTL covers the rest).
+   */
+  async uploadBody(id: string, raw: Buffer): Promise<BodyUpload | undefined> {
+    if (raw.length <= UPLOAD_PIECE_BYTES) return undefined;
+    const redis = this.#redis;
+    if (redis.status !== 'ready') {
+      throw new QueueUnavailableError(`Redis connection is ${redis.status}`);
+    }
+    const upload: BodyUpload = {
+      key: `${this.#keys.body(id)}:upload:${randomBytes(8).toString('hex')}`,
+      length: raw.length,
+    };
+    const piece = (offset: number) =>
+      raw.subarray(offset, Math.min(raw.length, offset + UPLOAD_PIECE_BYTES));
+    try {
+      // SET sets the TTL and APPEND keeps it. The APPENDs wait for it: one sent after a
+      // failed SET would create the key without a TTL.
+      await redis.set(upload.key, piece(0), 'EX', UPLOAD_TTL_SECONDS);
+      // Redis answers in order: once the piece UPLOAD_WINDOW back is answered, so are all
+      // before it, and ioredis has let go of their copies.
+      const sent: Promise<number>[] = [];
+      for (let offset = UPLOAD_PIECE_BYTES; offset < raw.length; offset += UPLOAD_PIECE_BYTES) {
+        if (sent.length >= UPLOAD_WINDOW) await sent[sent.length - UPLOAD_WINDOW];
+        const reply = redis.append(upload.key, piece(offset));
+        reply.catch(() => {}); // Seen by the await above or by Promise.all below.
+        sent.push(reply);
+      }
+      const lengths = await Promise.all(sent);
+      if (lengths.at(-1) !== raw.length) {
+        throw new QueueUnavailableError('body upload did not arrive whole');
+      }
+      return upload;
+    } catch (error) {
+      this.#discardUpload(upload);
+      throw error;
+    }
+  }
+
+  /**
+   * The stage script (with the body, or taking over `upload`) and the delivery job in one
+   * MULTI (MailQueue.enqueueWith). Resolves with the id that owns the submission: `id`, or
+   * the first message's for a repeated Idempotency-Key (whose job for `id` is then still
+   * there: see stage). Does not discard `upload` on failure; stage does.
+   */
+  async commit(
+    id: string,
+    credential: string,
+    submission: Submission,
+    upload: BodyUpload | undefined,
+    options: StageOptions = {},
+  ): Promise<string> {
+    const [keys, args] = this.#stageArgs(id, credential, submission, Date.now(), upload);
+    const reply = await this.#queue.enqueueWith(
+      id,
+      (connection) => {
+        if (connection !== this.#redis) throw new Error('staging must use the queue connection');
+        return runScript(connection, STAGE_MESSAGE, keys, args);
+      },
+      options,
+    );
+    if (typeof reply !== 'string' || reply === '') throw new Error('stage script gave no owner');
+    return reply;
+  }
+
+  /** An upload that will not be staged: delete it now, best effort (the TTL is the backstop). */
+  #discardUpload(upload: BodyUpload): void {
+    this.#redis.del(upload.key).catch(() => {});
+  }
+
+  /** STAGE_MESSAGE's KEYS and ARGV (see its header). */
+  #stageArgs(
+    id: string,
+    credential: string,
+    submission: Submission,
+    createdAtMs: number,
+    upload: BodyUpload | undefined,
+  ): [string[], (string | Buffer)[]] {
+    if (upload && upload.length !== submission.raw.length) {
+      throw new Error("the upload is not this submission's body");
+    }
+    const keys = this.#keys;
+    const idemKey = submission.idempotencyKey
+      ? keys.idempotency(credential, hashIdempotencyKey(submission.idempotencyKey))
+      : keys.message(id);
+    const fields: Record<string, string> = {
+      id,
+      credential,
+      protocol: submission.protocol,
+      envelopeFrom: submission.envelope.from,
+      from: submission.fromHeader,
+      subject: submission.subject,
+      messageId: submission.messageIdHeader,
+      createdAt: String(createdAtMs),
+      status: 'queued',
+      attempts: '0',
+      size: String(submission.raw.length),
+      recipients: JSON.stringify(submission.envelope.to),
+    };
+    const fieldArgs = Object.entries(fields).flat();
+    const recipientArgs = submission.envelope.to.flatMap((address) => [
+      address,
+      JSON.stringify({ status: 'queued', detail: '' }),
+    ]);
+    const scriptKeys = [
+      keys.message(id),
+      keys.recipients(id),
+      keys.events(id),
+      keys.body(id),
+      keys.messageIndex(),
+      idemKey,
+      upload ? upload.key : keys.body(id),
+    ];
+    return [
+      scriptKeys,
+      [
+        id,
+        String(createdAtMs),
+        submission.idempotencyKey ? String(IDEMPOTENCY_TTL_SECONDS) : '0',
+        upload ? '' : submission.raw,
+        eventEntry('queued', `accepted over ${submission.protocol}`, new Date(createdAtMs)),
+        String(fieldArgs.length / 2),
+        ...fieldArgs,
+        ...recipientArgs,
+      ],
+    ];
+  }
+}
