@@ -81,7 +81,6 @@ export const Replies = {
     enhanced: '5.6.0',
     text: 'Message has no From: header (RFC 5322 requires one)',
   },
-  connectionLost: { code: 451, enhanced: '4.3.0', text: 'Message not received in full' },
   internalError: { code: 451, enhanced: '4.3.0', text: 'Local error, try again later' },
 } as const satisfies Record<string, SmtpReply>;
 
