@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ExactReplySmtpServer } from '../../src/intake/smtp/exact-replies.js';
+import { PatchedSmtpServer } from '../../src/intake/smtp/smtp-server-patches.js';
 import { testTlsPair } from '../support/tls.js';
 
 type Sent = [number, unknown, unknown];
@@ -25,13 +25,13 @@ function fakeConnection(remoteAddress: string, secure: boolean) {
 
 async function adapted(remoteAddress: string, secure: boolean) {
   const tls = await testTlsPair();
-  const server = new ExactReplySmtpServer({ ...tls, logger: false, disableReverseLookup: true });
+  const server = new PatchedSmtpServer({ ...tls, logger: false, disableReverseLookup: true });
   const fake = fakeConnection(remoteAddress, secure);
   server.connections.add(fake.connection as never);
   return fake;
 }
 
-describe('ExactReplySmtpServer connection adapter', () => {
+describe('PatchedSmtpServer reply patches', () => {
   it('sends our enhanced code as written and leaves the library its own mapping otherwise', async () => {
     const { connection, sent } = await adapted('127.0.0.1', false);
     connection.send(553, '5.7.1 Sender not granted', undefined);

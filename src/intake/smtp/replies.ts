@@ -81,7 +81,6 @@ export const Replies = {
     enhanced: '5.6.0',
     text: 'Message has no From: header (RFC 5322 requires one)',
   },
-  connectionLost: { code: 451, enhanced: '4.3.0', text: 'Message not received in full' },
   internalError: { code: 451, enhanced: '4.3.0', text: 'Local error, try again later' },
 } as const satisfies Record<string, SmtpReply>;
 
@@ -103,8 +102,8 @@ export function replyQueued(id: string): SmtpReply {
 
 /**
  * The reply as smtp-server wants it: an error whose responseCode is the code and whose
- * message starts with the enhanced code. The server adapter (exact-replies.ts) sees the
- * leading enhanced code and keeps smtp-server from adding its own fixed mapping.
+ * message starts with the enhanced code. The server patches (smtp-server-patches.ts) see
+ * the leading enhanced code and keep smtp-server from adding its own fixed mapping.
  */
 export function replyError(reply: SmtpReply): Error & { responseCode: number } {
   return Object.assign(new Error(replyText(reply)), { responseCode: reply.code });

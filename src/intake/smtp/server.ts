@@ -5,9 +5,9 @@ import { LogEvent } from '../../observability/events.js';
 import type { AbuseGuard } from '../../security/abuse-guard.js';
 import type { CredentialStore } from '../../security/credentials/store.js';
 import type { AcceptDeps } from '../accept.js';
-import { ExactReplySmtpServer } from './exact-replies.js';
 import { Replies, replyText } from './replies.js';
 import { createSessionHandlers } from './session.js';
+import { PatchedSmtpServer } from './smtp-server-patches.js';
 import { createDataHandler } from './submit-data.js';
 
 export interface SmtpIntakeDeps {
@@ -30,7 +30,10 @@ export interface SmtpIntakeDeps {
   maxClients?: number;
   /** Idle time before a client is disconnected (default 60 s). */
   socketTimeoutMs?: number;
-  /** Wait before the 220 greeting (POSTWARDEN_SMTP_GREETING_DELAY; default 0, greeting.ts). */
+  /**
+   * Wait before the 220 greeting (POSTWARDEN_SMTP_GREETING_DELAY; default 0;
+   * smtp-server-patches.ts says why).
+   */
   greetingDelayMs?: number | undefined;
 }
 
@@ -47,6 +50,11 @@ export interface SmtpIntake {
 /** Longest command line: AUTH PLAIN with a 64-char name and a secret fits many times over. */
 const MAX_COMMAND_LENGTH = 2048;
 
+/**
+ * Throws PostwardenError `unsupported_dependency` (from PatchedSmtpServer) when the
+ * installed smtp-server is not a version smtp-server-patches.ts was written for, so
+ * `postwarden start` stops with that message instead of running unpatched behaviour.
+ */
 export function createSmtpIntake(deps: SmtpIntakeDeps): SmtpIntake {
   const logger = deps.logger.child({ component: 'smtp' });
   const session = createSessionHandlers({ ...deps, logger });
@@ -68,7 +76,7 @@ export function createSmtpIntake(deps: SmtpIntakeDeps): SmtpIntake {
       logger: false,
       authMethods: ['PLAIN', 'LOGIN'],
       // Needed for the loopback exception; non-loopback cleartext AUTH is refused with
-      // 538 by exact-replies.ts and again in onAuth.
+      // 538 by smtp-server-patches.ts and again in onAuth.
       allowInsecureAuth: true,
       hideENHANCEDSTATUSCODES: false,
       hideDSN: true,
@@ -89,16 +97,16 @@ export function createSmtpIntake(deps: SmtpIntakeDeps): SmtpIntake {
   }
 
   const greeting = { greetingDelayMs: deps.greetingDelayMs };
-  const servers: { server: ExactReplySmtpServer; port: number; variable: string }[] = [
+  const servers: { server: PatchedSmtpServer; port: number; variable: string }[] = [
     {
-      server: new ExactReplySmtpServer(options(false), greeting),
+      server: new PatchedSmtpServer(options(false), greeting),
       port: deps.submissionPort,
       variable: 'POSTWARDEN_SMTP_PORT',
     },
   ];
   if (deps.smtpsPort !== 0) {
     servers.push({
-      server: new ExactReplySmtpServer(options(true), greeting),
+      server: new PatchedSmtpServer(options(true), greeting),
       port: deps.smtpsPort === 'ephemeral' ? 0 : deps.smtpsPort,
       variable: 'POSTWARDEN_SMTPS_PORT',
     });
@@ -147,7 +155,7 @@ export function createSmtpIntake(deps: SmtpIntakeDeps): SmtpIntake {
  * to change.
  */
 function bind(
-  server: ExactReplySmtpServer,
+  server: PatchedSmtpServer,
   host: string,
   port: number,
   variable: string,
@@ -163,7 +171,7 @@ function bind(
   });
 }
 
-function closeServer(server: ExactReplySmtpServer, deadlineMs: number): Promise<void> {
+function closeServer(server: PatchedSmtpServer, deadlineMs: number): Promise<void> {
   if (!server.server.listening) return Promise.resolve();
   // smtp-server reads closeTimeout when close() is called: after it, open sessions get 421.
   server.options.closeTimeout = Math.max(1, deadlineMs);

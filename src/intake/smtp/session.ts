@@ -103,7 +103,7 @@ export function createSessionHandlers(deps: SessionDeps) {
     session: SMTPServerSession,
   ): Promise<SMTPServerAuthenticationResponse> {
     const state = stateOf(session);
-    // Also refused before the SASL exchange (exact-replies.ts); this is the policy itself.
+    // Also refused before the SASL exchange (smtp-server-patches.ts); this is the policy itself.
     if (!session.secure && !isLoopbackSession(session))
       throw replyError(Replies.encryptionRequired);
     const user = auth.username ?? '';
