@@ -50,6 +50,16 @@ export interface Metrics {
   readonly contentType: string;
 }
 
+/** The gauges read from a source at scrape time (MetricSources), with their help texts. */
+const SCRAPED_HELP = {
+  postwarden_selftest_last_success: 'Unix time of the last successful selftest (0 = never).',
+  postwarden_oldest_queued_age_seconds:
+    'Age of the oldest message still waiting for delivery (0 when none waits).',
+  postwarden_bans_active: 'Client IPs banned by the abuse guard now.',
+  postwarden_ready:
+    '1 when Redis is reachable and the durability setting is met (as /readyz), else 0.',
+} as const;
+
 /** A failing source leaves its gauge unset for this scrape rather than failing /metrics. */
 async function safely<T>(read: (() => T | Promise<T>) | undefined): Promise<T | undefined> {
   if (!read) return undefined;
@@ -93,15 +103,27 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     labelNames: ['protocol'],
     registers: [registry],
   });
-  const selftest = new Gauge({
-    name: 'postwarden_selftest_last_success',
-    help: 'Unix time of the last successful selftest (0 = never).',
-    registers: [registry],
-    async collect() {
-      const at = await safely(sources.selftestLastSuccess);
-      if (at !== undefined) this.set(at);
-    },
+  /** A gauge set at scrape time from a source; a failing source leaves it unset then. */
+  function scrapedGauge(name: keyof typeof SCRAPED_HELP, read: () => Promise<number | undefined>) {
+    return new Gauge({
+      name,
+      help: SCRAPED_HELP[name],
+      registers: [registry],
+      async collect() {
+        const value = await read();
+        if (value !== undefined) this.set(value);
+      },
+    });
+  }
+  const selftest = scrapedGauge('postwarden_selftest_last_success', () =>
+    safely(sources.selftestLastSuccess),
+  );
+  scrapedGauge('postwarden_oldest_queued_age_seconds', async () => {
+    const stats = await safely(sources.queue);
+    return stats && (stats.oldestQueuedAgeSeconds ?? 0);
   });
+  scrapedGauge('postwarden_bans_active', () => safely(sources.bansActive));
+  scrapedGauge('postwarden_ready', async () => ((await safely(sources.ready)) ? 1 : 0));
   new Gauge({
     name: 'postwarden_queue_messages',
     help: 'Messages in the delivery queue, by state (waiting, active, deferred, failed).',
@@ -111,32 +133,6 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       const stats = await safely(sources.queue);
       if (!stats) return;
       for (const state of QUEUE_STATES) this.set({ state }, stats[state] ?? 0);
-    },
-  });
-  new Gauge({
-    name: 'postwarden_oldest_queued_age_seconds',
-    help: 'Age of the oldest message still waiting for delivery (0 when none waits).',
-    registers: [registry],
-    async collect() {
-      const stats = await safely(sources.queue);
-      if (stats) this.set(stats.oldestQueuedAgeSeconds ?? 0);
-    },
-  });
-  new Gauge({
-    name: 'postwarden_bans_active',
-    help: 'Client IPs banned by the abuse guard now.',
-    registers: [registry],
-    async collect() {
-      const count = await safely(sources.bansActive);
-      if (count !== undefined) this.set(count);
-    },
-  });
-  new Gauge({
-    name: 'postwarden_ready',
-    help: '1 when Redis is reachable and the durability setting is met (as /readyz), else 0.',
-    registers: [registry],
-    async collect() {
-      this.set((await safely(sources.ready)) ? 1 : 0);
     },
   });
 

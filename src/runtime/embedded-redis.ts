@@ -50,7 +50,11 @@ export function findRedisServer(): string | undefined {
   return undefined;
 }
 
-async function ping(socket: string): Promise<boolean> {
+/**
+ * One command on a short-lived connection to the socket, without retries: `fallback` when
+ * nothing answers there (no server, or not ours to reach).
+ */
+async function once<T>(socket: string, command: (client: Redis) => Promise<T>, fallback: () => T) {
   const client = new Redis({
     path: socket,
     lazyConnect: true,
@@ -60,12 +64,20 @@ async function ping(socket: string): Promise<boolean> {
   client.on('error', () => {});
   try {
     await client.connect();
-    return (await client.ping()) === 'PONG';
+    return await command(client);
   } catch {
-    return false;
+    return fallback();
   } finally {
     client.disconnect();
   }
+}
+
+function ping(socket: string): Promise<boolean> {
+  return once(
+    socket,
+    async (client) => (await client.ping()) === 'PONG',
+    () => false,
+  );
 }
 
 function readPid(dir: string): number | undefined {
@@ -175,21 +187,15 @@ export async function startRedisServer(options: RedisServerOptions): Promise<Red
     started: child !== undefined,
     async stop() {
       if (!isAlive(pid)) return;
-      const client = new Redis({
-        path: socket,
-        lazyConnect: true,
-        maxRetriesPerRequest: 0,
-        retryStrategy: () => null,
-      });
-      client.on('error', () => {});
-      try {
-        await client.connect();
-        await client.call('SHUTDOWN').catch(() => {});
-      } catch {
-        if (pid) process.kill(pid, 'SIGTERM');
-      } finally {
-        client.disconnect();
-      }
+      await once(
+        socket,
+        async (client) => {
+          await client.call('SHUTDOWN').catch(() => {});
+        },
+        () => {
+          if (pid) process.kill(pid, 'SIGTERM');
+        },
+      );
       await waitExit(10_000).catch(() => {
         if (pid && isAlive(pid)) process.kill(pid, 'SIGKILL');
       });

@@ -5,6 +5,7 @@ import type { AcceptDeps } from '../intake/accept.js';
 import { createApiPlugin } from '../intake/http/api-plugin.js';
 import { createSmtpIntake } from '../intake/smtp/server.js';
 import type { Logger } from '../observability/logger.js';
+import { Staging } from '../queue/staging.js';
 import { CredentialRateLimiter } from '../security/rate-limit.js';
 import { CaptureStore } from '../upstream/capture.js';
 import { hostForUrl, listenError, type RoleContext, type RolePart } from './roles.js';
@@ -106,8 +107,7 @@ export function createAcceptDoor(
   onAccepted?: AcceptDeps['onAccepted'],
 ): AcceptDeps {
   return {
-    store: services.store,
-    queue: services.queue,
+    staging: new Staging(services.redis, services.keys, services.queue),
     durability: services.durability,
     rateLimiter: new CredentialRateLimiter(services.redis, services.keys),
     limits: { maxRecipients: config.maxRecipients, maxMessageBytes: config.maxMessageBytes },

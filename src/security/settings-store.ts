@@ -14,22 +14,19 @@ export interface SelftestRecord {
  * the CLI and the metrics gauge all go through here instead of reading hash fields.
  */
 export class SettingsStore {
-  readonly #redis: Redis;
-  readonly #keys: Keys;
-
-  constructor(redis: Redis, keys: Keys) {
-    this.#redis = redis;
-    this.#keys = keys;
-  }
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+  ) {}
 
   async verifyAdminPassword(password: string): Promise<boolean> {
     if (password === '') return false;
-    const stored = await this.#redis.hget(this.#keys.settings(), 'passwordHash');
+    const stored = await this.redis.hget(this.keys.settings(), 'passwordHash');
     return stored !== null && (await verifyPassword(password, stored));
   }
 
   async setAdminPassword(password: string): Promise<void> {
-    await this.#redis.hset(this.#keys.settings(), 'passwordHash', await hashPassword(password));
+    await this.redis.hset(this.keys.settings(), 'passwordHash', await hashPassword(password));
   }
 
   /**
@@ -38,7 +35,7 @@ export class SettingsStore {
    * password so it can be printed once.
    */
   async ensureAdminPassword(configured: string | undefined): Promise<{ generated?: string }> {
-    const stored = await this.#redis.hget(this.#keys.settings(), 'passwordHash');
+    const stored = await this.redis.hget(this.keys.settings(), 'passwordHash');
     if (configured !== undefined) {
       if (!stored || !(await verifyPassword(configured, stored))) {
         await this.setAdminPassword(configured);
@@ -49,13 +46,13 @@ export class SettingsStore {
     const generated = generatePassword();
     const hash = await hashPassword(generated);
     // HSETNX: two processes starting together must not print two different passwords.
-    const won = await this.#redis.hsetnx(this.#keys.settings(), 'passwordHash', hash);
+    const won = await this.redis.hsetnx(this.keys.settings(), 'passwordHash', hash);
     return won === 1 ? { generated } : {};
   }
 
   async recordSelftest(record: SelftestRecord): Promise<void> {
     const at = String(record.atSeconds);
-    await this.#redis.hset(this.#keys.selftestResult(), {
+    await this.redis.hset(this.keys.selftestResult(), {
       ok: record.ok ? '1' : '0',
       at,
       ...(record.ok ? { lastSuccessAt: at } : {}),
@@ -64,7 +61,7 @@ export class SettingsStore {
 
   /** Unix seconds of the last successful self-test (the postwarden_selftest_last_success gauge). */
   async lastSelftestSuccess(): Promise<number | undefined> {
-    const at = await this.#redis.hget(this.#keys.selftestResult(), 'lastSuccessAt');
+    const at = await this.redis.hget(this.keys.selftestResult(), 'lastSuccessAt');
     return at ? Number(at) : undefined;
   }
 }

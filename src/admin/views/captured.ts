@@ -1,8 +1,8 @@
 import type { CapturedMeta } from '../deps.js';
 import type { MessageParts } from '../mime-view.js';
 import { bodyToggle, renderBody, renderHeaders } from './body.js';
-import { html, query, type SafeHtml } from './html.js';
-import { formatTime, layout, type PageContext } from './layout.js';
+import { html, type SafeHtml } from './html.js';
+import { formatTime, layout, type PageContext, pager } from './layout.js';
 
 export function renderCapturedList(
   context: PageContext,
@@ -24,13 +24,6 @@ export function renderCapturedList(
 <td>${formatTime(item.capturedAt)}</td>
 </tr>`,
   );
-  const prev =
-    data.page > 1
-      ? html`<a rel="prev" href="/admin/captured${query({ page: data.page - 1 })}">← Newer</a>`
-      : html``;
-  const next = data.hasMore
-    ? html`<a rel="next" href="/admin/captured${query({ page: data.page + 1 })}">Older →</a>`
-    : html``;
   return layout(
     'Captured mailbox',
     context,
@@ -40,7 +33,7 @@ ${
     ? html`<p class="muted">Nothing captured yet.</p>`
     : html`<table><thead><tr><th>Id</th><th>Envelope from</th><th>Envelope to</th><th>Bytes</th><th>Captured</th></tr></thead><tbody>${rows}</tbody></table>`
 }
-<p class="pager">${prev} <span>Page ${data.page}</span> ${next}</p>`,
+${pager('/admin/captured', data.page, data.hasMore)}`,
   );
 }
 

@@ -1,4 +1,4 @@
-import { html, type SafeHtml } from './html.js';
+import { html, query, type SafeHtml } from './html.js';
 
 export interface PageContext {
   /** The session's CSRF token, put into every form; undefined on the login page. */
@@ -81,4 +81,21 @@ export function statusBadge(status: string): SafeHtml {
 
 export function notice(kind: 'ok' | 'error', text: string | undefined): SafeHtml {
   return text ? html`<p class="notice notice-${kind}" role="status">${text}</p>` : html``;
+}
+
+/** Newer/older links around the page number; `params` keep the search across pages. */
+export function pager(
+  path: string,
+  page: number,
+  hasMore: boolean,
+  params: Record<string, string | undefined> = {},
+): SafeHtml {
+  const prev =
+    page > 1
+      ? html`<a rel="prev" href="${path}${query({ ...params, page: page - 1 })}">← Newer</a>`
+      : html``;
+  const next = hasMore
+    ? html`<a rel="next" href="${path}${query({ ...params, page: page + 1 })}">Older →</a>`
+    : html``;
+  return html`<p class="pager">${prev} <span>Page ${page}</span> ${next}</p>`;
 }

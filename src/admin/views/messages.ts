@@ -1,6 +1,6 @@
 import type { MessageSearch, MessageSummary } from '../../queue/operator.js';
-import { html, query, type SafeHtml } from './html.js';
-import { formatTime, layout, type PageContext, statusBadge } from './layout.js';
+import { html, type SafeHtml } from './html.js';
+import { formatTime, layout, type PageContext, pager, statusBadge } from './layout.js';
 
 const STATUSES = ['', 'queued', 'deferred', 'delivered', 'bounced', 'expired', 'partial'];
 
@@ -45,13 +45,6 @@ export function renderMessages(
   result: { rows: MessageSummary[]; hasMore: boolean },
 ): SafeHtml {
   const params = searchParams(search);
-  const prev =
-    search.page > 1
-      ? html`<a rel="prev" href="/admin/messages${query({ ...params, page: search.page - 1 })}">← Newer</a>`
-      : html``;
-  const next = result.hasMore
-    ? html`<a rel="next" href="/admin/messages${query({ ...params, page: search.page + 1 })}">Older →</a>`
-    : html``;
   return layout(
     'Messages',
     context,
@@ -65,6 +58,6 @@ export function renderMessages(
 <button type="submit">Search</button>
 </form>
 ${messageRows(result.rows)}
-<p class="pager">${prev} <span>Page ${search.page}</span> ${next}</p>`,
+${pager('/admin/messages', search.page, result.hasMore, params)}`,
   );
 }

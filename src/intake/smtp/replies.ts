@@ -12,18 +12,30 @@ export interface SmtpReply {
   text: string;
 }
 
-/** A Denial from policy (intake/accept, security) → the SMTP reply for it. */
-const DENIAL_REPLIES: Record<DenialCode, Omit<SmtpReply, 'text'>> = {
-  unauthorized: { code: 530, enhanced: '5.7.0' },
-  banned: { code: 554, enhanced: '5.7.1' },
-  sender_not_allowed: { code: 553, enhanced: '5.7.1' },
-  header_sender_not_allowed: { code: 550, enhanced: '5.7.1' },
-  too_large: { code: 552, enhanced: '5.3.4' },
-  too_many_recipients: { code: 452, enhanced: '4.5.3' },
-  rate_limited: { code: 451, enhanced: '4.7.1' },
-  invalid_request: { code: 550, enhanced: '5.6.0' },
-  queue_unavailable: { code: 451, enhanced: '4.3.0' },
-};
+/** `'530 5.7.0 Authentication required'` → its parts: the table reads as the wire does. */
+function parseReply(line: string): SmtpReply {
+  const match = /^(\d{3}) (\d\.\d{1,3}\.\d{1,3})(?: (.*))?$/.exec(line);
+  if (!match) throw new Error(`not an SMTP reply line: ${line}`);
+  return { code: Number(match[1]), enhanced: match[2] ?? '', text: match[3] ?? '' };
+}
+
+function parseTable<K extends string>(lines: Record<K, string>): Record<K, SmtpReply> {
+  const entries = Object.entries<string>(lines).map(([key, line]) => [key, parseReply(line)]);
+  return Object.fromEntries(entries) as Record<K, SmtpReply>;
+}
+
+/** A Denial from policy (intake/accept, security) → the code and enhanced code of its reply. */
+const DENIAL_REPLIES = parseTable<DenialCode>({
+  unauthorized: '530 5.7.0',
+  banned: '554 5.7.1',
+  sender_not_allowed: '553 5.7.1',
+  header_sender_not_allowed: '550 5.7.1',
+  too_large: '552 5.3.4',
+  too_many_recipients: '452 4.5.3',
+  rate_limited: '451 4.7.1',
+  invalid_request: '550 5.6.0',
+  queue_unavailable: '451 4.3.0',
+});
 
 export function replyForDenial(denial: Denial): SmtpReply {
   const reply = DENIAL_REPLIES[denial.code];
@@ -32,57 +44,30 @@ export function replyForDenial(denial: Denial): SmtpReply {
   return { ...reply, text: `${denial.message}${retry}` };
 }
 
-/** Replies to protocol events that are not policy denials. */
-export const Replies = {
-  authRequired: { code: 530, enhanced: '5.7.0', text: 'Authentication required' },
-  authFailed: { code: 535, enhanced: '5.7.8', text: 'Authentication credentials invalid' },
-  /** The third failure on one connection; 421 makes smtp-server close the connection. */
-  tooManyAuthFailures: {
-    code: 421,
-    enhanced: '4.7.0',
-    text: 'Too many authentication failures, closing connection',
-  },
-  /** RFC 4954 §6: AUTH in cleartext from a non-loopback client. */
-  encryptionRequired: {
-    code: 538,
-    enhanced: '5.7.11',
-    text: 'Encryption required for requested authentication mechanism, use STARTTLS',
-  },
-  authUnavailable: {
-    code: 454,
-    enhanced: '4.7.0',
-    text: 'Temporary authentication failure, try again later',
-  },
-  banned: { code: 554, enhanced: '5.7.1', text: 'Your address is banned, closing connection' },
-  tooManyConnections: {
-    code: 421,
-    enhanced: '4.7.0',
-    text: 'Too many connections from your address, try again later',
-  },
-  serviceUnavailable: {
-    code: 421,
-    enhanced: '4.3.0',
-    text: 'Service temporarily unavailable, try again later',
-  },
-  badSenderSyntax: { code: 501, enhanced: '5.1.7', text: 'Bad sender address syntax' },
-  badRecipientSyntax: { code: 553, enhanced: '5.1.3', text: 'Recipient address not allowed' },
-  smuggling: {
-    code: 550,
-    enhanced: '5.6.0',
-    text: 'Message contains a bare CR, bare LF or NUL; lines must end with CRLF',
-  },
-  /**
-   * RFC 5322 requires a From: field; without one there is no header sender to check
-   * against the grant. A format error (5.6.0) tells the client what to fix; 5.7.1 would
-   * send it looking at its grants instead.
-   */
-  noFromHeader: {
-    code: 550,
-    enhanced: '5.6.0',
-    text: 'Message has no From: header (RFC 5322 requires one)',
-  },
-  internalError: { code: 451, enhanced: '4.3.0', text: 'Local error, try again later' },
-} as const satisfies Record<string, SmtpReply>;
+/**
+ * Replies to protocol events that are not policy denials, each as the client reads it.
+ * tooManyAuthFailures: the third failure on one connection; 421 makes smtp-server close
+ * it. encryptionRequired: RFC 4954 §6, AUTH in cleartext from a non-loopback client.
+ * noFromHeader: RFC 5322 requires a From: field, and without one there is no header
+ * sender to check against the grant; a format error (5.6.0) tells the client what to
+ * fix, where 5.7.1 would send it looking at its grants instead.
+ */
+export const Replies = parseTable({
+  authRequired: '530 5.7.0 Authentication required',
+  authFailed: '535 5.7.8 Authentication credentials invalid',
+  tooManyAuthFailures: '421 4.7.0 Too many authentication failures, closing connection',
+  encryptionRequired:
+    '538 5.7.11 Encryption required for requested authentication mechanism, use STARTTLS',
+  authUnavailable: '454 4.7.0 Temporary authentication failure, try again later',
+  banned: '554 5.7.1 Your address is banned, closing connection',
+  tooManyConnections: '421 4.7.0 Too many connections from your address, try again later',
+  serviceUnavailable: '421 4.3.0 Service temporarily unavailable, try again later',
+  badSenderSyntax: '501 5.1.7 Bad sender address syntax',
+  badRecipientSyntax: '553 5.1.3 Recipient address not allowed',
+  smuggling: '550 5.6.0 Message contains a bare CR, bare LF or NUL; lines must end with CRLF',
+  noFromHeader: '550 5.6.0 Message has no From: header (RFC 5322 requires one)',
+  internalError: '451 4.3.0 Local error, try again later',
+});
 
 export function replyTooLarge(maxBytes: number): SmtpReply {
   return replyForDenial({ code: 'too_large', message: `Message exceeds ${maxBytes} bytes` });
