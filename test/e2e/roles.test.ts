@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { createKeys } from '../../src/redis/keys.js';
 import { CredentialStore } from '../../src/security/credentials/store.js';
 import { type CountingSink, startCountingSink } from '../support/counting-sink.js';
+import { metricSample } from '../support/metrics-text.js';
 import { startTestRedis, type TestRedis } from '../support/redis.js';
 import {
   freeRelayPorts,
@@ -12,13 +13,6 @@ import {
   tempDataDir,
   waitUntil,
 } from '../support/spawn.js';
-
-/** One sample of a Prometheus text exposition, e.g. `postwarden_deliveries_total{outcome="delivered"}`. */
-function sample(text: string, series: string): number | undefined {
-  const escaped = series.replace(/[{}"=.+]/g, (char) => `\\${char}`);
-  const match = new RegExp(`^${escaped} ([0-9.e+-]+)$`, 'm').exec(text);
-  return match ? Number(match[1]) : undefined;
-}
 
 async function scrape(httpPort: number): Promise<string> {
   const response = await fetch(`http://127.0.0.1:${httpPort}/metrics`);
@@ -122,17 +116,23 @@ describe('postwarden start --role intake and --role worker as separate processes
     await waitUntil(
       async () => {
         workerText = await scrape(workerPort);
-        return sample(workerText, 'postwarden_deliveries_total{outcome="delivered"}') === 2;
+        return metricSample(workerText, 'postwarden_deliveries_total{outcome="delivered"}') === 2;
       },
       10_000,
       'the worker to count two delivered recipients',
     );
-    assert.equal(sample(workerText, 'postwarden_delivery_duration_seconds_count'), 2);
-    assert.equal(sample(workerText, 'postwarden_messages_accepted_total{protocol="http"}'), 0);
-    assert.equal(sample(workerText, 'postwarden_ready'), 1);
+    assert.equal(metricSample(workerText, 'postwarden_delivery_duration_seconds_count'), 2);
+    assert.equal(
+      metricSample(workerText, 'postwarden_messages_accepted_total{protocol="http"}'),
+      0,
+    );
+    assert.equal(metricSample(workerText, 'postwarden_ready'), 1);
 
     const intakeText = await scrape(intakePort);
-    assert.equal(sample(intakeText, 'postwarden_messages_accepted_total{protocol="http"}'), 1);
-    assert.equal(sample(intakeText, 'postwarden_deliveries_total{outcome="delivered"}'), 0);
+    assert.equal(
+      metricSample(intakeText, 'postwarden_messages_accepted_total{protocol="http"}'),
+      1,
+    );
+    assert.equal(metricSample(intakeText, 'postwarden_deliveries_total{outcome="delivered"}'), 0);
   });
 });

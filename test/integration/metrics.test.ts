@@ -3,12 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { type AdminApp, startAdminApp } from '../support/admin-app.js';
 import { waitFor } from '../support/fake-upstream.js';
-
-function sample(text: string, series: string): number | undefined {
-  const escaped = series.replace(/[{}"=.+]/g, (char) => `\\${char}`);
-  const match = new RegExp(`^${escaped} ([0-9.e+-]+)$`, 'm').exec(text);
-  return match ? Number(match[1]) : undefined;
-}
+import { metricSample } from '../support/metrics-text.js';
 
 describe('GET /metrics on a running relay', () => {
   let relay: AdminApp;
@@ -52,15 +47,15 @@ describe('GET /metrics on a running relay', () => {
       'bounced',
     );
     const text = await scrape();
-    assert.equal(sample(text, 'postwarden_messages_accepted_total{protocol="http"}'), 2);
-    assert.equal(sample(text, 'postwarden_messages_accepted_total{protocol="smtp"}'), 0);
-    assert.equal(sample(text, 'postwarden_deliveries_total{outcome="delivered"}'), 1);
-    assert.equal(sample(text, 'postwarden_deliveries_total{outcome="bounced"}'), 1);
-    assert.equal(sample(text, 'postwarden_delivery_duration_seconds_count'), 2);
-    assert.equal(sample(text, 'postwarden_queue_messages{state="waiting"}'), 0);
-    assert.equal(sample(text, 'postwarden_oldest_queued_age_seconds'), 0);
-    assert.equal(sample(text, 'postwarden_ready'), 1);
-    assert.equal(sample(text, 'postwarden_bans_active'), 0);
+    assert.equal(metricSample(text, 'postwarden_messages_accepted_total{protocol="http"}'), 2);
+    assert.equal(metricSample(text, 'postwarden_messages_accepted_total{protocol="smtp"}'), 0);
+    assert.equal(metricSample(text, 'postwarden_deliveries_total{outcome="delivered"}'), 1);
+    assert.equal(metricSample(text, 'postwarden_deliveries_total{outcome="bounced"}'), 1);
+    assert.equal(metricSample(text, 'postwarden_delivery_duration_seconds_count'), 2);
+    assert.equal(metricSample(text, 'postwarden_queue_messages{state="waiting"}'), 0);
+    assert.equal(metricSample(text, 'postwarden_oldest_queued_age_seconds'), 0);
+    assert.equal(metricSample(text, 'postwarden_ready'), 1);
+    assert.equal(metricSample(text, 'postwarden_bans_active'), 0);
     // Bounded labels: no message id or address ever becomes a label value.
     assert.equal(text.includes(ok), false);
     assert.equal(text.includes('example.net'), false);
@@ -74,8 +69,8 @@ describe('GET /metrics on a running relay', () => {
       await response.arrayBuffer();
     }
     const text = await scrape();
-    assert.equal(sample(text, 'postwarden_auth_failures_total{protocol="http"}'), 10);
-    assert.equal(sample(text, 'postwarden_bans_active'), 1);
+    assert.equal(metricSample(text, 'postwarden_auth_failures_total{protocol="http"}'), 10);
+    assert.equal(metricSample(text, 'postwarden_bans_active'), 1);
     await relay.services.abuseGuard.unban('127.0.0.1');
   });
 });
@@ -89,11 +84,11 @@ describe('createMetrics', () => {
     a.authFailed('203.0.113.9' as never);
     const textA = await a.render();
     const textB = await b.render();
-    assert.equal(sample(textA, 'postwarden_messages_accepted_total{protocol="smtp"}'), 1);
-    assert.equal(sample(textB, 'postwarden_messages_accepted_total{protocol="smtp"}'), 0);
+    assert.equal(metricSample(textA, 'postwarden_messages_accepted_total{protocol="smtp"}'), 1);
+    assert.equal(metricSample(textB, 'postwarden_messages_accepted_total{protocol="smtp"}'), 0);
     assert.equal(textA.includes('nonsense'), false);
     assert.equal(textA.includes('203.0.113.9'), false);
-    assert.equal(sample(textA, 'postwarden_ready'), 0, 'not ready without a source');
+    assert.equal(metricSample(textA, 'postwarden_ready'), 0, 'not ready without a source');
   });
 
   it('leaves a gauge unset when its source fails instead of failing the scrape', async () => {
@@ -105,7 +100,7 @@ describe('createMetrics', () => {
       ready: () => false,
     });
     const text = await metrics.render();
-    assert.equal(sample(text, 'postwarden_ready'), 0);
-    assert.equal(sample(text, 'postwarden_queue_messages{state="waiting"}'), undefined);
+    assert.equal(metricSample(text, 'postwarden_ready'), 0);
+    assert.equal(metricSample(text, 'postwarden_queue_messages{state="waiting"}'), undefined);
   });
 });
