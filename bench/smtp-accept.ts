@@ -18,7 +18,8 @@ import { CredentialStore } from '../src/security/credentials/store.js';
 import { startCountingSink } from '../test/support/counting-sink.js';
 import { bodyOfSize } from '../test/support/load-clients.js';
 import { startTestRedis } from '../test/support/redis.js';
-import { freePort, spawnRelay, waitForReady, waitUntil } from '../test/support/relay-process.js';
+import { freePort, spawnRelay, waitForReady } from '../test/support/relay-process.js';
+import { waitUntil } from '../test/support/wait-until.js';
 
 const { values } = parseArgs({
   options: {

@@ -10,7 +10,7 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { waitUntil } from '../../test/support/relay-process.js';
+import { waitUntil } from '../../test/support/wait-until.js';
 import { type Helper, startHelper } from '../lib/helper-process.js';
 import { canConnect } from '../lib/ports.js';
 import { processTree } from '../lib/proc.js';

@@ -16,8 +16,8 @@ import {
   spawnRelay,
   waitForReady,
   waitForRelay,
-  waitUntil,
 } from '../support/relay-process.js';
+import { waitUntil } from '../support/wait-until.js';
 
 /**
  * "Nothing is dropped", tested by killing real processes: every message that got a

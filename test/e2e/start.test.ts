@@ -9,8 +9,8 @@ import {
   type StartedProcess,
   spawnProcess,
   tempDataDir,
-  waitUntil,
 } from '../support/spawn.js';
+import { waitUntil } from '../support/wait-until.js';
 
 /**
  * `postwarden start` with nothing configured but a data dir and ports (CONTRACT §Set-up):

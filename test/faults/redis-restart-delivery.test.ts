@@ -6,7 +6,7 @@ import {
   reportCounts,
   useSinkWorld,
 } from '../support/faults-harness.js';
-import { waitUntil } from '../support/relay-process.js';
+import { waitUntil } from '../support/wait-until.js';
 
 const RESTARTS = 6;
 /** Deliveries in flight per worker: the most a single restart can catch mid-delivery. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { reportCounts, useSinkWorld } from '../support/faults-harness.js';
-import { waitUntil } from '../support/relay-process.js';
+import { waitUntil } from '../support/wait-until.js';
 
 /** Issue 5: "Redis stopped for a minute under load". */
 const OUTAGE_MS = 60_000;

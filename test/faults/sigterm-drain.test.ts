@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { reportCounts, useSinkWorld } from '../support/faults-harness.js';
-import { waitUntil } from '../support/relay-process.js';
+import { waitUntil } from '../support/wait-until.js';
 
 /** systemd's TimeoutStopSec and compose's grace period are 30 s; we must be well within. */
 const GRACE_MS = 25_000;

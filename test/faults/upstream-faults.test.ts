@@ -6,7 +6,8 @@ import {
   type ScriptedUpstream,
   startScriptedUpstream,
 } from '../support/faults-upstream.js';
-import { freePort, waitUntil } from '../support/relay-process.js';
+import { freePort } from '../support/relay-process.js';
+import { waitUntil } from '../support/wait-until.js';
 
 /**
  * How long nothing listens on the upstream port (issue 5: "no listener for several

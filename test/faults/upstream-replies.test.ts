@@ -16,8 +16,8 @@ import {
   type ScriptedUpstream,
   startScriptedUpstream,
 } from '../support/faults-upstream.js';
-import { waitUntil } from '../support/relay-process.js';
 import { testTlsPair } from '../support/tls.js';
+import { waitUntil } from '../support/wait-until.js';
 
 /** Temporary failures before the upstream accepts (issue 5: "4xx for K attempts"). */
 const K = 3;

@@ -13,7 +13,8 @@ import {
   type ScriptedUpstream,
   startScriptedUpstream,
 } from '../support/faults-upstream.js';
-import { type RelayProcess, waitUntil } from '../support/relay-process.js';
+import type { RelayProcess } from '../support/relay-process.js';
+import { waitUntil } from '../support/wait-until.js';
 
 const CONCURRENCY = 4;
 /** How late the upstream answers a message's first end-of-DATA: the worker is frozen by then. */

@@ -4,7 +4,8 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createKeys } from '../../src/redis/keys.js';
 import { reportCounts, useSinkWorld } from '../support/faults-harness.js';
-import { type RelayProcess, waitUntil } from '../support/relay-process.js';
+import type { RelayProcess } from '../support/relay-process.js';
+import { waitUntil } from '../support/wait-until.js';
 
 const KILLS = 100;
 /**

@@ -5,9 +5,9 @@ import {
   createTestTlsPair,
   type FakeUpstreamOptions,
   type TestTlsPair,
-  waitFor,
 } from '../support/fake-upstream.js';
 import { startTestRedis, type TestRedis } from '../support/redis.js';
+import { waitUntil } from '../support/wait-until.js';
 
 describe('delivery outcomes against a real SMTP upstream', () => {
   let redis: TestRedis;
@@ -122,7 +122,7 @@ describe('delivery outcomes against a real SMTP upstream', () => {
     const { fake, upstream, h } = await setup({ dataDelayMs: 600 });
     const worker = await h.startWorker(upstream);
     const id = await h.submit(['a@example.net']);
-    await waitFor(() => fake.rcptAttempts('a@example.net') === 1, 10_000, 'the send to start');
+    await waitUntil(() => fake.rcptAttempts('a@example.net') === 1, 10_000, 'the send to start');
     await worker.close(5000);
     assert.equal((await h.services.store.get(id))?.status, 'delivered');
     assert.equal(fake.deliveriesTo('a@example.net'), 1);

@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { buildHttpApp } from '../../src/intake/http/app.js';
 import { createServices, type Services } from '../../src/runtime/services.js';
 import { startTestRedis, type TestRedis } from '../support/redis.js';
+import { waitUntil } from '../support/wait-until.js';
 
 const MESSAGE = {
   from: 'orders@example.com',
@@ -14,16 +15,6 @@ const MESSAGE = {
   subject: 'outage',
   text: 'hello',
 };
-
-/** Poll `check` until it is true or the deadline passes (no sleeps as synchronisation). */
-async function eventually(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describe('HTTP API while Redis is down or not durable', () => {
   let server: TestRedis;
@@ -111,15 +102,20 @@ describe('HTTP API while Redis is down or not durable', () => {
 
     server = await server.restart();
     let id = '';
-    await eventually(async () => {
-      const response = await post();
-      if (response.status !== 202) {
-        assert.equal(response.status, 503, 'only 503 while reconnecting');
-        return false;
-      }
-      id = ((await response.json()) as { id: string }).id;
-      return true;
-    }, 15_000);
+    await waitUntil(
+      async () => {
+        const response = await post();
+        if (response.status !== 202) {
+          assert.equal(response.status, 503, 'only 503 while reconnecting');
+          return false;
+        }
+        id = ((await response.json()) as { id: string }).id;
+        return true;
+      },
+      15_000,
+      'acceptance after the restart',
+      100,
+    );
     assert.equal((await services.store.get(id))?.status, 'queued');
     assert.equal(await services.queue.hasJob(id), true);
     assert.equal((await fetch(`${base}/readyz`)).status, 200);

@@ -13,8 +13,9 @@ import {
 import { createRedis, waitForReady } from '../../src/redis/connections.js';
 import { createKeys } from '../../src/redis/keys.js';
 import { setupScriptedDelivery } from '../support/delivery-harness.js';
-import { createTestTlsPair, type TestTlsPair, waitFor } from '../support/fake-upstream.js';
+import { createTestTlsPair, type TestTlsPair } from '../support/fake-upstream.js';
 import { startTestRedis, type TestRedis } from '../support/redis.js';
+import { waitUntil } from '../support/wait-until.js';
 
 /** A body over the upload threshold, not a whole number of pieces, no two pieces alike. */
 function largeRaw(): Buffer {
@@ -156,7 +157,7 @@ describe('a large body is written ahead in pieces and staged by rename', () => {
     const id = await h.submit(['a@example.net'], { raw });
     await h.startWorker(upstream);
     await h.waitForStatus(id, ['delivered'], 30_000);
-    await waitFor(async () => fake.received.length === 1, 5000, 'the upstream to get it');
+    await waitUntil(async () => fake.received.length === 1, 5000, 'the upstream to get it');
     assert.ok(fake.received[0]?.raw.equals(raw), 'delivered byte for byte');
   });
 });

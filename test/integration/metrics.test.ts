@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { type AdminApp, startAdminApp } from '../support/admin-app.js';
-import { waitFor } from '../support/fake-upstream.js';
+import { waitUntil as waitFor } from '../support/wait-until.js';
 
 function sample(text: string, series: string): number | undefined {
   const escaped = series.replace(/[{}"=.+]/g, (char) => `\\${char}`);

@@ -10,7 +10,6 @@ import {
   type FakeUpstreamOptions,
   startFakeUpstream,
   type TestTlsPair,
-  waitFor,
 } from '../support/fake-upstream.js';
 import { startTestRedis, type TestRedis } from '../support/redis.js';
 import {
@@ -18,6 +17,7 @@ import {
   type SessionPeerScript,
   startSessionPeer,
 } from '../support/session-peer.js';
+import { waitUntil } from '../support/wait-until.js';
 
 const SHORT = { connectionMs: 2000, greetingMs: 2000, socketMs: 2000 };
 const LOGIN = { user: 'relay', pass: 'upstream-secret' };
@@ -118,7 +118,7 @@ describe('upstream session pool: reuse of logged-in SMTP sessions', () => {
     const { fake, upstream } = await tlsUpstream({ dataDelayMs: 50 }, { maxIdle: 2 });
     await Promise.all([1, 2, 3, 4].map(() => upstream.send(message())));
     assert.equal(fake.connections, 4);
-    await waitFor(() => fake.openConnections === 2, 5000, 'the extra sessions to be ended');
+    await waitUntil(() => fake.openConnections === 2, 5000, 'the extra sessions to be ended');
   });
 
   it('ends a session after maxMessages messages', async () => {
@@ -132,7 +132,7 @@ describe('upstream session pool: reuse of logged-in SMTP sessions', () => {
     const { fake, upstream } = await tlsUpstream({}, { idleMs: 150 });
     await Promise.all([upstream.send(message()), upstream.send(message())]);
     assert.equal(fake.connections, 2);
-    await waitFor(() => fake.openConnections === 0, 5000, 'idle sessions to be ended');
+    await waitUntil(() => fake.openConnections === 0, 5000, 'idle sessions to be ended');
     assert.deepEqual(outcomes(await upstream.send(message())), ['delivered']);
     assert.equal(fake.connections, 3);
   });
@@ -141,7 +141,7 @@ describe('upstream session pool: reuse of logged-in SMTP sessions', () => {
     const { fake, upstream } = await tlsUpstream({ idleTimeoutMs: 200 }, { idleMs: 60_000 });
     const first = message(['first@example.net']);
     assert.deepEqual(outcomes(await upstream.send(first)), ['delivered']);
-    await waitFor(() => fake.openConnections === 0, 5000, 'the server to end the idle session');
+    await waitUntil(() => fake.openConnections === 0, 5000, 'the server to end the idle session');
     const second = message(['second@example.net']);
     assert.deepEqual(outcomes(await upstream.send(second)), ['delivered']);
     assert.equal(fake.deliveriesTo('second@example.net'), 1);
@@ -218,10 +218,10 @@ describe('upstream session pool: reuse of logged-in SMTP sessions', () => {
     await Promise.all([1, 2, 3].map(() => upstream.send(message())));
     assert.equal(fake.openConnections, 3);
     await upstream.close();
-    await waitFor(() => fake.openConnections === 0, 2000, 'every session to be ended');
+    await waitUntil(() => fake.openConnections === 0, 2000, 'every session to be ended');
     // A send after close (a delivery still finishing during shutdown) works, and ends its session.
     assert.deepEqual(outcomes(await upstream.send(message())), ['delivered']);
-    await waitFor(() => fake.openConnections === 0, 2000, 'the late session to be ended');
+    await waitUntil(() => fake.openConnections === 0, 2000, 'the late session to be ended');
     assert.equal(fake.connections, 4);
   });
 

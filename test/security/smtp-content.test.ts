@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SmtpDialogue } from '../../src/security/selftest/smtp-dialogue.js';
 import { type RelayHarness, startRelayHarness } from '../support/relay-harness.js';
-import { waitUntil } from '../support/relay-process.js';
+import { waitUntil } from '../support/wait-until.js';
 
 // The eight end-of-data look-alikes of SMTP smuggling (SEC Consult, 2023), plus bare CR,
 // bare LF and NUL on their own.

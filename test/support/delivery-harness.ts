@@ -17,8 +17,8 @@ import {
   type FakeUpstreamOptions,
   startFakeUpstream,
   type TestTlsPair,
-  waitFor,
 } from './fake-upstream.js';
+import { waitUntil } from './wait-until.js';
 
 /** Short retry settings so retry and expiry tests take seconds. */
 export const FAST_RETRY: RetryPolicy = { baseMs: 100, maxDelayMs: 1000, lifetimeMs: 3000 };
@@ -95,7 +95,7 @@ export async function createDeliveryHarness(redisUrl: string): Promise<DeliveryH
       return worker;
     },
     async waitForStatus(id, statuses, timeoutMs = 15_000) {
-      await waitFor(
+      await waitUntil(
         async () => statuses.includes((await services.store.get(id))?.status ?? 'queued'),
         timeoutMs,
         `message ${id} to become ${statuses.join('/')}`,

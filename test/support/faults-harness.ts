@@ -10,13 +10,8 @@ import { CredentialStore } from '../../src/security/credentials/store.js';
 import { type CountingSink, startCountingSink } from './counting-sink.js';
 import { bodyOfSize, type Credentials, sendHttp, sendSmtp } from './load-clients.js';
 import { startTestRedis, type TestRedis } from './redis.js';
-import {
-  freePort,
-  type RelayProcess,
-  spawnRelay,
-  waitForRelay,
-  waitUntil,
-} from './relay-process.js';
+import { freePort, type RelayProcess, spawnRelay, waitForRelay } from './relay-process.js';
+import { waitUntil } from './wait-until.js';
 
 export type Role = 'all' | 'intake' | 'worker';
 

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, MAIN_JS, waitUntil } from './relay-process.js';
+import { freePort, MAIN_JS } from './relay-process.js';
+import { waitUntil } from './wait-until.js';
 
 export { freePort, waitUntil };
 
