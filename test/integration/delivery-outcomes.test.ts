@@ -1,21 +1,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { TlsPair } from '../../src/runtime/tls.js';
 import { setupScriptedDelivery } from '../support/delivery-harness.js';
-import {
-  createTestTlsPair,
-  type FakeUpstreamOptions,
-  type TestTlsPair,
-} from '../support/fake-upstream.js';
+import type { FakeUpstreamOptions } from '../support/fake-upstream.js';
 import { startTestRedis, type TestRedis } from '../support/redis.js';
+import { testTlsPair } from '../support/tls.js';
 import { waitUntil } from '../support/wait-until.js';
 
 describe('delivery outcomes against a real SMTP upstream', () => {
   let redis: TestRedis;
-  let tls: TestTlsPair;
+  let tls: TlsPair;
   const cleanups: (() => Promise<void>)[] = [];
 
   before(async () => {
-    [redis, tls] = await Promise.all([startTestRedis(), createTestTlsPair()]);
+    [redis, tls] = await Promise.all([startTestRedis(), testTlsPair()]);
   });
 
   after(async () => {

@@ -3,19 +3,19 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { UpstreamSpec } from '../../src/config/parse.js';
+import type { TlsPair } from '../../src/runtime/tls.js';
 import { CaptureStore } from '../../src/upstream/capture.js';
 import { createUpstreams } from '../../src/upstream/from-url.js';
 import { UpstreamUnreachableError } from '../../src/upstream/types.js';
 import { createDeliveryHarness, type DeliveryHarness } from '../support/delivery-harness.js';
 import {
-  createTestTlsPair,
   type FakeUpstream,
   type FakeUpstreamOptions,
   refusingPort,
   startFakeUpstream,
-  type TestTlsPair,
 } from '../support/fake-upstream.js';
 import { startTestRedis, type TestRedis } from '../support/redis.js';
+import { testTlsPair } from '../support/tls.js';
 
 /** Long enough that nothing expires while a test looks at a deferral. */
 const SLOW_RETRY = { baseMs: 60_000, maxDelayMs: 60_000, lifetimeMs: 3_600_000 };
@@ -38,11 +38,11 @@ function smtpSpec(
 
 describe('upstreams: TLS, AUTH, failover and capture', () => {
   let redis: TestRedis;
-  let tls: TestTlsPair;
+  let tls: TlsPair;
   const cleanups: (() => Promise<void>)[] = [];
 
   before(async () => {
-    [redis, tls] = await Promise.all([startTestRedis(), createTestTlsPair()]);
+    [redis, tls] = await Promise.all([startTestRedis(), testTlsPair()]);
   });
 
   after(async () => {

@@ -12,9 +12,10 @@ import {
 } from '../../src/queue/message-store.js';
 import { createRedis, waitForReady } from '../../src/redis/connections.js';
 import { createKeys } from '../../src/redis/keys.js';
+import type { TlsPair } from '../../src/runtime/tls.js';
 import { setupScriptedDelivery } from '../support/delivery-harness.js';
-import { createTestTlsPair, type TestTlsPair } from '../support/fake-upstream.js';
 import { startTestRedis, type TestRedis } from '../support/redis.js';
+import { testTlsPair } from '../support/tls.js';
 import { waitUntil } from '../support/wait-until.js';
 
 /** A body over the upload threshold, not a whole number of pieces, no two pieces alike. */
@@ -47,12 +48,12 @@ describe('a large body is written ahead in pieces and staged by rename', () => {
   let redis: Redis;
   let store: MessageStore;
   let queue: MailQueue;
-  let tls: TestTlsPair;
+  let tls: TlsPair;
   const keys = createKeys('lb');
   const cleanups: (() => Promise<void>)[] = [];
 
   before(async () => {
-    [server, tls] = await Promise.all([startTestRedis(), createTestTlsPair()]);
+    [server, tls] = await Promise.all([startTestRedis(), testTlsPair()]);
     redis = createRedis(server.url, 'producer', 'test');
     await waitForReady(redis, 5000);
     store = new MessageStore(redis, keys);

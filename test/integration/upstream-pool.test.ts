@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { TlsPair } from '../../src/runtime/tls.js';
 import { createSmtpUpstream } from '../../src/upstream/smtp.js';
 import type { SmtpPoolLimits } from '../../src/upstream/smtp-pool.js';
 import type { OutgoingMessage, Upstream } from '../../src/upstream/types.js';
 import { setupScriptedDelivery } from '../support/delivery-harness.js';
 import {
-  createTestTlsPair,
   type FakeUpstream,
   type FakeUpstreamOptions,
   startFakeUpstream,
-  type TestTlsPair,
 } from '../support/fake-upstream.js';
 import { startTestRedis, type TestRedis } from '../support/redis.js';
 import {
@@ -17,6 +16,7 @@ import {
   type SessionPeerScript,
   startSessionPeer,
 } from '../support/session-peer.js';
+import { testTlsPair } from '../support/tls.js';
 import { waitUntil } from '../support/wait-until.js';
 
 const SHORT = { connectionMs: 2000, greetingMs: 2000, socketMs: 2000 };
@@ -37,12 +37,12 @@ function message(to: string[] = ['a@example.net']): OutgoingMessage {
 const outcomes = (results: { outcome: string }[]) => results.map((result) => result.outcome);
 
 describe('upstream session pool: reuse of logged-in SMTP sessions', () => {
-  let tls: TestTlsPair;
+  let tls: TlsPair;
   let redis: TestRedis;
   const cleanups: (() => Promise<void>)[] = [];
 
   before(async () => {
-    [tls, redis] = await Promise.all([createTestTlsPair(), startTestRedis()]);
+    [tls, redis] = await Promise.all([testTlsPair(), startTestRedis()]);
   });
 
   after(async () => {

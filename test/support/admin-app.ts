@@ -20,8 +20,9 @@ import { QueueOperator } from '../../src/queue/operator.js';
 import { createServices, type Services } from '../../src/runtime/services.js';
 import { CaptureStore, createCaptureUpstream } from '../../src/upstream/capture.js';
 import { createUpstreams } from '../../src/upstream/from-url.js';
-import { createTestTlsPair, type FakeUpstream, startFakeUpstream } from './fake-upstream.js';
+import { type FakeUpstream, startFakeUpstream } from './fake-upstream.js';
 import { startTestRedis, type TestRedis } from './redis.js';
+import { testTlsPair as createTestTlsPair } from './tls.js';
 
 export const ADMIN_PASSWORD = 'correct horse battery staple';
 

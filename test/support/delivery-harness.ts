@@ -9,15 +9,11 @@ import type { MessageStatus, Submission } from '../../src/message/types.js';
 import { QueueOperator } from '../../src/queue/operator.js';
 import type { RetryPolicy } from '../../src/queue/retry-policy.js';
 import { createServices, type Services } from '../../src/runtime/services.js';
+import type { TlsPair } from '../../src/runtime/tls.js';
 import type { Credential } from '../../src/security/credentials/store.js';
 import { createSmtpUpstream } from '../../src/upstream/smtp.js';
 import type { Upstream } from '../../src/upstream/types.js';
-import {
-  type FakeUpstream,
-  type FakeUpstreamOptions,
-  startFakeUpstream,
-  type TestTlsPair,
-} from './fake-upstream.js';
+import { type FakeUpstream, type FakeUpstreamOptions, startFakeUpstream } from './fake-upstream.js';
 import { waitUntil } from './wait-until.js';
 
 /** Short retry settings so retry and expiry tests take seconds. */
@@ -115,7 +111,7 @@ export async function createDeliveryHarness(redisUrl: string): Promise<DeliveryH
  */
 export async function setupScriptedDelivery(
   redisUrl: string,
-  tls: TestTlsPair,
+  tls: TlsPair,
   script: Omit<FakeUpstreamOptions, 'tls'>,
   cleanups: (() => Promise<void>)[],
 ): Promise<{ fake: FakeUpstream; upstream: Upstream; h: DeliveryHarness }> {

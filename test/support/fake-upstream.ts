@@ -1,6 +1,5 @@
 import net from 'node:net';
 import type { Readable } from 'node:stream';
-import { generate } from 'selfsigned';
 import {
   SMTPServer,
   type SMTPServerAuthentication,
@@ -8,39 +7,10 @@ import {
   type SMTPServerOptions,
   type SMTPServerSession,
 } from 'smtp-server';
-
-export interface TestTlsPair {
-  key: string;
-  /** Self-signed for 127.0.0.1 and localhost; give it to the client as its `ca`. */
-  cert: string;
-}
-
-/** A fresh certificate for the fake upstream (never smtp-server's built-in one). */
-export async function createTestTlsPair(): Promise<TestTlsPair> {
-  const pems = await generate([{ name: 'commonName', value: 'fake-upstream.test' }], {
-    keyType: 'ec',
-    curve: 'P-256',
-    algorithm: 'sha256',
-    notBeforeDate: new Date(Date.now() - 60_000),
-    notAfterDate: new Date(Date.now() + 24 * 3600 * 1000),
-    extensions: [
-      { name: 'basicConstraints', cA: false },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      {
-        name: 'subjectAltName',
-        altNames: [
-          { type: 7, ip: '127.0.0.1' },
-          { type: 2, value: 'localhost' },
-        ],
-      },
-    ],
-  });
-  return { key: pems.private, cert: pems.cert };
-}
+import type { TlsPair } from '../../src/runtime/tls.js';
 
 export interface FakeUpstreamOptions {
-  tls: TestTlsPair;
+  tls: TlsPair;
   /** starttls (default): offers STARTTLS; implicit: TLS from the first byte; plain: no TLS at all. */
   mode?: 'starttls' | 'implicit' | 'plain';
   /** Require AUTH with these credentials (only over TLS unless mode is plain). */
