@@ -1,32 +1,17 @@
 import assert from 'node:assert/strict';
 import net, { type AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import pino from 'pino';
+import type { Logger } from 'pino';
 import { loadConfig } from '../../src/config/load.js';
 import { buildHttpApp } from '../../src/intake/http/app.js';
 import { createServices, type Services } from '../../src/runtime/services.js';
+import { createLogSink } from '../support/log-sink.js';
 import { startTestRedis, type TestRedis } from '../support/redis.js';
 
 const MAX_BYTES = 20_000;
 
-/** Log lines as objects, to check the contract's auth_failed events. */
-function logSink(): { lines: Array<Record<string, unknown>>; stream: Writable } {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  return { lines, stream };
-}
-
-async function startApp(
-  services: Services,
-  logger: pino.Logger,
-): Promise<[FastifyInstance, string]> {
+async function startApp(services: Services, logger: Logger): Promise<[FastifyInstance, string]> {
   const app = await buildHttpApp({
     credentials: services.credentials,
     abuseGuard: services.abuseGuard,
@@ -59,7 +44,7 @@ describe('HTTP API', () => {
   let base: string;
   let banBase: string;
   let secret: string;
-  const sink = logSink();
+  const sink = createLogSink();
 
   const post = (body: unknown, headers: Record<string, string> = {}, to = base) =>
     fetch(`${to}/v1/messages`, {
@@ -90,7 +75,7 @@ describe('HTTP API', () => {
   before(async () => {
     server = await startTestRedis();
     const config = loadConfig({ POSTWARDEN_MAX_MESSAGE_BYTES: String(MAX_BYTES) });
-    const logger = pino({ level: 'info' }, sink.stream);
+    const { logger } = sink;
     services = await createServices(config, server.url, logger, { keyPrefix: 'http-api' });
     banServices = await createServices(config, server.url, logger, { keyPrefix: 'http-ban' });
     [app, base] = await startApp(services, logger);
@@ -293,7 +278,7 @@ describe('HTTP API', () => {
   it('401 unauthorized for a missing, unknown or revoked secret, each counted as an auth failure', async () => {
     const revokedSecret = await newCredential('revoked-shop');
     await services.credentials.revoke('revoked-shop');
-    const failuresBefore = sink.lines.filter((l) => l.event === 'auth_failed').length;
+    const failuresBefore = sink.records.filter((l) => l.event === 'auth_failed').length;
     const attempts = [
       await fetch(`${base}/v1/messages`, {
         method: 'POST',
@@ -312,12 +297,12 @@ describe('HTTP API', () => {
       assert.equal(response.headers.get('www-authenticate'), 'Bearer');
       assert.equal(await errorCode(response), 'unauthorized');
     }
-    const failures = sink.lines.filter((l) => l.event === 'auth_failed').slice(failuresBefore);
+    const failures = sink.records.filter((l) => l.event === 'auth_failed').slice(failuresBefore);
     assert.equal(failures.length, attempts.length);
     for (const line of failures) {
       assert.deepEqual([line.ip, line.protocol, line.user], ['127.0.0.1', 'http', null]);
     }
-    const logged = JSON.stringify(sink.lines);
+    const logged = JSON.stringify(sink.records);
     assert.ok(!logged.includes(secret) && !logged.includes(revokedSecret), 'no secret in logs');
     // Reset 127.0.0.1's failure count so later tests are not banned by these.
     await services.abuseGuard.unban('127.0.0.1');

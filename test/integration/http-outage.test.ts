@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import pino from 'pino';
 import { loadConfig } from '../../src/config/load.js';
 import { buildHttpApp } from '../../src/intake/http/app.js';
 import { createServices, type Services } from '../../src/runtime/services.js';
+import { silentLogger } from '../support/log-sink.js';
 import { startTestRedis, type TestRedis } from '../support/redis.js';
 import { waitUntil } from '../support/wait-until.js';
 
@@ -33,7 +33,7 @@ describe('HTTP API while Redis is down or not durable', () => {
   before(async () => {
     server = await startTestRedis();
     const config = loadConfig({});
-    const logger = pino({ level: 'silent' });
+    const logger = silentLogger;
     services = await createServices(config, server.url, logger, { keyPrefix: 'http-outage' });
     app = await buildHttpApp({
       credentials: services.credentials,

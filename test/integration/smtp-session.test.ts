@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import nodemailer from 'nodemailer';
-import pino from 'pino';
 import { createSmtpIntake } from '../../src/intake/smtp/server.js';
+import { silentLogger } from '../support/log-sink.js';
 import { RawSmtpClient } from '../support/smtp-client.js';
 import { type SmtpIntakeHarness, startSmtpIntake } from '../support/smtp-intake.js';
 import { testTlsPair } from '../support/tls.js';
@@ -195,7 +195,7 @@ describe('SMTP intake: greeting, TLS, AUTH and envelope', () => {
       credentials: h.services.credentials,
       abuseGuard: h.services.abuseGuard,
       accept: h.services.accept,
-      logger: pino({ level: 'silent' }),
+      logger: silentLogger,
     });
     const { submissionPort, smtpsPort } = await intake.listen();
     assert.equal(smtpsPort, undefined, 'SMTPS port 0 = off');
@@ -221,7 +221,7 @@ describe('SMTP intake: greeting, TLS, AUTH and envelope', () => {
       credentials: h.services.credentials,
       abuseGuard: h.services.abuseGuard,
       accept: h.services.accept,
-      logger: pino({ level: 'silent' }),
+      logger: silentLogger,
     });
     await assert.rejects(intake.listen(), {
       code: 'EADDRINUSE',

@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
 import { loadConfig } from '../../src/config/load.js';
 import { type DeliveryWorker, startDeliveryWorker } from '../../src/delivery/worker.js';
 import { acceptSubmission } from '../../src/intake/accept.js';
@@ -14,12 +13,11 @@ import type { Credential } from '../../src/security/credentials/store.js';
 import { createSmtpUpstream } from '../../src/upstream/smtp.js';
 import type { Upstream } from '../../src/upstream/types.js';
 import { type FakeUpstream, type FakeUpstreamOptions, startFakeUpstream } from './fake-upstream.js';
+import { silentLogger } from './log-sink.js';
 import { waitUntil } from './wait-until.js';
 
 /** Short retry settings so retry and expiry tests take seconds. */
 export const FAST_RETRY: RetryPolicy = { baseMs: 100, maxDelayMs: 1000, lifetimeMs: 3000 };
-
-export const silentLogger = pino({ level: 'silent' });
 
 let counter = 0;
 

@@ -1,9 +1,8 @@
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { loadConfig } from '../../src/config/load.js';
 import { createSmtpIntake, type SmtpIntake } from '../../src/intake/smtp/server.js';
 import { createServices, type Services } from '../../src/runtime/services.js';
 import type { NewCredential } from '../../src/security/credentials/store.js';
+import { createLogSink } from './log-sink.js';
 import { startTestRedis, type TestRedis } from './redis.js';
 import { testTlsPair } from './tls.js';
 
@@ -31,16 +30,7 @@ export async function startSmtpIntake(
   options: { keyPrefix?: string; maxClients?: number } = {},
 ): Promise<SmtpIntakeHarness> {
   const redis = await startTestRedis();
-  const logs: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
-      }
-      done();
-    },
-  });
-  const logger = pino({ level: 'info' }, sink);
+  const { records: logs, logger } = createLogSink();
   const config = loadConfig({ POSTWARDEN_DATA_DIR: redis.dir, ...env });
   const services = await createServices(config, redis.url, logger, {
     keyPrefix: options.keyPrefix ?? 'smtp-test',
