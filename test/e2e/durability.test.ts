@@ -1,7 +1,4 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { createKeys } from '../../src/redis/keys.js';
@@ -10,8 +7,8 @@ import { SmtpDialogue } from '../../src/security/selftest/smtp-dialogue.js';
 import { type CountingSink, startCountingSink } from '../support/counting-sink.js';
 import { bodyOfSize, type Credentials, sendHttp, sendSmtp } from '../support/load-clients.js';
 import { startTestRedis, type TestRedis } from '../support/redis.js';
+import { freeRelayPorts, type RelayPorts, relayEnv, tempDataDir } from '../support/relay-env.js';
 import {
-  freePort,
   type RelayProcess,
   spawnRelay,
   waitForReady,
@@ -27,25 +24,19 @@ describe('durability (real processes, SIGKILL)', { timeout: 240_000 }, () => {
   let redisServer: TestRedis;
   let sink: CountingSink;
   let credentials: Credentials;
-  let dataDir: string;
-  const ports = { http: 0, smtp: 0, smtps: 0 };
-
-  function relayEnv(): Record<string, string> {
-    return {
-      REDIS_URL: redisServer.url,
-      POSTWARDEN_DATA_DIR: dataDir,
-      POSTWARDEN_HTTP_PORT: String(ports.http),
-      POSTWARDEN_SMTP_PORT: String(ports.smtp),
-      POSTWARDEN_SMTPS_PORT: String(ports.smtps),
-      POSTWARDEN_UPSTREAM_URL: sink.url,
-      POSTWARDEN_RETRY_BASE: '200ms',
-      POSTWARDEN_RETRY_MAX_DELAY: '1s',
-      POSTWARDEN_ADMIN_PASSWORD: 'durability-test-admin',
-    };
-  }
+  const data = tempDataDir('pw-durability-');
+  let ports: RelayPorts;
 
   async function startRelay(role = 'all'): Promise<RelayProcess> {
-    const relay = spawnRelay(['start', '--role', role], relayEnv());
+    const env = relayEnv({
+      dataDir: data.dir,
+      ports,
+      redisUrl: redisServer.url,
+      upstreamUrl: sink.url,
+      fastRetry: true,
+      adminPassword: 'durability-test-admin',
+    });
+    const relay = spawnRelay(['start', '--role', role], env);
     if (role !== 'worker') {
       await waitForRelay(relay, ports.http);
     }
@@ -55,10 +46,7 @@ describe('durability (real processes, SIGKILL)', { timeout: 240_000 }, () => {
   before(async () => {
     redisServer = await startTestRedis();
     sink = await startCountingSink({ delayMs: 5 });
-    dataDir = mkdtempSync(path.join(os.tmpdir(), 'pw-durability-'));
-    ports.http = await freePort();
-    ports.smtp = await freePort();
-    ports.smtps = await freePort();
+    ports = await freeRelayPorts();
     const redis = new Redis({ path: redisServer.socket });
     const created = await new CredentialStore(redis, createKeys()).create({
       name: 'loadtest',
@@ -71,7 +59,7 @@ describe('durability (real processes, SIGKILL)', { timeout: 240_000 }, () => {
   after(async () => {
     await sink?.close();
     await redisServer?.cleanup();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    data.remove();
   });
 
   async function sendOne(token: string, protocol: 'smtp' | 'http'): Promise<boolean> {

@@ -6,7 +6,7 @@ import {
   type ScriptedUpstream,
   startScriptedUpstream,
 } from '../support/faults-upstream.js';
-import { freePort } from '../support/relay-process.js';
+import { freePort } from '../support/relay-env.js';
 import { waitUntil } from '../support/wait-until.js';
 
 /**

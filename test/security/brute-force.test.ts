@@ -3,8 +3,9 @@ import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { SmtpDialogue } from '../../src/security/selftest/smtp-dialogue.js';
 import { sendSmtp } from '../support/load-clients.js';
+import { freeRelayPorts, relayEnv } from '../support/relay-env.js';
 import { type RelayHarness, startRelayHarness } from '../support/relay-harness.js';
-import { freePort, spawnRelay, waitForReady } from '../support/relay-process.js';
+import { spawnRelay, waitForReady } from '../support/relay-process.js';
 
 /** POST an empty JSON body from a chosen loopback address; resolves with status and error code. */
 function postFrom(
@@ -128,13 +129,8 @@ describe('security: AUTH brute force from many addresses', { timeout: 180_000 },
   });
 
   it('shares the bans with a second intake process on the same Redis', async () => {
-    const ports = { http: await freePort(), smtp: await freePort() };
-    const second = spawnRelay(['start', '--role', 'intake'], {
-      ...harness.env,
-      POSTWARDEN_HTTP_PORT: String(ports.http),
-      POSTWARDEN_SMTP_PORT: String(ports.smtp),
-      POSTWARDEN_SMTPS_PORT: '0',
-    });
+    const ports = { ...(await freeRelayPorts()), smtps: 0 };
+    const second = spawnRelay(['start', '--role', 'intake'], relayEnv({ ...harness.site, ports }));
     try {
       await waitForReady(ports.http);
       const { dialogue, greeting } = await SmtpDialogue.open('127.0.0.1', ports.smtp, {

@@ -1,7 +1,4 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before } from 'node:test';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -10,7 +7,8 @@ import { CredentialStore } from '../../src/security/credentials/store.js';
 import { type CountingSink, startCountingSink } from './counting-sink.js';
 import { bodyOfSize, type Credentials, sendHttp, sendSmtp } from './load-clients.js';
 import { startTestRedis, type TestRedis } from './redis.js';
-import { freePort, type RelayProcess, spawnRelay, waitForRelay } from './relay-process.js';
+import { freeRelayPorts, type RelayPorts, relayEnv, tempDataDir } from './relay-env.js';
+import { type RelayProcess, spawnRelay, waitForRelay } from './relay-process.js';
 import { waitUntil } from './wait-until.js';
 
 export type Role = 'all' | 'intake' | 'worker';
@@ -23,7 +21,7 @@ export type Role = 'all' | 'intake' | 'worker';
 export interface FaultWorld {
   redis: TestRedis;
   credentials: Credentials;
-  ports: { http: number; smtp: number; smtps: number };
+  ports: RelayPorts;
   upstreamUrl: string;
   startRelay(role: Role, extraEnv?: Record<string, string>): Promise<RelayProcess>;
   /** Replace the Redis handle after stop()/kill() + restart(). */
@@ -40,8 +38,8 @@ export interface FaultWorld {
 }
 
 export async function startFaultWorld(upstreamUrl: string): Promise<FaultWorld> {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'pw-faults-'));
-  const ports = { http: await freePort(), smtp: await freePort(), smtps: await freePort() };
+  const data = tempDataDir('pw-faults-');
+  const ports = await freeRelayPorts();
   const relays = new Set<RelayProcess>();
   const world: FaultWorld = {
     redis: await startTestRedis(),
@@ -49,19 +47,18 @@ export async function startFaultWorld(upstreamUrl: string): Promise<FaultWorld> 
     ports,
     upstreamUrl,
     async startRelay(role, extraEnv = {}) {
-      const relay = spawnRelay(['start', '--role', role], {
-        REDIS_URL: world.redis.url,
-        POSTWARDEN_DATA_DIR: dataDir,
-        POSTWARDEN_HTTP_PORT: String(ports.http),
-        POSTWARDEN_SMTP_PORT: String(ports.smtp),
-        POSTWARDEN_SMTPS_PORT: String(ports.smtps),
-        POSTWARDEN_UPSTREAM_URL: world.upstreamUrl,
-        POSTWARDEN_RETRY_BASE: '200ms',
-        POSTWARDEN_RETRY_MAX_DELAY: '1s',
-        POSTWARDEN_ADMIN_PASSWORD: 'x',
-        LOG_LEVEL: 'warn',
-        ...extraEnv,
-      });
+      const env = relayEnv(
+        {
+          dataDir: data.dir,
+          ports,
+          redisUrl: world.redis.url,
+          upstreamUrl: world.upstreamUrl,
+          fastRetry: true,
+          adminPassword: 'x',
+        },
+        extraEnv,
+      );
+      const relay = spawnRelay(['start', '--role', role], env);
       relays.add(relay);
       void relay.exited.then(() => relays.delete(relay));
       if (role !== 'worker') {
@@ -115,7 +112,7 @@ export async function startFaultWorld(upstreamUrl: string): Promise<FaultWorld> 
     async cleanup() {
       await Promise.all([...relays].map((relay) => relay.kill('SIGKILL')));
       await world.redis.cleanup();
-      rmSync(dataDir, { recursive: true, force: true });
+      data.remove();
     },
   };
   const client = new Redis({ path: world.redis.socket });
