@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { createKeys } from '../../src/redis/keys.js';
 import { CredentialStore } from '../../src/security/credentials/store.js';
 import { SmtpDialogue } from '../../src/security/selftest/smtp-dialogue.js';
-import { type CountingSink, startCountingSink } from '../support/counting-sink.js';
+import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream.js';
 import { bodyOfSize, type Credentials, sendHttp, sendSmtp } from '../support/load-clients.js';
 import { startTestRedis, type TestRedis } from '../support/redis.js';
 import { freeRelayPorts, type RelayPorts, relayEnv, tempDataDir } from '../support/relay-env.js';
@@ -22,7 +22,7 @@ import { waitUntil } from '../support/wait-until.js';
  */
 describe('durability (real processes, SIGKILL)', { timeout: 240_000 }, () => {
   let redisServer: TestRedis;
-  let sink: CountingSink;
+  let sink: FakeUpstream;
   let credentials: Credentials;
   const data = tempDataDir('pw-durability-');
   let ports: RelayPorts;
@@ -45,7 +45,7 @@ describe('durability (real processes, SIGKILL)', { timeout: 240_000 }, () => {
 
   before(async () => {
     redisServer = await startTestRedis();
-    sink = await startCountingSink({ delayMs: 5 });
+    sink = await startFakeUpstream({ mode: 'plain', dataDelayMs: 5 });
     ports = await freeRelayPorts();
     const redis = new Redis({ path: redisServer.socket });
     const created = await new CredentialStore(redis, createKeys()).create({

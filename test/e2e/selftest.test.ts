@@ -64,7 +64,7 @@ describe('postwarden selftest', { timeout: 120_000 }, () => {
     const failures = await harness.redis.get(`${createKeys().abusePrefix()}:fail:127.0.0.1`);
     assert.ok(failures === null || Number(failures) === 0, `failures left: ${failures}`);
     assert.equal(await harness.queuedCount(), 0);
-    assert.equal(harness.sink.messages.length, 0);
+    assert.equal(harness.sink.received.length, 0);
     // The last success is exported as a metric by the running relay.
     const metrics = await (await fetch(`http://127.0.0.1:${harness.ports.http}/metrics`)).text();
     const at = Number(/^postwarden_selftest_last_success (\d+)/m.exec(metrics)?.[1]);

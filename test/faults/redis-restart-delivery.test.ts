@@ -21,7 +21,7 @@ const CONCURRENCY = 8;
  * delivery in flight at a restart, so their number is bounded by the jobs active then.
  */
 describe('fault: Redis restarted with deliveries in flight', { timeout: 300_000 }, () => {
-  const fixture = useSinkWorld({ delayMs: 300 });
+  const fixture = useSinkWorld({ dataDelayMs: 300 });
 
   it(`loses nothing across ${RESTARTS} Redis restarts`, async () => {
     const { sink, world } = fixture;
@@ -59,11 +59,11 @@ describe('fault: Redis restarted with deliveries in flight', { timeout: 300_000 
     const inFlight: number[] = [];
     const activeAtRestart = new Set<string>();
     for (let restart = 0; restart < RESTARTS; restart++) {
-      const before = sink.messages.length;
+      const before = sink.received.length;
       let active: string[] = [];
       await waitUntil(
         async () => {
-          if (sink.messages.length < before + 10) return false;
+          if (sink.received.length < before + 10) return false;
           active = await activeJobIds(world);
           return active.length > 0;
         },

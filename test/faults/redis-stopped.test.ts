@@ -11,7 +11,7 @@ const OUTAGE_MS = 60_000;
  * delivered) and acceptance resumes within 10 s of Redis being back.
  */
 describe('fault: Redis stopped under load', { timeout: 240_000 }, () => {
-  const fixture = useSinkWorld({ delayMs: 5 });
+  const fixture = useSinkWorld({ dataDelayMs: 5 });
 
   it('acknowledges nothing it cannot keep and recovers within 10 s', async () => {
     const { sink, world } = fixture;

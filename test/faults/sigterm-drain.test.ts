@@ -12,7 +12,7 @@ const GRACE_MS = 25_000;
  * handed back, never abandoned half-way).
  */
 describe('fault: SIGTERM with deliveries in flight', { timeout: 120_000 }, () => {
-  const fixture = useSinkWorld({ delayMs: 400 });
+  const fixture = useSinkWorld({ dataDelayMs: 400 });
 
   it('exits 0 within the grace time, then delivers the rest exactly once', async () => {
     const { sink, world } = fixture;
@@ -27,7 +27,7 @@ describe('fault: SIGTERM with deliveries in flight', { timeout: 120_000 }, () =>
       }),
     );
     assert.equal(acked.size, 200);
-    await waitUntil(() => sink.messages.length >= 5, 20_000, 'deliveries under way');
+    await waitUntil(() => sink.received.length >= 5, 20_000, 'deliveries under way');
     assert.ok(sink.subjects.size < acked.size, 'deliveries must still be in flight at SIGTERM');
 
     const started = Date.now();

@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type FaultWorld, messageRecord, startFaultWorld } from '../support/faults-harness.js';
 import {
-  type DataBehaviour,
-  type ScriptedUpstream,
-  startScriptedUpstream,
-} from '../support/faults-upstream.js';
+  type Act,
+  type MisbehavingUpstream,
+  reply,
+  startMisbehavingUpstream,
+} from '../support/misbehaving-upstream.js';
 import { freePort } from '../support/relay-env.js';
 import { waitUntil } from '../support/wait-until.js';
 
@@ -23,15 +24,15 @@ const NO_LISTENER_MS = 180_000;
  */
 describe('fault: upstream misbehaviour', { timeout: 420_000 }, () => {
   let world: FaultWorld;
-  let upstream: ScriptedUpstream | undefined;
+  let upstream: MisbehavingUpstream | undefined;
   let upstreamPort: number;
   /** Faults for the next end-of-DATA attempts; 250 once they are used up. */
-  let faults: DataBehaviour[] = [];
-  const script = (): DataBehaviour => faults.shift() ?? { kind: 'reply', code: 250 };
+  let faults: Act[] = [];
+  const data = (): Act => faults.shift() ?? reply(250);
 
   before(async () => {
     upstreamPort = await freePort();
-    upstream = await startScriptedUpstream(script, upstreamPort);
+    upstream = await startMisbehavingUpstream({ data, port: upstreamPort });
     world = await startFaultWorld(upstream.url);
     await world.startRelay('all');
   });
@@ -51,17 +52,17 @@ describe('fault: upstream misbehaviour', { timeout: 420_000 }, () => {
       `${token} delivered`,
       100,
     );
-    const copies = upstream?.accepted.filter((subject) => subject === token).length ?? 0;
+    const copies = upstream?.timesAccepted(token) ?? 0;
     console.log(`# upstream ${token}: acked 1, delivered 1, duplicates ${copies - 1}, kills 0`);
     assert.equal(copies, 1, `${token} accepted ${copies} times by the upstream`);
     return id;
   }
 
   it('421 then a closed connection after the final dot: deferred, then delivered once', async () => {
-    const before = upstream?.dataCount() ?? 0;
+    const before = upstream?.received.length ?? 0;
     faults = [{ kind: 'reply-and-close', code: 421 }];
     await sendAndExpectDelivery('fault-421-close', 20_000);
-    assert.ok((upstream?.dataCount() ?? 0) - before >= 2, 'the first attempt must have failed');
+    assert.ok((upstream?.received.length ?? 0) - before >= 2, 'the first attempt must have failed');
   });
 
   it('a disconnect after the final dot: deferred, then delivered', async () => {
@@ -97,7 +98,7 @@ describe('fault: upstream misbehaviour', { timeout: 420_000 }, () => {
       await new Promise((resolve) => setTimeout(resolve, 2000));
     }
     const attemptsWhileDown = (await messageRecord(world, id))?.attempts ?? 0;
-    upstream = await startScriptedUpstream(script, upstreamPort);
+    upstream = await startMisbehavingUpstream({ data, port: upstreamPort });
     const backAt = Date.now();
     await waitUntil(
       async () => (await world.messageStatus(id)) === 'delivered',

@@ -11,11 +11,12 @@ import {
   startFaultWorld,
 } from '../support/faults-harness.js';
 import {
-  type DataBehaviour,
-  type RcptReply,
-  type ScriptedUpstream,
-  startScriptedUpstream,
-} from '../support/faults-upstream.js';
+  type Act,
+  type DotPoint,
+  type MisbehavingUpstream,
+  reply,
+  startMisbehavingUpstream,
+} from '../support/misbehaving-upstream.js';
 import { testTlsPair } from '../support/tls.js';
 import { waitUntil } from '../support/wait-until.js';
 
@@ -49,34 +50,29 @@ async function waitForStatus(
   return record as MessageRecord;
 }
 
-function copiesOf(upstream: ScriptedUpstream, token: string): number {
-  return upstream.accepted.filter((subject) => subject === token).length;
-}
-
 /**
  * Issue 5, upstream replies (CONTRACT §Delivery): 4xx → deferred and retried, 5xx →
  * bounced with no retry, RCPT greylisting → retried until accepted. Each message ends in
  * exactly one state with the attempts the replies call for, and is accepted at most once.
  */
 describe('fault: upstream replies', { timeout: 120_000 }, () => {
-  let upstream: ScriptedUpstream;
+  let upstream: MisbehavingUpstream;
   let world: FaultWorld;
 
-  const data = (_attemptNo: number, subject: string): DataBehaviour => {
-    if (subject === 'replies-5xx-data') return { kind: 'reply', code: 550 };
-    if (subject === 'replies-4xx' && upstream.dataCountFor(subject) <= K)
-      return { kind: 'reply', code: 451 };
-    return { kind: 'reply', code: 250 };
+  const data = ({ subject }: DotPoint): Act => {
+    if (subject === 'replies-5xx-data') return reply(550);
+    if (subject === 'replies-4xx' && upstream.timesReceived(subject) <= K) return reply(451);
+    return reply(250);
   };
-  const rcpt = (address: string, attemptNo: number): RcptReply => {
-    if (address === UNKNOWN_USER) return { code: 550, text: '5.1.1 no such user' };
+  const rcpt = (address: string, attemptNo: number): Act => {
+    if (address === UNKNOWN_USER) return reply(550, '5.1.1 no such user');
     if (address === GREYLISTED && attemptNo <= 2)
-      return { code: 450, text: '4.7.1 greylisted, try again later' };
-    return { code: 250 };
+      return reply(450, '4.7.1 greylisted, try again later');
+    return reply(250);
   };
 
   before(async () => {
-    upstream = await startScriptedUpstream(data, 0, { rcpt });
+    upstream = await startMisbehavingUpstream({ data, rcpt });
     world = await startFaultWorld(upstream.url);
     await world.startRelay('all');
   });
@@ -91,10 +87,10 @@ describe('fault: upstream replies', { timeout: 120_000 }, () => {
     assert.ok(result.acked && result.id);
     const record = await waitForStatus(world, result.id, 'delivered', 30_000);
     console.log(
-      `# upstream 4xx x${K}: acked 1, delivered 1, duplicates ${copiesOf(upstream, 'replies-4xx') - 1}, kills 0`,
+      `# upstream 4xx x${K}: acked 1, delivered 1, duplicates ${upstream.timesAccepted('replies-4xx') - 1}, kills 0`,
     );
-    assert.equal(copiesOf(upstream, 'replies-4xx'), 1);
-    assert.equal(upstream.dataCountFor('replies-4xx'), K + 1);
+    assert.equal(upstream.timesAccepted('replies-4xx'), 1);
+    assert.equal(upstream.timesReceived('replies-4xx'), K + 1);
     assert.equal(record.attempts, K + 1);
     assert.deepEqual(
       record.events.map((event) => event.type),
@@ -115,9 +111,9 @@ describe('fault: upstream replies', { timeout: 120_000 }, () => {
     console.log(
       `# upstream 5xx: acked 2, delivered 0, duplicates ${upstream.accepted.filter((s) => s.startsWith('replies-5xx')).length}, kills 0 (bounced 2)`,
     );
-    assert.equal(upstream.dataCountFor('replies-5xx-data'), 1, 'end-of-DATA 550 retried');
+    assert.equal(upstream.timesReceived('replies-5xx-data'), 1, 'end-of-DATA 550 retried');
     assert.equal(upstream.rcptAttempts(UNKNOWN_USER), 1, 'RCPT 550 retried');
-    assert.equal(upstream.dataCountFor('replies-5xx-rcpt'), 0, 'DATA sent after RCPT 550');
+    assert.equal(upstream.timesReceived('replies-5xx-rcpt'), 0, 'DATA sent after RCPT 550');
     for (const record of [dataRecord, rcptRecord]) {
       assert.equal(record?.status, 'bounced');
       assert.equal(record?.attempts, 1);
@@ -130,12 +126,12 @@ describe('fault: upstream replies', { timeout: 120_000 }, () => {
     const result = await sendTo(world, 'replies-greylist', [GREYLISTED]);
     assert.ok(result.id);
     const record = await waitForStatus(world, result.id, 'delivered', 30_000);
-    const copies = copiesOf(upstream, 'replies-greylist');
+    const copies = upstream.timesAccepted('replies-greylist');
     console.log(`# upstream greylisting: acked 1, delivered 1, duplicates ${copies - 1}, kills 0`);
     assert.equal(copies, 1);
     assert.equal(upstream.rcptAttempts(GREYLISTED), 3);
     // No DATA while the recipient is refused: the message body went out once.
-    assert.equal(upstream.dataCountFor('replies-greylist'), 1);
+    assert.equal(upstream.timesReceived('replies-greylist'), 1);
     assert.equal(record.attempts, 3);
     assert.match(
       record.events.find((event) => event.type === 'deferred')?.detail ?? '',
@@ -151,14 +147,12 @@ describe('fault: upstream replies', { timeout: 120_000 }, () => {
  * works again — over TLS.
  */
 describe('fault: upstream STARTTLS stripped', { timeout: 120_000 }, () => {
-  let upstream: ScriptedUpstream;
+  let upstream: MisbehavingUpstream;
   let world: FaultWorld;
   let caDir: string;
 
   before(async () => {
-    upstream = await startScriptedUpstream(() => ({ kind: 'reply', code: 250 }), 0, {
-      starttls: 'none',
-    });
+    upstream = await startMisbehavingUpstream({ starttls: 'none' });
     world = await startFaultWorld(`smtp://127.0.0.1:${upstream.port}`);
     caDir = mkdtempSync(path.join(os.tmpdir(), 'pw-faults-ca-'));
     const caFile = path.join(caDir, 'upstream-ca.pem');
@@ -199,7 +193,7 @@ describe('fault: upstream STARTTLS stripped', { timeout: 120_000 }, () => {
 
     upstream.setStartTls(await testTlsPair());
     const record = await waitForStatus(world, id, 'delivered', 20_000);
-    const copies = copiesOf(upstream, 'starttls-stripped');
+    const copies = upstream.timesAccepted('starttls-stripped');
     console.log(
       `# upstream starttls-stripped: acked 1, delivered 1, duplicates ${copies - 1}, kills 0 (${refusedTries} refused STARTTLS, ${record.attempts} attempts)`,
     );

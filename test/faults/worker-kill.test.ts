@@ -92,13 +92,13 @@ describe('fault: worker SIGKILLed mid-delivery', { timeout: 480_000 }, () => {
       // in a killed worker only come back after BullMQ's stall check (lock 30 s), so the
       // undelivered count includes those and the margin is large.
       if (acked.size - sink.subjects.size < 100 + CONCURRENCY * kills) await topUp(150);
-      const before = sink.messages.length;
+      const before = sink.received.length;
       worker = await world.startRelay('worker', {
         POSTWARDEN_WORKER_CONCURRENCY: String(CONCURRENCY),
       });
       const current = worker;
       await waitUntil(
-        () => sink.messages.length > before || current.child.exitCode !== null,
+        () => sink.received.length > before || current.child.exitCode !== null,
         20_000,
         `the restarted worker to deliver something (after ${kills} kills)`,
         10,
@@ -137,7 +137,7 @@ describe('fault: worker SIGKILLed mid-delivery', { timeout: 480_000 }, () => {
     const offsets: number[] = [];
     for (const [subject, count] of sink.subjects) {
       if (count < 2) continue;
-      const copies = sink.messages.filter((m) => m.subject === subject);
+      const copies = sink.received.filter((m) => m.subject === subject);
       assert.equal(
         new Set(copies.map((m) => m.messageId)).size,
         1,

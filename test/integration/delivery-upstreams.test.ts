@@ -11,10 +11,10 @@ import { createDeliveryHarness, type DeliveryHarness } from '../support/delivery
 import {
   type FakeUpstream,
   type FakeUpstreamOptions,
-  refusingPort,
   startFakeUpstream,
 } from '../support/fake-upstream.js';
 import { startTestRedis, type TestRedis } from '../support/redis.js';
+import { freePort } from '../support/relay-env.js';
 import { testTlsPair } from '../support/tls.js';
 
 /** Long enough that nothing expires while a test looks at a deferral. */
@@ -66,7 +66,7 @@ describe('upstreams: TLS, AUTH, failover and capture', () => {
 
   it('fails over to the second upstream when the first refuses connections', async () => {
     const second = await fakeUpstream();
-    const dead = { port: await refusingPort() };
+    const dead = { port: await freePort() };
     const h = await harness();
     await h.startWorker(
       createUpstreams([smtpSpec(dead, 'starttls'), smtpSpec(second, 'starttls')], {

@@ -10,12 +10,14 @@ import {
   type FakeUpstreamOptions,
   startFakeUpstream,
 } from '../support/fake-upstream.js';
-import { startTestRedis, type TestRedis } from '../support/redis.js';
 import {
-  type SessionPeer,
-  type SessionPeerScript,
-  startSessionPeer,
-} from '../support/session-peer.js';
+  type Act,
+  type MisbehavingUpstream,
+  type MisbehavingUpstreamOptions,
+  reply,
+  startMisbehavingUpstream,
+} from '../support/misbehaving-upstream.js';
+import { startTestRedis, type TestRedis } from '../support/redis.js';
 import { testTlsPair } from '../support/tls.js';
 import { waitUntil } from '../support/wait-until.js';
 
@@ -35,6 +37,7 @@ function message(to: string[] = ['a@example.net']): OutgoingMessage {
 }
 
 const outcomes = (results: { outcome: string }[]) => results.map((result) => result.outcome);
+const DISCONNECT: Act = { kind: 'disconnect' };
 
 describe('upstream session pool: reuse of logged-in SMTP sessions', () => {
   let tls: TlsPair;
@@ -76,9 +79,9 @@ describe('upstream session pool: reuse of logged-in SMTP sessions', () => {
 
   /** The raw peer (cleartext, no PIPELINING) and an upstream for it. */
   async function peerUpstream(
-    script: SessionPeerScript,
-  ): Promise<{ peer: SessionPeer; upstream: Upstream }> {
-    const peer = await startSessionPeer(script);
+    script: Pick<MisbehavingUpstreamOptions, 'mail' | 'data'>,
+  ): Promise<{ peer: MisbehavingUpstream; upstream: Upstream }> {
+    const peer = await startMisbehavingUpstream(script);
     const upstream = createSmtpUpstream(
       { kind: 'smtp', label: 'peer', host: '127.0.0.1', port: peer.port, tls: 'off' },
       { timeouts: SHORT },
@@ -162,7 +165,8 @@ describe('upstream session pool: reuse of logged-in SMTP sessions', () => {
 
   it('a reused session dropped silently at MAIL FROM is not a deferral either', async () => {
     const { peer, upstream } = await peerUpstream({
-      mail: (connectionNo, mailNo) => (connectionNo === 1 && mailNo === 2 ? 'disconnect' : 'ok'),
+      mail: ({ connectionNo, mailNo }) =>
+        connectionNo === 1 && mailNo === 2 ? DISCONNECT : reply(250),
     });
     const first = message();
     const second = message();
@@ -173,7 +177,7 @@ describe('upstream session pool: reuse of logged-in SMTP sessions', () => {
   });
 
   it('a session that fails on a fresh connection is not retried transparently', async () => {
-    const { peer, upstream } = await peerUpstream({ mail: () => 'disconnect' });
+    const { peer, upstream } = await peerUpstream({ mail: () => DISCONNECT });
     const results = await upstream.send(message());
     assert.deepEqual(outcomes(results), ['deferred']);
     assert.equal(peer.connections, 1);
@@ -181,19 +185,20 @@ describe('upstream session pool: reuse of logged-in SMTP sessions', () => {
 
   it('a disconnect after the final dot on a pooled session is deferred; the next message opens a new session', async () => {
     const { peer, upstream } = await peerUpstream({
-      data: (connectionNo, mailNo) => (connectionNo === 1 && mailNo === 2 ? 'disconnect' : 'ok'),
+      data: ({ connectionNo, mailNo }) =>
+        connectionNo === 1 && mailNo === 2 ? DISCONNECT : reply(250),
     });
     assert.deepEqual(outcomes(await upstream.send(message())), ['delivered']);
     const lost = message();
     assert.deepEqual(outcomes(await upstream.send(lost)), ['deferred']);
-    assert.equal(peer.received.filter((s) => s === `pool ${sequence}`).length, 1, 'sent once');
+    assert.equal(peer.timesReceived(`pool ${sequence}`), 1, 'sent once');
     assert.deepEqual(outcomes(await upstream.send(message())), ['delivered']);
     assert.equal(peer.connections, 2);
   });
 
   it('a refused message leaves the session usable: RSET, and the next message reuses it', async () => {
     const { peer, upstream } = await peerUpstream({
-      data: (_connectionNo, mailNo) => (mailNo === 1 ? { code: 554 } : 'ok'),
+      data: ({ mailNo }) => reply(mailNo === 1 ? 554 : 250),
     });
     assert.deepEqual(outcomes(await upstream.send(message())), ['bounced']);
     assert.deepEqual(outcomes(await upstream.send(message())), ['delivered']);

@@ -94,7 +94,7 @@ describe('security: open-relay tricks', { timeout: 120_000 }, () => {
   });
 
   it('let nothing reach the upstream or the queue', async () => {
-    assert.equal(harness.sink.messages.length, 0);
+    assert.equal(harness.sink.received.length, 0);
     assert.equal(await harness.queuedCount(), 0);
   });
 });

@@ -161,7 +161,7 @@ describe('security: what SMTP clients put in a message', { timeout: 120_000 }, (
       20_000,
       'the bcc message at the upstream',
     );
-    const delivered = harness.sink.messages.find((message) => message.subject === 'bcc-check');
+    const delivered = harness.sink.received.find((message) => message.subject === 'bcc-check');
     assert.ok(delivered);
     assert.doesNotMatch(delivered.head, /^bcc:/im);
     assert.deepEqual(delivered.to.sort(), ['customer@example.net', 'hidden@example.net']);
@@ -171,11 +171,11 @@ describe('security: what SMTP clients put in a message', { timeout: 120_000 }, (
   it('let nothing refused reach the upstream, and no secret reach logs or Redis', async () => {
     // Only the two legitimate messages arrive; the one with extra recipients went to the
     // three accepted ones only.
-    assert.deepEqual(harness.sink.messages.map((message) => message.subject).sort(), [
+    assert.deepEqual(harness.sink.received.map((message) => message.subject).sort(), [
       'bcc-check',
       'many',
     ]);
-    const many = harness.sink.messages.find((message) => message.subject === 'many');
+    const many = harness.sink.received.find((message) => message.subject === 'many');
     assert.deepEqual(many?.to.sort(), ['a@example.net', 'b@example.net', 'c@example.net']);
     assert.deepEqual(await harness.findSecrets([secret]), []);
   });

@@ -4,7 +4,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createKeys } from '../../src/redis/keys.js';
 import { CredentialStore } from '../../src/security/credentials/store.js';
-import { type CountingSink, startCountingSink } from './counting-sink.js';
+import { type FakeUpstream, startFakeUpstream } from './fake-upstream.js';
 import { bodyOfSize, type Credentials, sendHttp, sendSmtp } from './load-clients.js';
 import { startTestRedis, type TestRedis } from './redis.js';
 import { freeRelayPorts, type RelayPorts, relayEnv, tempDataDir } from './relay-env.js';
@@ -145,7 +145,7 @@ async function withQueue<T>(socket: string, use: (queue: Queue) => Promise<T>): 
  */
 /** A counting sink and a fault world relaying to it, for the tests of one file. */
 export interface SinkWorld {
-  sink: CountingSink;
+  sink: FakeUpstream;
   world: FaultWorld;
 }
 
@@ -154,10 +154,10 @@ export interface SinkWorld {
  * `after` (the world first, so no relay is still delivering when the sink closes). The
  * fields are set once `before` has run: read them inside tests and hooks.
  */
-export function useSinkWorld(sinkOptions: { delayMs?: number } = {}): SinkWorld {
+export function useSinkWorld(sinkOptions: { dataDelayMs?: number } = {}): SinkWorld {
   const fixture = {} as SinkWorld;
   before(async () => {
-    fixture.sink = await startCountingSink(sinkOptions);
+    fixture.sink = await startFakeUpstream({ mode: 'plain', ...sinkOptions });
     fixture.world = await startFaultWorld(fixture.sink.url);
   });
   after(async () => {

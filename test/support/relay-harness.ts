@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { createKeys } from '../../src/redis/keys.js';
 import { CredentialStore, type NewCredential } from '../../src/security/credentials/store.js';
-import { type CountingSink, startCountingSink } from './counting-sink.js';
+import { type FakeUpstream, startFakeUpstream } from './fake-upstream.js';
 import { startTestRedis, type TestRedis } from './redis.js';
 import {
   freeRelayPorts,
@@ -18,7 +18,7 @@ export interface RelayHarness {
   /** A direct connection to the relay's Redis (default key prefix), for assertions. */
   redis: Redis;
   credentials: CredentialStore;
-  sink: CountingSink;
+  sink: FakeUpstream;
   relay: RelayProcess;
   /** Where the relay lives and what it talks to (for a second relay beside it). */
   site: RelaySite;
@@ -40,7 +40,7 @@ export async function startRelayHarness(
   extraEnv: Record<string, string> = {},
 ): Promise<RelayHarness> {
   const redisServer = await startTestRedis();
-  const sink = await startCountingSink();
+  const sink = await startFakeUpstream({ mode: 'plain' });
   const data = tempDataDir('pw-harness-');
   const ports = await freeRelayPorts();
   const site: RelaySite = {
