@@ -3,7 +3,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import nodemailer from 'nodemailer';
 import { createSmtpIntake } from '../../src/intake/smtp/server.js';
 import { silentLogger } from '../support/log-sink.js';
-import { RawSmtpClient } from '../support/smtp-client.js';
+import { RawSmtpClient } from '../support/raw-smtp-client.js';
 import { type SmtpIntakeHarness, startSmtpIntake } from '../support/smtp-intake.js';
 import { testTlsPair } from '../support/tls.js';
 
