@@ -5,10 +5,10 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   type FaultWorld,
-  type MessageRecord,
   messageRecord,
   sendTo,
   startFaultWorld,
+  waitForRecord,
 } from '../support/faults-harness.js';
 import {
   type Act,
@@ -30,25 +30,6 @@ const NO_RETRY_WINDOW_MS = 4000;
 
 const GREYLISTED = 'greylisted@example.net';
 const UNKNOWN_USER = 'unknown-user@example.net';
-
-async function waitForStatus(
-  world: FaultWorld,
-  id: string,
-  status: string,
-  timeoutMs: number,
-): Promise<MessageRecord> {
-  let record: MessageRecord | undefined;
-  await waitUntil(
-    async () => {
-      record = await messageRecord(world, id);
-      return record?.status === status;
-    },
-    timeoutMs,
-    `message ${id} ${status}`,
-    100,
-  );
-  return record as MessageRecord;
-}
 
 /**
  * Issue 5, upstream replies (CONTRACT §Delivery): 4xx → deferred and retried, 5xx →
@@ -85,7 +66,7 @@ describe('fault: upstream replies', { timeout: 120_000 }, () => {
   it(`4xx for ${K} attempts, then 250: delivered once after ${K + 1} attempts`, async () => {
     const result = await sendTo(world, 'replies-4xx', ['four-xx@example.net']);
     assert.ok(result.acked && result.id);
-    const record = await waitForStatus(world, result.id, 'delivered', 30_000);
+    const record = await waitForRecord(world, result.id, 'delivered', 30_000);
     console.log(
       `# upstream 4xx x${K}: acked 1, delivered 1, duplicates ${upstream.timesAccepted('replies-4xx') - 1}, kills 0`,
     );
@@ -102,8 +83,8 @@ describe('fault: upstream replies', { timeout: 120_000 }, () => {
     const atData = await sendTo(world, 'replies-5xx-data', ['five-xx@example.net']);
     const atRcpt = await sendTo(world, 'replies-5xx-rcpt', [UNKNOWN_USER]);
     assert.ok(atData.id && atRcpt.id);
-    await waitForStatus(world, atData.id, 'bounced', 20_000);
-    await waitForStatus(world, atRcpt.id, 'bounced', 20_000);
+    await waitForRecord(world, atData.id, 'bounced', 20_000);
+    await waitForRecord(world, atRcpt.id, 'bounced', 20_000);
     // A retry would come within a second or two (harness retry delays): watch for one.
     await new Promise((resolve) => setTimeout(resolve, NO_RETRY_WINDOW_MS));
     const dataRecord = await messageRecord(world, atData.id);
@@ -125,7 +106,7 @@ describe('fault: upstream replies', { timeout: 120_000 }, () => {
   it('greylisting at RCPT (450 4.7.1): retried, then delivered once', async () => {
     const result = await sendTo(world, 'replies-greylist', [GREYLISTED]);
     assert.ok(result.id);
-    const record = await waitForStatus(world, result.id, 'delivered', 30_000);
+    const record = await waitForRecord(world, result.id, 'delivered', 30_000);
     const copies = upstream.timesAccepted('replies-greylist');
     console.log(`# upstream greylisting: acked 1, delivered 1, duplicates ${copies - 1}, kills 0`);
     assert.equal(copies, 1);
@@ -192,7 +173,7 @@ describe('fault: upstream STARTTLS stripped', { timeout: 120_000 }, () => {
     const refusedTries = starttlsTries();
 
     upstream.setStartTls(await testTlsPair());
-    const record = await waitForStatus(world, id, 'delivered', 20_000);
+    const record = await waitForRecord(world, id, 'delivered', 20_000);
     const copies = upstream.timesAccepted('starttls-stripped');
     console.log(
       `# upstream starttls-stripped: acked 1, delivered 1, duplicates ${copies - 1}, kills 0 (${refusedTries} refused STARTTLS, ${record.attempts} attempts)`,

@@ -276,6 +276,26 @@ export async function messageRecord(
   }
 }
 
+/** Poll GET /v1/messages/:id until the message is `status`; resolves with that record. */
+export async function waitForRecord(
+  world: FaultWorld,
+  id: string,
+  status: string,
+  timeoutMs: number,
+): Promise<MessageRecord> {
+  let record: MessageRecord | undefined;
+  await waitUntil(
+    async () => {
+      record = await messageRecord(world, id);
+      return record?.status === status;
+    },
+    timeoutMs,
+    `message ${id} ${status}`,
+    100,
+  );
+  return record as MessageRecord;
+}
+
 /** Like `world.send` over HTTP, to recipients of the test's choosing (per-address scripts). */
 export async function sendTo(
   world: FaultWorld,
