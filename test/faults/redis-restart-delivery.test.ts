@@ -5,6 +5,7 @@ import {
   explainMissing,
   reportCounts,
   useSinkWorld,
+  waitForDelivery,
 } from '../support/faults-harness.js';
 import { waitUntil } from '../support/wait-until.js';
 
@@ -82,12 +83,7 @@ describe('fault: Redis restarted with deliveries in flight', { timeout: 300_000 
     stop = true;
     await Promise.all(lanes);
 
-    await waitUntil(
-      () => [...acked].every((token) => sink.subjects.has(token)),
-      120_000,
-      'every acknowledged message at the upstream after the restarts',
-      200,
-    ).catch(() => undefined);
+    await waitForDelivery(acked, sink.subjects, 120_000);
     const counts = reportCounts('redis-restart-delivery', acked, sink.subjects, RESTARTS);
     const bound = inFlight.reduce((sum, n) => sum + n, 0);
     console.log(

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { reportCounts, useSinkWorld } from '../support/faults-harness.js';
+import { reportCounts, useSinkWorld, waitForDelivery } from '../support/faults-harness.js';
 import { waitUntil } from '../support/wait-until.js';
 
 /** systemd's TimeoutStopSec and compose's grace period are 30 s; we must be well within. */
@@ -41,12 +41,7 @@ describe('fault: SIGTERM with deliveries in flight', { timeout: 120_000 }, () =>
     assert.ok(elapsed <= GRACE_MS, `exited after ${elapsed} ms (grace ${GRACE_MS} ms)`);
 
     const restarted = await world.startRelay('all');
-    await waitUntil(
-      () => [...acked].every((token) => sink.subjects.has(token)),
-      60_000,
-      'every acknowledged message after the restart',
-      100,
-    ).catch(() => undefined);
+    await waitForDelivery(acked, sink.subjects, 60_000);
     const counts = reportCounts('sigterm-drain', acked, sink.subjects, 0);
     console.log(`# sigterm-drain: exit ${code} after ${elapsed} ms`);
     assert.deepEqual(counts.missing, []);

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createKeys } from '../../src/redis/keys.js';
-import { reportCounts, useSinkWorld } from '../support/faults-harness.js';
+import { reportCounts, useSinkWorld, waitForDelivery } from '../support/faults-harness.js';
 import type { RelayProcess } from '../support/relay-process.js';
 import { waitUntil } from '../support/wait-until.js';
 
@@ -112,12 +112,7 @@ describe('fault: worker SIGKILLed mid-delivery', { timeout: 480_000 }, () => {
 
     // The drain after the last kill is not under test: the default concurrency is faster.
     worker = await world.startRelay('worker');
-    await waitUntil(
-      () => [...acked].every((token) => sink.subjects.has(token)),
-      120_000,
-      'every acknowledged message at the upstream after the kills',
-      200,
-    ).catch(() => undefined);
+    await waitForDelivery(acked, sink.subjects, 120_000);
     const counts = reportCounts('worker-kill', acked, sink.subjects, kills);
     for (const token of counts.missing.slice(0, 10)) {
       const id = ids.get(token);

@@ -1,29 +1,14 @@
 import assert from 'node:assert/strict';
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
 import { loadConfig } from '../../src/config/load.js';
-import { buildHttpApp } from '../../src/intake/http/app.js';
 import { createServices, type Services } from '../../src/runtime/services.js';
+import { startHttpIntake } from '../support/http-intake.js';
 import { createLogSink } from '../support/log-sink.js';
 import { startTestRedis, type TestRedis } from '../support/redis.js';
 
 const MAX_BYTES = 20_000;
-
-async function startApp(services: Services, logger: Logger): Promise<[FastifyInstance, string]> {
-  const app = await buildHttpApp({
-    credentials: services.credentials,
-    abuseGuard: services.abuseGuard,
-    accept: services.accept,
-    store: services.store,
-    durability: services.durability,
-    maxMessageBytes: MAX_BYTES,
-    logger,
-  });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  return [app, `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`];
-}
 
 function message(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -78,8 +63,9 @@ describe('HTTP API', () => {
     const { logger } = sink;
     services = await createServices(config, server.url, logger, { keyPrefix: 'http-api' });
     banServices = await createServices(config, server.url, logger, { keyPrefix: 'http-ban' });
-    [app, base] = await startApp(services, logger);
-    [banApp, banBase] = await startApp(banServices, logger);
+    const options = { logger, maxMessageBytes: MAX_BYTES };
+    ({ app, base } = await startHttpIntake(services, options));
+    ({ app: banApp, base: banBase } = await startHttpIntake(banServices, options));
     secret = await newCredential('shop');
   });
 

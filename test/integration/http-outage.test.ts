@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../../src/config/load.js';
-import { buildHttpApp } from '../../src/intake/http/app.js';
 import { createServices, type Services } from '../../src/runtime/services.js';
+import { startHttpIntake } from '../support/http-intake.js';
 import { silentLogger } from '../support/log-sink.js';
 import { startTestRedis, type TestRedis } from '../support/redis.js';
 import { waitUntil } from '../support/wait-until.js';
@@ -33,19 +32,13 @@ describe('HTTP API while Redis is down or not durable', () => {
   before(async () => {
     server = await startTestRedis();
     const config = loadConfig({});
-    const logger = silentLogger;
-    services = await createServices(config, server.url, logger, { keyPrefix: 'http-outage' });
-    app = await buildHttpApp({
-      credentials: services.credentials,
-      abuseGuard: services.abuseGuard,
-      accept: services.accept,
-      store: services.store,
-      durability: services.durability,
-      maxMessageBytes: config.maxMessageBytes,
-      logger,
+    services = await createServices(config, server.url, silentLogger, {
+      keyPrefix: 'http-outage',
     });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    ({ app, base } = await startHttpIntake(services, {
+      logger: silentLogger,
+      maxMessageBytes: config.maxMessageBytes,
+    }));
     secret = (await services.credentials.create({ name: 'shop', allowFrom: ['*@example.com'] }))
       .secret;
   });

@@ -29,6 +29,21 @@ describe('SMTP intake: greeting, TLS, AUTH and envelope', () => {
     return client;
   }
 
+  /** Another intake on the same services, on the ports given (not listening yet). */
+  async function secondIntake(submissionPort: number, smtpsPort: number | 'ephemeral') {
+    return createSmtpIntake({
+      host: '127.0.0.1',
+      submissionPort,
+      smtpsPort,
+      tls: await testTlsPair(),
+      maxMessageBytes: MAX_BYTES,
+      credentials: h.services.credentials,
+      abuseGuard: h.services.abuseGuard,
+      accept: h.services.accept,
+      logger: silentLogger,
+    });
+  }
+
   before(async () => {
     h = await startSmtpIntake({
       POSTWARDEN_MAX_MESSAGE_BYTES: String(MAX_BYTES),
@@ -186,17 +201,7 @@ describe('SMTP intake: greeting, TLS, AUTH and envelope', () => {
   });
 
   it('close(deadline) stops accepting, then cuts open sessions with 421', async () => {
-    const intake = createSmtpIntake({
-      host: '127.0.0.1',
-      submissionPort: 0,
-      smtpsPort: 0,
-      tls: await testTlsPair(),
-      maxMessageBytes: MAX_BYTES,
-      credentials: h.services.credentials,
-      abuseGuard: h.services.abuseGuard,
-      accept: h.services.accept,
-      logger: silentLogger,
-    });
+    const intake = await secondIntake(0, 0);
     const { submissionPort, smtpsPort } = await intake.listen();
     assert.equal(smtpsPort, undefined, 'SMTPS port 0 = off');
     const client = await RawSmtpClient.connect(submissionPort);
@@ -212,17 +217,7 @@ describe('SMTP intake: greeting, TLS, AUTH and envelope', () => {
   });
 
   it('rejects listen() on a port in use with the errno code, the port and its variable', async () => {
-    const intake = createSmtpIntake({
-      host: '127.0.0.1',
-      submissionPort: h.submissionPort,
-      smtpsPort: 'ephemeral',
-      tls: await testTlsPair(),
-      maxMessageBytes: MAX_BYTES,
-      credentials: h.services.credentials,
-      abuseGuard: h.services.abuseGuard,
-      accept: h.services.accept,
-      logger: silentLogger,
-    });
+    const intake = await secondIntake(h.submissionPort, 'ephemeral');
     await assert.rejects(intake.listen(), {
       code: 'EADDRINUSE',
       port: h.submissionPort,

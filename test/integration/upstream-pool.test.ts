@@ -1,15 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { TlsPair } from '../../src/runtime/tls.js';
+import { describe, it } from 'node:test';
 import { createSmtpUpstream } from '../../src/upstream/smtp.js';
 import type { SmtpPoolLimits } from '../../src/upstream/smtp-pool.js';
 import type { OutgoingMessage, Upstream } from '../../src/upstream/types.js';
-import { setupScriptedDelivery } from '../support/delivery-harness.js';
-import {
-  type FakeUpstream,
-  type FakeUpstreamOptions,
-  startFakeUpstream,
-} from '../support/fake-upstream.js';
+import { useDeliveryFixture } from '../support/delivery-harness.js';
+import type { FakeUpstream, FakeUpstreamOptions } from '../support/fake-upstream.js';
 import {
   type Act,
   type MisbehavingUpstream,
@@ -17,8 +12,6 @@ import {
   reply,
   startMisbehavingUpstream,
 } from '../support/misbehaving-upstream.js';
-import { startTestRedis, type TestRedis } from '../support/redis.js';
-import { testTlsPair } from '../support/tls.js';
 import { waitUntil } from '../support/wait-until.js';
 
 const SHORT = { connectionMs: 2000, greetingMs: 2000, socketMs: 2000 };
@@ -40,25 +33,15 @@ const outcomes = (results: { outcome: string }[]) => results.map((result) => res
 const DISCONNECT: Act = { kind: 'disconnect' };
 
 describe('upstream session pool: reuse of logged-in SMTP sessions', () => {
-  let tls: TlsPair;
-  let redis: TestRedis;
-  const cleanups: (() => Promise<void>)[] = [];
-
-  before(async () => {
-    [tls, redis] = await Promise.all([testTlsPair(), startTestRedis()]);
-  });
-
-  after(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-    await redis.cleanup();
-  });
+  const fixture = useDeliveryFixture();
+  const { cleanups } = fixture;
 
   /** smtp-server with STARTTLS and AUTH, and an smtp:// upstream logged in to it. */
   async function tlsUpstream(
     script: Omit<FakeUpstreamOptions, 'tls' | 'requireAuth'> = {},
     pool: Partial<SmtpPoolLimits> = {},
   ): Promise<{ fake: FakeUpstream; upstream: Upstream }> {
-    const fake = await startFakeUpstream({ tls, requireAuth: LOGIN, ...script });
+    const fake = await fixture.fakeUpstream({ requireAuth: LOGIN, ...script });
     const upstream = createSmtpUpstream(
       {
         kind: 'smtp',
@@ -68,12 +51,9 @@ describe('upstream session pool: reuse of logged-in SMTP sessions', () => {
         tls: 'starttls',
         auth: LOGIN,
       },
-      { ca: tls.cert, timeouts: SHORT, pool },
+      { ca: fixture.tls.cert, timeouts: SHORT, pool },
     );
-    cleanups.push(
-      () => fake.close(),
-      () => upstream.close(),
-    );
+    cleanups.push(() => upstream.close());
     return { fake, upstream };
   }
 
@@ -231,12 +211,9 @@ describe('upstream session pool: reuse of logged-in SMTP sessions', () => {
   });
 
   it('through the worker: a reused session refused with 421 records one attempt, no deferral', async () => {
-    const { fake, upstream, h } = await setupScriptedDelivery(
-      redis.url,
-      tls,
-      { mail: (mailNo) => (mailNo >= 2 ? 421 : 250) },
-      cleanups,
-    );
+    const { fake, upstream, h } = await fixture.scripted({
+      mail: (mailNo) => (mailNo >= 2 ? 421 : 250),
+    });
     cleanups.push(() => upstream.close());
     await h.startWorker(upstream);
     const first = await h.submit(['first@example.net']);

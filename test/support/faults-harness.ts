@@ -199,20 +199,37 @@ export async function killIntakeRepeatedly(
 }
 
 /**
- * Wait until every token is at the upstream and no delivery job is pending. A timeout is
- * not an error here: the counts that follow name what is missing, and why.
+ * Wait until every token is at the upstream (`delivered` counts arrivals by Subject);
+ * resolves with the tokens still missing after `timeoutMs`. A timeout is not an error
+ * here: the counts that follow name what is missing, and why.
  */
+export async function waitForDelivery(
+  tokens: Iterable<string>,
+  delivered: Map<string, number>,
+  timeoutMs = 120_000,
+): Promise<string[]> {
+  const expected = [...tokens];
+  const missing = () => expected.filter((token) => !delivered.has(token));
+  await waitUntil(
+    () => missing().length === 0,
+    timeoutMs,
+    'every acknowledged message at the upstream',
+    200,
+  ).catch(() => undefined);
+  return missing();
+}
+
+/** As waitForDelivery, and then until no delivery job is pending either. */
 export async function waitForQuiet(
   world: FaultWorld,
   tokens: Iterable<string>,
   delivered: Map<string, number>,
 ): Promise<void> {
-  const expected = [...tokens];
+  await waitForDelivery(tokens, delivered);
   await waitUntil(
-    async () =>
-      expected.every((token) => delivered.has(token)) && (await world.pendingJobs()) === 0,
-    120_000,
-    'every acknowledged message at the upstream and an empty queue',
+    async () => (await world.pendingJobs()) === 0,
+    30_000,
+    'an empty queue',
     200,
   ).catch(() => undefined);
 }
