@@ -139,18 +139,14 @@ async function withQueue<T>(socket: string, use: (queue: Queue) => Promise<T>): 
   }
 }
 
-/**
- * Evidence for a loss: each missing token's message id, its status as the API reports it,
- * and its BullMQ job state (at most `limit` lines, printed as `# name missing ...`).
- */
-/** A counting sink and a fault world relaying to it, for the tests of one file. */
+/** A plain fake upstream (the sink) and a fault world relaying to it, for the tests of one file. */
 export interface SinkWorld {
   sink: FakeUpstream;
   world: FaultWorld;
 }
 
 /**
- * Registers the file's `before` (start a counting sink, then a world relaying to it) and
+ * Registers the file's `before` (start the sink, then a world relaying to it) and
  * `after` (the world first, so no relay is still delivering when the sink closes). The
  * fields are set once `before` has run: read them inside tests and hooks.
  */
@@ -234,6 +230,10 @@ export async function waitForQuiet(
   ).catch(() => undefined);
 }
 
+/**
+ * Evidence for a loss: each missing token's message id, its status as the API reports it,
+ * and its BullMQ job state (at most `limit` lines, printed as `# name missing ...`).
+ */
 export async function explainMissing(
   world: FaultWorld,
   name: string,

@@ -34,7 +34,8 @@ export interface RelayHarness {
 
 /**
  * A spawned relay (`node dist/main.js start`) on its own throwaway Redis, relaying to a
- * counting sink: tests talk to it only through its sockets, as an outsider would.
+ * plain fake upstream (the sink): tests talk to it only through its sockets, as an outsider
+ * would.
  */
 export async function startRelayHarness(
   extraEnv: Record<string, string> = {},
