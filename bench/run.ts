@@ -17,8 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { freePort, MAIN_JS } from '../test/support/relay-process.js';
-import { testTlsPair } from '../test/support/tls.js';
+import { generateSelfSignedPair } from '../src/runtime/tls.js';
 import { runCell, type Scenario, type Sink } from './cell.js';
 import {
   type BacklogResult,
@@ -27,6 +26,7 @@ import {
   measureBigMessage,
 } from './extras.js';
 import { startHelper } from './lib/helper-process.js';
+import { freePort } from './lib/ports.js';
 import { loadAverage } from './lib/proc.js';
 import {
   aggregate,
@@ -38,7 +38,7 @@ import {
 } from './report.js';
 import { startCeiling } from './systems/ceiling.js';
 import { hasPostfix, startPostfix } from './systems/postfix.js';
-import { startRelay } from './systems/relay.js';
+import { MAIN_JS, startRelay } from './systems/relay.js';
 import type { SystemUnderTest } from './systems/system.js';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -114,7 +114,7 @@ const scenarios = SCENARIOS.filter((s) => !only || only.includes(s.id)).map((s) 
   systems: s.systems.filter((name) => available.has(name) && (!wanted || wanted.includes(name))),
 }));
 
-const tls = await testTlsPair();
+const tls = await generateSelfSignedPair(['localhost', '127.0.0.1']);
 const profileDir = path.join(values.out, 'profiles');
 if (values.profile) mkdirSync(profileDir, { recursive: true });
 

@@ -7,18 +7,14 @@
  *
  *   npm run build && npm run bench -- [--seconds 10] [--runs 3] [--connections 20] [--size 2048]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
 import nodemailer from 'nodemailer';
-import { createKeys } from '../src/redis/keys.js';
-import { CredentialStore } from '../src/security/credentials/store.js';
-import { startCountingSink } from '../test/support/counting-sink.js';
-import { bodyOfSize } from '../test/support/load-clients.js';
-import { startTestRedis } from '../test/support/redis.js';
-import { freePort, spawnRelay, waitForReady, waitUntil } from '../test/support/relay-process.js';
+import { generateSelfSignedPair } from '../src/runtime/tls.js';
+import { startCountingSink } from './lib/counting-sink.js';
+import { waitUntil } from './lib/ports.js';
+import { median, percentile } from './lib/stats.js';
+import { bodyText } from './load/message.js';
+import { startRelay } from './systems/relay.js';
 
 const { values } = parseArgs({
   options: {
@@ -33,37 +29,12 @@ const runs = Number(values.runs);
 const connections = Number(values.connections);
 const size = Number(values.size);
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
-}
-
-const median = (list: number[]) =>
-  [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)] as number;
+const tls = await generateSelfSignedPair(['localhost', '127.0.0.1']);
 
 async function runOnce(run: number) {
-  const redisServer = await startTestRedis();
   const sink = await startCountingSink();
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'pw-bench-'));
-  const ports = { http: await freePort(), smtp: await freePort() };
-  const redis = new Redis({ path: redisServer.socket });
-  const { secret } = await new CredentialStore(redis, createKeys()).create({
-    name: 'bench',
-    allowFrom: ['*@example.com'],
-  });
-  redis.disconnect();
-  const relay = spawnRelay(['start'], {
-    REDIS_URL: redisServer.url,
-    POSTWARDEN_DATA_DIR: dataDir,
-    POSTWARDEN_HTTP_PORT: String(ports.http),
-    POSTWARDEN_SMTP_PORT: String(ports.smtp),
-    POSTWARDEN_SMTPS_PORT: '0',
-    POSTWARDEN_UPSTREAM_URL: sink.url,
-    POSTWARDEN_ADMIN_PASSWORD: 'bench-admin',
-    LOG_LEVEL: 'warn',
-  });
-  await waitForReady(ports.http);
-  const text = bodyOfSize(size);
+  const relay = await startRelay({ sinkUrl: sink.url, tls });
+  const text = bodyText(size);
   const latencies: number[] = [];
   let accepted = 0;
   let failed = 0;
@@ -73,13 +44,13 @@ async function runOnce(run: number) {
     Array.from({ length: connections }, async (_, index) => {
       const transport = nodemailer.createTransport({
         host: '127.0.0.1',
-        port: ports.smtp,
+        port: relay.smtpPort,
         secure: false,
         requireTLS: true,
         pool: true,
         maxConnections: 1,
         maxMessages: Number.POSITIVE_INFINITY,
-        auth: { user: 'bench', pass: secret },
+        auth: { user: relay.user, pass: relay.password },
         tls: { rejectUnauthorized: false },
       });
       let n = 0;
@@ -103,13 +74,12 @@ async function runOnce(run: number) {
   );
   const elapsed = (Date.now() - startedAt) / 1000;
   await waitUntil(
-    () => sink.messages.length >= accepted,
+    () => sink.subjects.length >= accepted,
     120_000,
     'the sink to receive every accepted message',
     100,
   );
   const drainedAt = (Date.now() - startedAt) / 1000;
-  latencies.sort((a, b) => a - b);
   const result = {
     run,
     accepted,
@@ -119,12 +89,10 @@ async function runOnce(run: number) {
     p50: percentile(latencies, 50),
     p95: percentile(latencies, 95),
     p99: percentile(latencies, 99),
-    delivered: sink.messages.length,
+    delivered: sink.subjects.length,
   };
-  await relay.kill('SIGTERM');
+  await relay.stop();
   await sink.close();
-  await redisServer.cleanup();
-  rmSync(dataDir, { recursive: true, force: true });
   return result;
 }
 

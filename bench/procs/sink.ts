@@ -1,26 +1,27 @@
 /**
- * Helper process: the counting sink both systems relay to (test/support/counting-sink.ts,
+ * Helper process: the counting sink both systems relay to (lib/counting-sink.ts,
  * cleartext smtp-server on 127.0.0.1). Messages are counted per run tag (the Subject is
  * `bench <tag>-<connection>-<n>`), so stragglers of a warm-up or an earlier cell never
  * count for the next one. `waitFor` answers with the wall-clock time at which the tag
  * reached `count` messages, for end-to-end rates.
  */
-import { startCountingSink } from '../../test/support/counting-sink.js';
+import { startCountingSink } from '../lib/counting-sink.js';
 import { helperOptions, serveHelper } from '../lib/helper-side.js';
 import { tagOfSubject } from '../load/message.js';
 
 const now = () => performance.timeOrigin + performance.now();
-const sink = await startCountingSink(helperOptions<{ delayMs?: number }>());
+helperOptions<Record<string, never>>();
+const sink = await startCountingSink();
 /** Per tag: the arrival time of its 1st, 2nd, ... message. */
 const arrivals = new Map<string, number[]>();
 let seen = 0;
 
 function collect(): void {
-  const messages = sink.messages;
-  if (messages.length === seen) return;
+  const { subjects } = sink;
+  if (subjects.length === seen) return;
   const at = now();
-  for (; seen < messages.length; seen++) {
-    const tag = tagOfSubject(messages[seen]?.subject ?? '');
+  for (; seen < subjects.length; seen++) {
+    const tag = tagOfSubject(subjects[seen] ?? '');
     const list = arrivals.get(tag) ?? [];
     list.push(at);
     arrivals.set(tag, list);
@@ -45,7 +46,7 @@ async function waitFor(payload: unknown) {
 function duplicates(payload: unknown): number {
   const { tag } = payload as { tag: string };
   let count = 0;
-  for (const [subject, times] of sink.subjects) {
+  for (const [subject, times] of sink.counts) {
     if (times > 1 && tagOfSubject(subject) === tag) count += times - 1;
   }
   return count;

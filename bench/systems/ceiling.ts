@@ -1,10 +1,10 @@
-import { startTestRedis } from '../../test/support/redis.js';
 import { startHelper } from '../lib/helper-process.js';
+import { startBenchRedis } from '../lib/redis-server.js';
 import type { SystemUnderTest } from './system.js';
 
 /** The bare fastify + LPUSH route (procs/ceiling.ts) on its own fsync-always Redis. */
 export async function startCeiling(): Promise<SystemUnderTest> {
-  const redisServer = await startTestRedis();
+  const redisServer = await startBenchRedis();
   const helper = await startHelper<{ port: number }>('ceiling', { socket: redisServer.socket });
   const redisPid = redisServer.pid ?? 0;
   return {

@@ -10,9 +10,8 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { waitUntil } from '../../test/support/relay-process.js';
 import { type Helper, startHelper } from '../lib/helper-process.js';
-import { canConnect } from '../lib/ports.js';
+import { canConnect, waitUntil } from '../lib/ports.js';
 import { processTree } from '../lib/proc.js';
 import { renderMainCf, renderMasterCf, renderSenderLoginMap } from '../postfix/config.js';
 import type { Login } from '../postfix/dovecot-auth.js';

@@ -2,21 +2,27 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { createKeys } from '../../src/redis/keys.js';
 import { CredentialStore } from '../../src/security/credentials/store.js';
-import { startTestRedis } from '../../test/support/redis.js';
-import { freePort, MAIN_JS, waitForReady } from '../../test/support/relay-process.js';
-import { childEnv } from '../../test/support/spawn.js';
+import { freePort, waitUntil } from '../lib/ports.js';
 import { processTree } from '../lib/proc.js';
+import { startBenchRedis } from '../lib/redis-server.js';
 import type { SystemUnderTest } from './system.js';
+
+/** The compiled relay (`npm run bench` builds it first). */
+export const MAIN_JS = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../dist/main.js',
+);
 
 /**
  * Postwarden as shipped (`node dist/main.js start`, all roles in one process) on a
  * throwaway redis-server with AOF and `appendfsync always` (durability=fsync, the
  * default), relaying to the sink. Its CPU and memory are the relay's process tree plus
  * its redis-server. `nodeArgs` lets the runner add `--cpu-prof` (Node 20 refuses it in
- * NODE_OPTIONS, hence our own spawn rather than test/support's spawnRelay).
+ * NODE_OPTIONS, so the node arguments are ours to give).
  */
 export async function startRelay(options: {
   sinkUrl: string;
@@ -30,7 +36,7 @@ export async function startRelay(options: {
   layout?: 'one' | 'split' | 'intake-first';
 }): Promise<SystemUnderTest> {
   const layout = options.layout ?? 'one';
-  const redisServer = await startTestRedis();
+  const redisServer = await startBenchRedis();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'pw-bench-relay-'));
   const certFile = path.join(dataDir, 'bench-cert.pem');
   const keyFile = path.join(dataDir, 'bench-key.pem');
@@ -43,7 +49,8 @@ export async function startRelay(options: {
     allowFrom: ['*@example.com'],
   });
   redis.disconnect();
-  const ports = { http: await freePort(), smtp: await freePort() };
+  // Every role listens on HTTP (/healthz, /readyz, /metrics): the worker has its own port.
+  const ports = { http: await freePort(), smtp: await freePort(), workerHttp: await freePort() };
   const env = {
     REDIS_URL: redisServer.url,
     POSTWARDEN_DATA_DIR: dataDir,
@@ -59,10 +66,12 @@ export async function startRelay(options: {
   // One process with every role (as `npm start` ships), or intake and delivery in two
   // processes on the same Redis (`--role intake` + `--role worker`), which lets delivery
   // use the second core instead of sharing the intake's event loop.
-  const start = (args: string[]) =>
-    startChild(env, [...(options.nodeArgs ?? []), MAIN_JS, 'start', ...args]);
+  const start = (args: string[], extraEnv: Record<string, string> = {}) =>
+    startChild({ ...env, ...extraEnv }, [...(options.nodeArgs ?? []), MAIN_JS, 'start', ...args]);
+  const startWorker = () =>
+    start(['--role', 'worker'], { POSTWARDEN_HTTP_PORT: String(ports.workerHttp) });
   const children = layout === 'one' ? [start([])] : [start(['--role', 'intake'])];
-  let worker = layout === 'one' ? undefined : start(['--role', 'worker']);
+  let worker = layout === 'one' ? undefined : startWorker();
   const running = () => (worker ? [...children, worker] : children);
   const relay = {
     output: () =>
@@ -77,7 +86,7 @@ export async function startRelay(options: {
     rmSync(dataDir, { recursive: true, force: true });
   };
   try {
-    await waitForReady(ports.http, 30_000);
+    await waitUntil(() => isReady(ports.http), 30_000, `the relay on port ${ports.http}`);
   } catch (error) {
     const output = relay.output();
     await cleanup();
@@ -93,7 +102,7 @@ export async function startRelay(options: {
             worker = undefined;
           },
           async releaseDelivery() {
-            worker ??= start(['--role', 'worker']);
+            worker ??= startWorker();
           },
         }
       : {};
@@ -115,10 +124,29 @@ const SYSTEM_NAMES = {
   'intake-first': 'postwarden-intake',
 } as const;
 
+/** Whether the relay's `GET /readyz` answers 200. */
+async function isReady(httpPort: number): Promise<boolean> {
+  try {
+    return (await fetch(`http://127.0.0.1:${httpPort}/readyz`)).status === 200;
+  } catch {
+    return false;
+  }
+}
+
+/** Our environment minus everything Postwarden reads (a developer's own settings), plus `env`. */
+function relayChildEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const base: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (name === 'REDIS_URL' || name === 'LOG_LEVEL' || name.startsWith('POSTWARDEN_')) continue;
+    base[name] = value;
+  }
+  return { ...base, ...env };
+}
+
 /** One relay process, its last output kept for error messages. */
 function startChild(env: Record<string, string>, args: string[]) {
   const child = spawn(process.execPath, args, {
-    env: childEnv(env),
+    env: relayChildEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

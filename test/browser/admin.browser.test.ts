@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { ADMIN_PASSWORD, type AdminApp, startAdminApp } from '../support/admin-app.js';
-import { waitFor } from '../support/fake-upstream.js';
+import { waitUntil as waitFor } from '../support/wait-until.js';
 
 /**
  * The admin page in real headless Chromium (Debian's `chromium`, driven by playwright-core):

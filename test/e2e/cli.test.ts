@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { freeRelayPorts, relayEnv, tempDataDir } from '../support/relay-env.js';
 import {
-  freeRelayPorts,
   isAlive,
-  runCommand,
-  type StartedProcess,
-  spawnProcess,
-  tempDataDir,
-} from '../support/spawn.js';
+  type RelayProcess,
+  runRelayCommand,
+  spawnRelay,
+} from '../support/relay-process.js';
 
 interface CreatedJson {
   name: string;
@@ -23,7 +22,7 @@ describe('postwarden credentials / bans / queue / admin against a running relay'
   timeout: 60_000,
 }, () => {
   const data = tempDataDir();
-  let relay: StartedProcess;
+  let relay: RelayProcess;
   let httpUrl: string;
   let env: Record<string, string>;
 
@@ -43,26 +42,19 @@ describe('postwarden credentials / bans / queue / admin against a running relay'
   }
 
   async function cli(args: string[], input?: string) {
-    return runCommand(args, env, { input });
+    return runRelayCommand(args, env, { input });
   }
 
   before(async () => {
     const ports = await freeRelayPorts();
-    env = {
-      POSTWARDEN_DATA_DIR: data.dir,
-      POSTWARDEN_HTTP_PORT: String(ports.http),
-      POSTWARDEN_SMTP_PORT: String(ports.smtp),
-      POSTWARDEN_SMTPS_PORT: String(ports.smtps),
-    };
+    env = relayEnv({ dataDir: data.dir, ports });
     httpUrl = `http://127.0.0.1:${ports.http}`;
-    relay = spawnProcess(['start'], env);
+    relay = spawnRelay(['start'], env);
     await relay.waitForOutput(/Create a credential/);
   });
 
   after(async () => {
-    relay.signal('SIGTERM');
-    await relay.exited;
-    await relay.kill();
+    await relay?.kill('SIGTERM');
     data.remove();
   });
 

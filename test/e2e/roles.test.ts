@@ -3,16 +3,12 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { createKeys } from '../../src/redis/keys.js';
 import { CredentialStore } from '../../src/security/credentials/store.js';
-import { type CountingSink, startCountingSink } from '../support/counting-sink.js';
+import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream.js';
 import { metricSample } from '../support/metrics-text.js';
 import { startTestRedis, type TestRedis } from '../support/redis.js';
-import {
-  freeRelayPorts,
-  type StartedProcess,
-  spawnProcess,
-  tempDataDir,
-  waitUntil,
-} from '../support/spawn.js';
+import { freeRelayPorts, type RelayPorts, relayEnv, tempDataDir } from '../support/relay-env.js';
+import { type RelayProcess, spawnRelay } from '../support/relay-process.js';
+import { waitUntil } from '../support/wait-until.js';
 
 async function scrape(httpPort: number): Promise<string> {
   const response = await fetch(`http://127.0.0.1:${httpPort}/metrics`);
@@ -32,28 +28,19 @@ describe('postwarden start --role intake and --role worker as separate processes
   const intakeData = tempDataDir();
   const workerData = tempDataDir();
   let redis: TestRedis;
-  let sink: CountingSink;
-  let intake: StartedProcess;
-  let worker: StartedProcess;
+  let sink: FakeUpstream;
+  let intake: RelayProcess;
+  let worker: RelayProcess;
   let intakePort: number;
   let workerPort: number;
   let secret: string;
 
-  function env(dataDir: string, ports: { http: number; smtp: number; smtps: number }) {
-    return {
-      REDIS_URL: redis.url,
-      POSTWARDEN_DATA_DIR: dataDir,
-      POSTWARDEN_HTTP_PORT: String(ports.http),
-      POSTWARDEN_SMTP_PORT: String(ports.smtp),
-      POSTWARDEN_SMTPS_PORT: String(ports.smtps),
-      POSTWARDEN_UPSTREAM_URL: sink.url,
-      LOG_LEVEL: 'warn',
-    };
-  }
+  const env = (dataDir: string, ports: RelayPorts) =>
+    relayEnv({ dataDir, ports, redisUrl: redis.url, upstreamUrl: sink.url });
 
   before(async () => {
     redis = await startTestRedis();
-    sink = await startCountingSink();
+    sink = await startFakeUpstream({ mode: 'plain' });
     const connection = new Redis(redis.url);
     try {
       const store = new CredentialStore(connection, createKeys());
@@ -65,8 +52,8 @@ describe('postwarden start --role intake and --role worker as separate processes
     const workerPorts = await freeRelayPorts();
     intakePort = intakePorts.http;
     workerPort = workerPorts.http;
-    intake = spawnProcess(['start', '--role', 'intake'], env(intakeData.dir, intakePorts));
-    worker = spawnProcess(['start', '--role', 'worker'], env(workerData.dir, workerPorts));
+    intake = spawnRelay(['start', '--role', 'intake'], env(intakeData.dir, intakePorts));
+    worker = spawnRelay(['start', '--role', 'worker'], env(workerData.dir, workerPorts));
     await Promise.all([
       intake.waitForOutput(/Create a credential/),
       worker.waitForOutput(/Create a credential/),

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { SMTPServer } from 'smtp-server';
 import { createKeys } from '../../src/redis/keys.js';
 import { type RelayHarness, startRelayHarness } from '../support/relay-harness.js';
-import { runCommand } from '../support/spawn.js';
+import { runRelayCommand } from '../support/relay-process.js';
 import { testTlsPair } from '../support/tls.js';
 
 describe('postwarden selftest', { timeout: 120_000 }, () => {
@@ -39,7 +39,7 @@ describe('postwarden selftest', { timeout: 120_000 }, () => {
   });
 
   it('passes against a default relay and leaves no trace', async () => {
-    const result = await runCommand(['selftest'], harness.env, { timeoutMs: 60_000 });
+    const result = await runRelayCommand(['selftest'], harness.env, { timeoutMs: 60_000 });
     console.log(result.stdout.replace(/^/gm, '# '));
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
     assert.match(result.stdout, /selftest passed/);
@@ -64,7 +64,7 @@ describe('postwarden selftest', { timeout: 120_000 }, () => {
     const failures = await harness.redis.get(`${createKeys().abusePrefix()}:fail:127.0.0.1`);
     assert.ok(failures === null || Number(failures) === 0, `failures left: ${failures}`);
     assert.equal(await harness.queuedCount(), 0);
-    assert.equal(harness.sink.messages.length, 0);
+    assert.equal(harness.sink.received.length, 0);
     // The last success is exported as a metric by the running relay.
     const metrics = await (await fetch(`http://127.0.0.1:${harness.ports.http}/metrics`)).text();
     const at = Number(/^postwarden_selftest_last_success (\d+)/m.exec(metrics)?.[1]);
@@ -72,7 +72,7 @@ describe('postwarden selftest', { timeout: 120_000 }, () => {
   });
 
   it('fails (exit 1) against an open SMTP server', async () => {
-    const result = await runCommand(
+    const result = await runRelayCommand(
       [
         'selftest',
         '--smtp',

@@ -4,7 +4,8 @@ import { connect, createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startTestRedis, type TestRedis } from '../support/redis.js';
-import { freeRelayPorts, runCommand, spawnProcess, tempDataDir } from '../support/spawn.js';
+import { freeRelayPorts, type RelayPorts, relayEnv, tempDataDir } from '../support/relay-env.js';
+import { runRelayCommand, spawnRelay } from '../support/relay-process.js';
 
 function socketAnswers(socket: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -23,19 +24,13 @@ function socketAnswers(socket: string): Promise<boolean> {
  */
 describe('postwarden start refuses to run misconfigured', { timeout: 60_000 }, () => {
   const data = tempDataDir();
-  let ports: { http: number; smtp: number; smtps: number };
+  let ports: RelayPorts;
   let noAof: TestRedis;
   let evicting: TestRedis;
   let blocker: Server;
 
   function env(extra: Record<string, string> = {}): Record<string, string> {
-    return {
-      POSTWARDEN_DATA_DIR: data.dir,
-      POSTWARDEN_HTTP_PORT: String(ports.http),
-      POSTWARDEN_SMTP_PORT: String(ports.smtp),
-      POSTWARDEN_SMTPS_PORT: String(ports.smtps),
-      ...extra,
-    };
+    return relayEnv({ dataDir: data.dir, ports }, extra);
   }
 
   before(async () => {
@@ -58,7 +53,7 @@ describe('postwarden start refuses to run misconfigured', { timeout: 60_000 }, (
   ];
   for (const [variable, value] of badConfig) {
     it(`exits 1 naming ${variable} when it is ${value}`, async () => {
-      const result = await runCommand(['start'], env({ [variable]: value }));
+      const result = await runRelayCommand(['start'], env({ [variable]: value }));
       assert.equal(result.code, 1, result.stderr);
       assert.match(result.stderr, new RegExp(`^postwarden: .*${variable}`, 'm'));
       assert.equal(result.stderr.trim().split('\n').length, 1, 'one clear line');
@@ -67,7 +62,10 @@ describe('postwarden start refuses to run misconfigured', { timeout: 60_000 }, (
   }
 
   it('names the bad variable in JSON with --json', async () => {
-    const result = await runCommand(['start', '--json'], env({ POSTWARDEN_HTTP_PORT: '99999' }));
+    const result = await runRelayCommand(
+      ['start', '--json'],
+      env({ POSTWARDEN_HTTP_PORT: '99999' }),
+    );
     assert.equal(result.code, 1);
     const body = JSON.parse(result.stdout) as { error: { code: string; message: string } };
     assert.equal(body.error.code, 'bad_config');
@@ -75,7 +73,7 @@ describe('postwarden start refuses to run misconfigured', { timeout: 60_000 }, (
   });
 
   it('exits 1 when the certificate cannot be read', async () => {
-    const result = await runCommand(
+    const result = await runRelayCommand(
       ['start'],
       env({
         REDIS_URL: noAof.url,
@@ -91,7 +89,7 @@ describe('postwarden start refuses to run misconfigured', { timeout: 60_000 }, (
   it('exits 1 when the HTTP port is in use, and leaves no embedded Redis behind', async () => {
     blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(ports.http, '127.0.0.1', resolve));
-    const result = await runCommand(['start'], env());
+    const result = await runRelayCommand(['start'], env());
     blocker.close();
     assert.equal(result.code, 1, result.stdout + result.stderr);
     assert.match(result.stderr, new RegExp(`${ports.http}.*already in use.*POSTWARDEN_HTTP_PORT`));
@@ -101,13 +99,13 @@ describe('postwarden start refuses to run misconfigured', { timeout: 60_000 }, (
   });
 
   it('refuses a Redis without AOF under fsync durability (exit 1, says why)', async () => {
-    const result = await runCommand(['start'], env({ REDIS_URL: noAof.url }));
+    const result = await runRelayCommand(['start'], env({ REDIS_URL: noAof.url }));
     assert.equal(result.code, 1, result.stdout + result.stderr);
     assert.match(result.stderr, /appendonly|AOF/i);
   });
 
   it('refuses a Redis whose maxmemory-policy is not noeviction, whatever the durability', async () => {
-    const result = await runCommand(
+    const result = await runRelayCommand(
       ['start'],
       env({ REDIS_URL: evicting.url, POSTWARDEN_DURABILITY: 'memory' }),
     );
@@ -116,7 +114,7 @@ describe('postwarden start refuses to run misconfigured', { timeout: 60_000 }, (
   });
 
   it('starts on that Redis with POSTWARDEN_DURABILITY=memory, with a warning', async () => {
-    const relay = spawnProcess(
+    const relay = spawnRelay(
       ['start'],
       env({ REDIS_URL: noAof.url, POSTWARDEN_DURABILITY: 'memory' }),
     );
@@ -124,8 +122,7 @@ describe('postwarden start refuses to run misconfigured', { timeout: 60_000 }, (
       await relay.waitForOutput(/Create a credential/);
       assert.match(relay.stdout(), /durability memory/);
       assert.match(relay.stdout() + relay.stderr(), /can be lost/);
-      relay.signal('SIGTERM');
-      assert.equal(await relay.exited, 0);
+      assert.equal(await relay.kill('SIGTERM'), 0);
     } finally {
       await relay.kill();
     }

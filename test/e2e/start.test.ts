@@ -2,15 +2,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  freeRelayPorts,
-  httpStatus,
-  isAlive,
-  type StartedProcess,
-  spawnProcess,
-  tempDataDir,
-  waitUntil,
-} from '../support/spawn.js';
+import { freeRelayPorts, type RelayPorts, relayEnv, tempDataDir } from '../support/relay-env.js';
+import { httpStatus, isAlive, type RelayProcess, spawnRelay } from '../support/relay-process.js';
+import { waitUntil } from '../support/wait-until.js';
 
 /**
  * `postwarden start` with nothing configured but a data dir and ports (CONTRACT §Set-up):
@@ -18,33 +12,23 @@ import {
  */
 describe('postwarden start with embedded defaults', { timeout: 60_000 }, () => {
   const data = tempDataDir();
-  let ports: { http: number; smtp: number; smtps: number };
-  let relay: StartedProcess | undefined;
-
-  function env(): Record<string, string> {
-    return {
-      POSTWARDEN_DATA_DIR: data.dir,
-      POSTWARDEN_HTTP_PORT: String(ports.http),
-      POSTWARDEN_SMTP_PORT: String(ports.smtp),
-      POSTWARDEN_SMTPS_PORT: String(ports.smtps),
-    };
-  }
+  let ports: RelayPorts;
+  let relay: RelayProcess | undefined;
 
   function redisPid(): number {
     return Number(readFileSync(path.join(data.dir, 'redis', 'redis.pid'), 'utf8').trim());
   }
 
-  async function startAndWait(): Promise<StartedProcess> {
-    const started = spawnProcess(['start'], env());
+  async function startAndWait(): Promise<RelayProcess> {
+    const started = spawnRelay(['start'], relayEnv({ dataDir: data.dir, ports }));
     relay = started;
     await started.waitForOutput(/Create a credential/);
     return started;
   }
 
-  async function stopWithSigterm(started: StartedProcess): Promise<number | null> {
+  async function stopWithSigterm(started: RelayProcess): Promise<number | null> {
     const t0 = Date.now();
-    started.signal('SIGTERM');
-    const code = await started.exited;
+    const code = await started.kill('SIGTERM');
     assert.ok(Date.now() - t0 < 25_000, 'shut down within the deadline');
     return code;
   }

@@ -82,7 +82,7 @@ describe('fault: Redis SIGKILLed right after acknowledgements', { timeout: 300_0
     for (const [subject, count] of sink.subjects) {
       if (count < 2) continue;
       const messageIds = new Set(
-        sink.messages.filter((m) => m.subject === subject).map((m) => m.messageId),
+        sink.received.filter((m) => m.subject === subject).map((m) => m.messageId),
       );
       assert.equal(messageIds.size, 1, `duplicate ${subject} carries different Message-IDs`);
     }

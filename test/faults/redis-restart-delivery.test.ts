@@ -5,8 +5,9 @@ import {
   explainMissing,
   reportCounts,
   useSinkWorld,
+  waitForDelivery,
 } from '../support/faults-harness.js';
-import { waitUntil } from '../support/relay-process.js';
+import { waitUntil } from '../support/wait-until.js';
 
 const RESTARTS = 6;
 /** Deliveries in flight per worker: the most a single restart can catch mid-delivery. */
@@ -21,7 +22,7 @@ const CONCURRENCY = 8;
  * delivery in flight at a restart, so their number is bounded by the jobs active then.
  */
 describe('fault: Redis restarted with deliveries in flight', { timeout: 300_000 }, () => {
-  const fixture = useSinkWorld({ delayMs: 300 });
+  const fixture = useSinkWorld({ dataDelayMs: 300 });
 
   it(`loses nothing across ${RESTARTS} Redis restarts`, async () => {
     const { sink, world } = fixture;
@@ -59,11 +60,11 @@ describe('fault: Redis restarted with deliveries in flight', { timeout: 300_000 
     const inFlight: number[] = [];
     const activeAtRestart = new Set<string>();
     for (let restart = 0; restart < RESTARTS; restart++) {
-      const before = sink.messages.length;
+      const before = sink.received.length;
       let active: string[] = [];
       await waitUntil(
         async () => {
-          if (sink.messages.length < before + 10) return false;
+          if (sink.received.length < before + 10) return false;
           active = await activeJobIds(world);
           return active.length > 0;
         },
@@ -82,12 +83,7 @@ describe('fault: Redis restarted with deliveries in flight', { timeout: 300_000 
     stop = true;
     await Promise.all(lanes);
 
-    await waitUntil(
-      () => [...acked].every((token) => sink.subjects.has(token)),
-      120_000,
-      'every acknowledged message at the upstream after the restarts',
-      200,
-    ).catch(() => undefined);
+    await waitForDelivery(acked, sink.subjects, 120_000);
     const counts = reportCounts('redis-restart-delivery', acked, sink.subjects, RESTARTS);
     const bound = inFlight.reduce((sum, n) => sum + n, 0);
     console.log(

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { reportCounts, useSinkWorld } from '../support/faults-harness.js';
-import { waitUntil } from '../support/relay-process.js';
+import { reportCounts, useSinkWorld, waitForDelivery } from '../support/faults-harness.js';
+import { waitUntil } from '../support/wait-until.js';
 
 /** Issue 5: "Redis stopped for a minute under load". */
 const OUTAGE_MS = 60_000;
@@ -11,7 +11,7 @@ const OUTAGE_MS = 60_000;
  * delivered) and acceptance resumes within 10 s of Redis being back.
  */
 describe('fault: Redis stopped under load', { timeout: 240_000 }, () => {
-  const fixture = useSinkWorld({ delayMs: 5 });
+  const fixture = useSinkWorld({ dataDelayMs: 5 });
 
   it('acknowledges nothing it cannot keep and recovers within 10 s', async () => {
     const { sink, world } = fixture;
@@ -48,12 +48,7 @@ describe('fault: Redis stopped under load', { timeout: 240_000 }, () => {
     stop = true;
     await Promise.all(clients);
 
-    await waitUntil(
-      () => [...acked].every((token) => sink.subjects.has(token)),
-      60_000,
-      'every acknowledged message at the upstream',
-      200,
-    ).catch(() => undefined);
+    await waitForDelivery(acked, sink.subjects, 60_000);
     const counts = reportCounts('redis-stopped', acked, sink.subjects, 0);
     console.log(
       `# redis-stopped: outage ${OUTAGE_MS} ms, acks while down ${duringOutage}, recovery ${recoveryMs} ms, attempts ${attempts}`,

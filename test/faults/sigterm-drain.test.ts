@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { reportCounts, useSinkWorld } from '../support/faults-harness.js';
-import { waitUntil } from '../support/relay-process.js';
+import { reportCounts, useSinkWorld, waitForDelivery } from '../support/faults-harness.js';
+import { waitUntil } from '../support/wait-until.js';
 
 /** systemd's TimeoutStopSec and compose's grace period are 30 s; we must be well within. */
 const GRACE_MS = 25_000;
@@ -12,7 +12,7 @@ const GRACE_MS = 25_000;
  * handed back, never abandoned half-way).
  */
 describe('fault: SIGTERM with deliveries in flight', { timeout: 120_000 }, () => {
-  const fixture = useSinkWorld({ delayMs: 400 });
+  const fixture = useSinkWorld({ dataDelayMs: 400 });
 
   it('exits 0 within the grace time, then delivers the rest exactly once', async () => {
     const { sink, world } = fixture;
@@ -27,7 +27,7 @@ describe('fault: SIGTERM with deliveries in flight', { timeout: 120_000 }, () =>
       }),
     );
     assert.equal(acked.size, 200);
-    await waitUntil(() => sink.messages.length >= 5, 20_000, 'deliveries under way');
+    await waitUntil(() => sink.received.length >= 5, 20_000, 'deliveries under way');
     assert.ok(sink.subjects.size < acked.size, 'deliveries must still be in flight at SIGTERM');
 
     const started = Date.now();
@@ -41,12 +41,7 @@ describe('fault: SIGTERM with deliveries in flight', { timeout: 120_000 }, () =>
     assert.ok(elapsed <= GRACE_MS, `exited after ${elapsed} ms (grace ${GRACE_MS} ms)`);
 
     const restarted = await world.startRelay('all');
-    await waitUntil(
-      () => [...acked].every((token) => sink.subjects.has(token)),
-      60_000,
-      'every acknowledged message after the restart',
-      100,
-    ).catch(() => undefined);
+    await waitForDelivery(acked, sink.subjects, 60_000);
     const counts = reportCounts('sigterm-drain', acked, sink.subjects, 0);
     console.log(`# sigterm-drain: exit ${code} after ${elapsed} ms`);
     assert.deepEqual(counts.missing, []);

@@ -1,12 +1,21 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type FaultWorld, messageRecord, startFaultWorld } from '../support/faults-harness.js';
 import {
-  type DataBehaviour,
-  type ScriptedUpstream,
-  startScriptedUpstream,
-} from '../support/faults-upstream.js';
-import { freePort, waitUntil } from '../support/relay-process.js';
+  type FaultWorld,
+  messageRecord,
+  startFaultWorld,
+  waitForRecord,
+} from '../support/faults-harness.js';
+import {
+  type Act,
+  type DotPoint,
+  type DotRecord,
+  type MisbehavingUpstream,
+  reply,
+  startMisbehavingUpstream,
+} from '../support/misbehaving-upstream.js';
+import { freePort } from '../support/relay-env.js';
+import { waitUntil } from '../support/wait-until.js';
 
 /**
  * How long nothing listens on the upstream port (issue 5: "no listener for several
@@ -15,6 +24,11 @@ import { freePort, waitUntil } from '../support/relay-process.js';
  */
 const NO_LISTENER_MS = 180_000;
 
+/** What a planned act shows up as in the upstream's record of the final dots. */
+function doneAfterDot(act: Act): DotRecord['did'] {
+  return act.kind === 'delayed' ? doneAfterDot(act.then) : act.kind;
+}
+
 /**
  * Issue 5, upstream faults: 421 and disconnect, a bare disconnect and silence after the
  * final dot, no listener for three minutes. Each message must be deferred, then delivered once the
@@ -22,15 +36,15 @@ const NO_LISTENER_MS = 180_000;
  */
 describe('fault: upstream misbehaviour', { timeout: 420_000 }, () => {
   let world: FaultWorld;
-  let upstream: ScriptedUpstream | undefined;
+  let upstream: MisbehavingUpstream | undefined;
   let upstreamPort: number;
-  /** Faults for the next end-of-DATA attempts; 250 once they are used up. */
-  let faults: DataBehaviour[] = [];
-  const script = (): DataBehaviour => faults.shift() ?? { kind: 'reply', code: 250 };
+  /** Per Subject, what the upstream does after its next final dots; 250 once used up. */
+  const plans = new Map<string, Act[]>();
+  const data = ({ subject }: DotPoint): Act => plans.get(subject)?.shift() ?? reply(250);
 
   before(async () => {
     upstreamPort = await freePort();
-    upstream = await startScriptedUpstream(script, upstreamPort);
+    upstream = await startMisbehavingUpstream({ data, port: upstreamPort });
     world = await startFaultWorld(upstream.url);
     await world.startRelay('all');
   });
@@ -40,39 +54,75 @@ describe('fault: upstream misbehaviour', { timeout: 420_000 }, () => {
     await upstream?.close();
   });
 
-  async function sendAndExpectDelivery(token: string, timeoutMs: number): Promise<string> {
+  /**
+   * Send `token`, with `faults` planned for its first final dots, and wait for its delivery.
+   * Then check that each fault fired — the upstream did it after a final dot of this
+   * message, the relay recorded that attempt deferred with a detail matching `detail` —
+   * and that the retry after the last of them delivered the message, once.
+   */
+  async function expectFaultsThenDelivery(
+    token: string,
+    faults: Act[],
+    detail: RegExp,
+    timeoutMs: number,
+  ): Promise<DotRecord[]> {
+    plans.set(token, [...faults]);
     const result = await world.send(token, 'http');
     assert.ok(result.acked && result.id, `${token} not acknowledged`);
-    const id = result.id;
-    await waitUntil(
-      async () => (await world.messageStatus(id)) === 'delivered',
-      timeoutMs,
-      `${token} delivered`,
-      100,
+    const record = await waitForRecord(world, result.id, 'delivered', timeoutMs);
+    const dots = upstream?.dots.filter((dot) => dot.subject === token) ?? [];
+    const copies = upstream?.timesAccepted(token) ?? 0;
+    const events = record.events.map((event) => `${event.type} (${event.detail})`);
+    console.log(
+      `# upstream ${token}: acked 1, delivered 1, duplicates ${copies - 1}, kills 0 (after the dots: ${dots.map((dot) => dot.did).join(', ')}; events: ${events.join(' > ')})`,
     );
-    const copies = upstream?.accepted.filter((subject) => subject === token).length ?? 0;
-    console.log(`# upstream ${token}: acked 1, delivered 1, duplicates ${copies - 1}, kills 0`);
+    assert.deepEqual(
+      dots.map((dot) => dot.did),
+      [...faults.map(doneAfterDot), 'reply'],
+      'what the upstream did after each final dot of the message',
+    );
+    assert.equal(dots.at(-1)?.code, 250);
     assert.equal(copies, 1, `${token} accepted ${copies} times by the upstream`);
-    return id;
+    assert.equal(record.attempts, faults.length + 1);
+    assert.deepEqual(
+      record.events.map((event) => event.type),
+      ['queued', ...Array<string>(faults.length).fill('deferred'), 'delivered'],
+    );
+    for (const event of record.events.filter((each) => each.type === 'deferred'))
+      assert.match(event.detail, detail, 'the deferral names the fault');
+    return dots;
   }
 
   it('421 then a closed connection after the final dot: deferred, then delivered once', async () => {
-    const before = upstream?.dataCount() ?? 0;
-    faults = [{ kind: 'reply-and-close', code: 421 }];
-    await sendAndExpectDelivery('fault-421-close', 20_000);
-    assert.ok((upstream?.dataCount() ?? 0) - before >= 2, 'the first attempt must have failed');
+    await expectFaultsThenDelivery(
+      'fault-421-close',
+      [{ kind: 'reply-and-close', code: 421 }],
+      /421 4\.3\.2 scripted, closing/,
+      20_000,
+    );
   });
 
   it('a disconnect after the final dot: deferred, then delivered', async () => {
-    faults = [{ kind: 'disconnect' }, { kind: 'disconnect' }];
-    await sendAndExpectDelivery('fault-disconnect', 20_000);
+    await expectFaultsThenDelivery(
+      'fault-disconnect',
+      [{ kind: 'disconnect' }, { kind: 'disconnect' }],
+      /ECONNECTION: Connection closed/,
+      20_000,
+    );
   });
 
   it('silence after the final dot: the attempt times out, then the message is delivered', async () => {
     // The relay's upstream socket timeout is 60 s and can only be shortened in-process; a
     // spawned relay is given the full time. The silent attempt must not count as delivered.
-    faults = [{ kind: 'silent' }];
-    await sendAndExpectDelivery('fault-silent', 100_000);
+    const [silent] = await expectFaultsThenDelivery(
+      'fault-silent',
+      [{ kind: 'silent' }],
+      /ETIMEDOUT/,
+      100_000,
+    );
+    // The relay, not the upstream, ended the silent attempt: it closed the connection.
+    await waitUntil(() => silent?.silentForMs !== undefined, 5000, 'the silent connection closed');
+    console.log(`# upstream fault-silent: the relay gave up after ${silent?.silentForMs} ms`);
   });
 
   it('no listener for three minutes, then one appears: delivered once', async () => {
@@ -81,12 +131,7 @@ describe('fault: upstream misbehaviour', { timeout: 420_000 }, () => {
     const result = await world.send('fault-no-listener', 'http');
     assert.ok(result.acked && result.id);
     const id = result.id;
-    await waitUntil(
-      async () => (await world.messageStatus(id)) === 'deferred',
-      20_000,
-      'the message deferred while nothing listens',
-      100,
-    );
+    await waitForRecord(world, id, 'deferred', 20_000);
     // Watch the whole outage: every retry hits the refused port and the message stays
     // deferred — neither bounced, expired nor dropped (the lifetime is the default 72 h).
     const downUntil = Date.now() + NO_LISTENER_MS;
@@ -96,14 +141,9 @@ describe('fault: upstream misbehaviour', { timeout: 420_000 }, () => {
       await new Promise((resolve) => setTimeout(resolve, 2000));
     }
     const attemptsWhileDown = (await messageRecord(world, id))?.attempts ?? 0;
-    upstream = await startScriptedUpstream(script, upstreamPort);
+    upstream = await startMisbehavingUpstream({ data, port: upstreamPort });
     const backAt = Date.now();
-    await waitUntil(
-      async () => (await world.messageStatus(id)) === 'delivered',
-      20_000,
-      'delivery once the upstream listens',
-      100,
-    );
+    await waitForRecord(world, id, 'delivered', 20_000);
     assert.deepEqual(upstream.accepted, ['fault-no-listener']);
     console.log(
       `# upstream no-listener: acked 1, delivered 1, duplicates 0, kills 0 (${NO_LISTENER_MS / 1000} s down, ${attemptsWhileDown} refused attempts, delivered ${Date.now() - backAt} ms after the listener came back)`,

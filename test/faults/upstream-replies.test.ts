@@ -5,19 +5,20 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   type FaultWorld,
-  type MessageRecord,
   messageRecord,
   sendTo,
   startFaultWorld,
+  waitForRecord,
 } from '../support/faults-harness.js';
 import {
-  type DataBehaviour,
-  type RcptReply,
-  type ScriptedUpstream,
-  startScriptedUpstream,
-} from '../support/faults-upstream.js';
-import { waitUntil } from '../support/relay-process.js';
+  type Act,
+  type DotPoint,
+  type MisbehavingUpstream,
+  reply,
+  startMisbehavingUpstream,
+} from '../support/misbehaving-upstream.js';
 import { testTlsPair } from '../support/tls.js';
+import { waitUntil } from '../support/wait-until.js';
 
 /** Temporary failures before the upstream accepts (issue 5: "4xx for K attempts"). */
 const K = 3;
@@ -30,53 +31,29 @@ const NO_RETRY_WINDOW_MS = 4000;
 const GREYLISTED = 'greylisted@example.net';
 const UNKNOWN_USER = 'unknown-user@example.net';
 
-async function waitForStatus(
-  world: FaultWorld,
-  id: string,
-  status: string,
-  timeoutMs: number,
-): Promise<MessageRecord> {
-  let record: MessageRecord | undefined;
-  await waitUntil(
-    async () => {
-      record = await messageRecord(world, id);
-      return record?.status === status;
-    },
-    timeoutMs,
-    `message ${id} ${status}`,
-    100,
-  );
-  return record as MessageRecord;
-}
-
-function copiesOf(upstream: ScriptedUpstream, token: string): number {
-  return upstream.accepted.filter((subject) => subject === token).length;
-}
-
 /**
  * Issue 5, upstream replies (CONTRACT §Delivery): 4xx → deferred and retried, 5xx →
  * bounced with no retry, RCPT greylisting → retried until accepted. Each message ends in
  * exactly one state with the attempts the replies call for, and is accepted at most once.
  */
 describe('fault: upstream replies', { timeout: 120_000 }, () => {
-  let upstream: ScriptedUpstream;
+  let upstream: MisbehavingUpstream;
   let world: FaultWorld;
 
-  const data = (_attemptNo: number, subject: string): DataBehaviour => {
-    if (subject === 'replies-5xx-data') return { kind: 'reply', code: 550 };
-    if (subject === 'replies-4xx' && upstream.dataCountFor(subject) <= K)
-      return { kind: 'reply', code: 451 };
-    return { kind: 'reply', code: 250 };
+  const data = ({ subject }: DotPoint): Act => {
+    if (subject === 'replies-5xx-data') return reply(550);
+    if (subject === 'replies-4xx' && upstream.timesReceived(subject) <= K) return reply(451);
+    return reply(250);
   };
-  const rcpt = (address: string, attemptNo: number): RcptReply => {
-    if (address === UNKNOWN_USER) return { code: 550, text: '5.1.1 no such user' };
+  const rcpt = (address: string, attemptNo: number): Act => {
+    if (address === UNKNOWN_USER) return reply(550, '5.1.1 no such user');
     if (address === GREYLISTED && attemptNo <= 2)
-      return { code: 450, text: '4.7.1 greylisted, try again later' };
-    return { code: 250 };
+      return reply(450, '4.7.1 greylisted, try again later');
+    return reply(250);
   };
 
   before(async () => {
-    upstream = await startScriptedUpstream(data, 0, { rcpt });
+    upstream = await startMisbehavingUpstream({ data, rcpt });
     world = await startFaultWorld(upstream.url);
     await world.startRelay('all');
   });
@@ -89,12 +66,12 @@ describe('fault: upstream replies', { timeout: 120_000 }, () => {
   it(`4xx for ${K} attempts, then 250: delivered once after ${K + 1} attempts`, async () => {
     const result = await sendTo(world, 'replies-4xx', ['four-xx@example.net']);
     assert.ok(result.acked && result.id);
-    const record = await waitForStatus(world, result.id, 'delivered', 30_000);
+    const record = await waitForRecord(world, result.id, 'delivered', 30_000);
     console.log(
-      `# upstream 4xx x${K}: acked 1, delivered 1, duplicates ${copiesOf(upstream, 'replies-4xx') - 1}, kills 0`,
+      `# upstream 4xx x${K}: acked 1, delivered 1, duplicates ${upstream.timesAccepted('replies-4xx') - 1}, kills 0`,
     );
-    assert.equal(copiesOf(upstream, 'replies-4xx'), 1);
-    assert.equal(upstream.dataCountFor('replies-4xx'), K + 1);
+    assert.equal(upstream.timesAccepted('replies-4xx'), 1);
+    assert.equal(upstream.timesReceived('replies-4xx'), K + 1);
     assert.equal(record.attempts, K + 1);
     assert.deepEqual(
       record.events.map((event) => event.type),
@@ -106,8 +83,8 @@ describe('fault: upstream replies', { timeout: 120_000 }, () => {
     const atData = await sendTo(world, 'replies-5xx-data', ['five-xx@example.net']);
     const atRcpt = await sendTo(world, 'replies-5xx-rcpt', [UNKNOWN_USER]);
     assert.ok(atData.id && atRcpt.id);
-    await waitForStatus(world, atData.id, 'bounced', 20_000);
-    await waitForStatus(world, atRcpt.id, 'bounced', 20_000);
+    await waitForRecord(world, atData.id, 'bounced', 20_000);
+    await waitForRecord(world, atRcpt.id, 'bounced', 20_000);
     // A retry would come within a second or two (harness retry delays): watch for one.
     await new Promise((resolve) => setTimeout(resolve, NO_RETRY_WINDOW_MS));
     const dataRecord = await messageRecord(world, atData.id);
@@ -115,9 +92,9 @@ describe('fault: upstream replies', { timeout: 120_000 }, () => {
     console.log(
       `# upstream 5xx: acked 2, delivered 0, duplicates ${upstream.accepted.filter((s) => s.startsWith('replies-5xx')).length}, kills 0 (bounced 2)`,
     );
-    assert.equal(upstream.dataCountFor('replies-5xx-data'), 1, 'end-of-DATA 550 retried');
+    assert.equal(upstream.timesReceived('replies-5xx-data'), 1, 'end-of-DATA 550 retried');
     assert.equal(upstream.rcptAttempts(UNKNOWN_USER), 1, 'RCPT 550 retried');
-    assert.equal(upstream.dataCountFor('replies-5xx-rcpt'), 0, 'DATA sent after RCPT 550');
+    assert.equal(upstream.timesReceived('replies-5xx-rcpt'), 0, 'DATA sent after RCPT 550');
     for (const record of [dataRecord, rcptRecord]) {
       assert.equal(record?.status, 'bounced');
       assert.equal(record?.attempts, 1);
@@ -129,13 +106,13 @@ describe('fault: upstream replies', { timeout: 120_000 }, () => {
   it('greylisting at RCPT (450 4.7.1): retried, then delivered once', async () => {
     const result = await sendTo(world, 'replies-greylist', [GREYLISTED]);
     assert.ok(result.id);
-    const record = await waitForStatus(world, result.id, 'delivered', 30_000);
-    const copies = copiesOf(upstream, 'replies-greylist');
+    const record = await waitForRecord(world, result.id, 'delivered', 30_000);
+    const copies = upstream.timesAccepted('replies-greylist');
     console.log(`# upstream greylisting: acked 1, delivered 1, duplicates ${copies - 1}, kills 0`);
     assert.equal(copies, 1);
     assert.equal(upstream.rcptAttempts(GREYLISTED), 3);
     // No DATA while the recipient is refused: the message body went out once.
-    assert.equal(upstream.dataCountFor('replies-greylist'), 1);
+    assert.equal(upstream.timesReceived('replies-greylist'), 1);
     assert.equal(record.attempts, 3);
     assert.match(
       record.events.find((event) => event.type === 'deferred')?.detail ?? '',
@@ -151,14 +128,12 @@ describe('fault: upstream replies', { timeout: 120_000 }, () => {
  * works again — over TLS.
  */
 describe('fault: upstream STARTTLS stripped', { timeout: 120_000 }, () => {
-  let upstream: ScriptedUpstream;
+  let upstream: MisbehavingUpstream;
   let world: FaultWorld;
   let caDir: string;
 
   before(async () => {
-    upstream = await startScriptedUpstream(() => ({ kind: 'reply', code: 250 }), 0, {
-      starttls: 'none',
-    });
+    upstream = await startMisbehavingUpstream({ starttls: 'none' });
     world = await startFaultWorld(`smtp://127.0.0.1:${upstream.port}`);
     caDir = mkdtempSync(path.join(os.tmpdir(), 'pw-faults-ca-'));
     const caFile = path.join(caDir, 'upstream-ca.pem');
@@ -198,8 +173,8 @@ describe('fault: upstream STARTTLS stripped', { timeout: 120_000 }, () => {
     const refusedTries = starttlsTries();
 
     upstream.setStartTls(await testTlsPair());
-    const record = await waitForStatus(world, id, 'delivered', 20_000);
-    const copies = copiesOf(upstream, 'starttls-stripped');
+    const record = await waitForRecord(world, id, 'delivered', 20_000);
+    const copies = upstream.timesAccepted('starttls-stripped');
     console.log(
       `# upstream starttls-stripped: acked 1, delivered 1, duplicates ${copies - 1}, kills 0 (${refusedTries} refused STARTTLS, ${record.attempts} attempts)`,
     );

@@ -9,11 +9,14 @@ import {
   startFaultWorld,
 } from '../support/faults-harness.js';
 import {
-  type DataBehaviour,
-  type ScriptedUpstream,
-  startScriptedUpstream,
-} from '../support/faults-upstream.js';
-import { type RelayProcess, waitUntil } from '../support/relay-process.js';
+  type Act,
+  type DotPoint,
+  type MisbehavingUpstream,
+  reply,
+  startMisbehavingUpstream,
+} from '../support/misbehaving-upstream.js';
+import type { RelayProcess } from '../support/relay-process.js';
+import { waitUntil } from '../support/wait-until.js';
 
 const CONCURRENCY = 4;
 /** How late the upstream answers a message's first end-of-DATA: the worker is frozen by then. */
@@ -32,23 +35,18 @@ const LATE_REPLY_MS = 2000;
  * completed). 0 lost, and every message record must end `delivered`.
  */
 describe('fault: worker frozen longer than its job lock', { timeout: 300_000 }, () => {
-  let upstream: ScriptedUpstream;
+  let upstream: MisbehavingUpstream;
   let world: FaultWorld;
-  const attemptsBySubject = new Map<string, number>();
 
-  const script = (_attemptNo: number, subject: string): DataBehaviour => {
-    const attempt = (attemptsBySubject.get(subject) ?? 0) + 1;
-    attemptsBySubject.set(subject, attempt);
-    if (attempt > 1) return { kind: 'reply', code: 250 };
+  const data = ({ subject }: DotPoint): Act => {
+    if (upstream.timesReceived(subject) > 1) return reply(250);
     const odd = Number(/(\d+)$/.exec(subject)?.[1] ?? 0) % 2 === 1;
-    const then: DataBehaviour = odd
-      ? { kind: 'reply-and-close', code: 421 }
-      : { kind: 'reply', code: 250 };
+    const then: Act = odd ? { kind: 'reply-and-close', code: 421 } : reply(250);
     return { kind: 'delayed', ms: LATE_REPLY_MS, then };
   };
 
   before(async () => {
-    upstream = await startScriptedUpstream(script);
+    upstream = await startMisbehavingUpstream({ data });
     world = await startFaultWorld(upstream.url);
   });
 

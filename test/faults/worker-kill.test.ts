@@ -3,8 +3,9 @@ import { describe, it } from 'node:test';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createKeys } from '../../src/redis/keys.js';
-import { reportCounts, useSinkWorld } from '../support/faults-harness.js';
-import { type RelayProcess, waitUntil } from '../support/relay-process.js';
+import { reportCounts, useSinkWorld, waitForDelivery } from '../support/faults-harness.js';
+import type { RelayProcess } from '../support/relay-process.js';
+import { waitUntil } from '../support/wait-until.js';
 
 const KILLS = 100;
 /**
@@ -91,13 +92,13 @@ describe('fault: worker SIGKILLed mid-delivery', { timeout: 480_000 }, () => {
       // in a killed worker only come back after BullMQ's stall check (lock 30 s), so the
       // undelivered count includes those and the margin is large.
       if (acked.size - sink.subjects.size < 100 + CONCURRENCY * kills) await topUp(150);
-      const before = sink.messages.length;
+      const before = sink.received.length;
       worker = await world.startRelay('worker', {
         POSTWARDEN_WORKER_CONCURRENCY: String(CONCURRENCY),
       });
       const current = worker;
       await waitUntil(
-        () => sink.messages.length > before || current.child.exitCode !== null,
+        () => sink.received.length > before || current.child.exitCode !== null,
         20_000,
         `the restarted worker to deliver something (after ${kills} kills)`,
         10,
@@ -111,12 +112,7 @@ describe('fault: worker SIGKILLed mid-delivery', { timeout: 480_000 }, () => {
 
     // The drain after the last kill is not under test: the default concurrency is faster.
     worker = await world.startRelay('worker');
-    await waitUntil(
-      () => [...acked].every((token) => sink.subjects.has(token)),
-      120_000,
-      'every acknowledged message at the upstream after the kills',
-      200,
-    ).catch(() => undefined);
+    await waitForDelivery(acked, sink.subjects, 120_000);
     const counts = reportCounts('worker-kill', acked, sink.subjects, kills);
     for (const token of counts.missing.slice(0, 10)) {
       const id = ids.get(token);
@@ -136,7 +132,7 @@ describe('fault: worker SIGKILLed mid-delivery', { timeout: 480_000 }, () => {
     const offsets: number[] = [];
     for (const [subject, count] of sink.subjects) {
       if (count < 2) continue;
-      const copies = sink.messages.filter((m) => m.subject === subject);
+      const copies = sink.received.filter((m) => m.subject === subject);
       assert.equal(
         new Set(copies.map((m) => m.messageId)).size,
         1,

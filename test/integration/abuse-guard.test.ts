@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import pino from 'pino';
 import { createKeys } from '../../src/redis/keys.js';
 import { AbuseGuard } from '../../src/security/abuse-guard.js';
+import { silentLogger } from '../support/log-sink.js';
 import { startTestRedis, type TestRedis } from '../support/redis.js';
 
 describe('abuse guard (bans by IP in Redis)', () => {
@@ -15,7 +15,7 @@ describe('abuse guard (bans by IP in Redis)', () => {
   before(async () => {
     server = await startTestRedis();
     redis = new Redis({ path: server.socket });
-    guard = new AbuseGuard(redis, createKeys('ag'), pino({ level: 'silent' }), {
+    guard = new AbuseGuard(redis, createKeys('ag'), silentLogger, {
       trustedNetworks: ['10.1.0.0/16', '::1'],
       onFailure: () => {
         counted++;

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
-import pino from 'pino';
 import { type AcceptDeps, acceptSubmission } from '../../src/intake/accept.js';
 import type { Submission } from '../../src/message/types.js';
 import { MailQueue } from '../../src/queue/mail-queue.js';
@@ -12,6 +11,7 @@ import { DurabilityMonitor } from '../../src/redis/durability.js';
 import { createKeys } from '../../src/redis/keys.js';
 import { CredentialStore } from '../../src/security/credentials/store.js';
 import { CredentialRateLimiter } from '../../src/security/rate-limit.js';
+import { silentLogger } from '../support/log-sink.js';
 import { startTestRedis, type TestRedis } from '../support/redis.js';
 import { commandsDuring } from '../support/redis-monitor.js';
 
@@ -53,7 +53,7 @@ describe('acceptSubmission (the one door)', () => {
       durability,
       rateLimiter: new CredentialRateLimiter(redis, keys),
       limits: { maxRecipients: 3, maxMessageBytes: 10_000 },
-      logger: pino({ level: 'silent' }),
+      logger: silentLogger,
     };
   });
 

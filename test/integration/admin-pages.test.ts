@@ -11,7 +11,7 @@ import {
   loginAttempt,
   startAdminApp,
 } from '../support/admin-app.js';
-import { waitFor } from '../support/fake-upstream.js';
+import { waitUntil as waitFor } from '../support/wait-until.js';
 
 function rowIds(page: string): string[] {
   return [...page.matchAll(/<a href="\/admin\/messages\/([0-9a-z]{21})">/g)].map((m) => m[1] ?? '');

@@ -8,7 +8,7 @@ import {
   loginAttempt,
   startAdminApp,
 } from '../support/admin-app.js';
-import { waitFor } from '../support/fake-upstream.js';
+import { waitUntil as waitFor } from '../support/wait-until.js';
 
 const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";

@@ -6,8 +6,8 @@ import {
   createDeliveryHarness,
   type DeliveryHarness,
   FAST_RETRY,
-  silentLogger,
 } from '../support/delivery-harness.js';
+import { silentLogger } from '../support/log-sink.js';
 import { startTestRedis, type TestRedis } from '../support/redis.js';
 
 /** An upstream that records what it was asked to send and accepts everything. */

@@ -1,30 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { setupScriptedDelivery } from '../support/delivery-harness.js';
-import {
-  createTestTlsPair,
-  type FakeUpstreamOptions,
-  type TestTlsPair,
-  waitFor,
-} from '../support/fake-upstream.js';
-import { startTestRedis, type TestRedis } from '../support/redis.js';
+import { describe, it } from 'node:test';
+import { useDeliveryFixture } from '../support/delivery-harness.js';
+import { waitUntil } from '../support/wait-until.js';
 
 describe('delivery outcomes against a real SMTP upstream', () => {
-  let redis: TestRedis;
-  let tls: TestTlsPair;
-  const cleanups: (() => Promise<void>)[] = [];
-
-  before(async () => {
-    [redis, tls] = await Promise.all([startTestRedis(), createTestTlsPair()]);
-  });
-
-  after(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-    await redis.cleanup();
-  });
-
-  const setup = (script: Omit<FakeUpstreamOptions, 'tls'>) =>
-    setupScriptedDelivery(redis.url, tls, script, cleanups);
+  const { scripted: setup } = useDeliveryFixture();
 
   it('retries 4xx replies with backoff and delivers on the third attempt', async () => {
     const { fake, upstream, h } = await setup({ rcpt: (_a, n) => (n <= 2 ? 451 : 250) });
@@ -122,7 +102,7 @@ describe('delivery outcomes against a real SMTP upstream', () => {
     const { fake, upstream, h } = await setup({ dataDelayMs: 600 });
     const worker = await h.startWorker(upstream);
     const id = await h.submit(['a@example.net']);
-    await waitFor(() => fake.rcptAttempts('a@example.net') === 1, 10_000, 'the send to start');
+    await waitUntil(() => fake.rcptAttempts('a@example.net') === 1, 10_000, 'the send to start');
     await worker.close(5000);
     assert.equal((await h.services.store.get(id))?.status, 'delivered');
     assert.equal(fake.deliveriesTo('a@example.net'), 1);

@@ -1,21 +1,14 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { UpstreamSpec } from '../../src/config/parse.js';
+import type { RetryPolicy } from '../../src/queue/retry-policy.js';
 import { CaptureStore } from '../../src/upstream/capture.js';
 import { createUpstreams } from '../../src/upstream/from-url.js';
 import { UpstreamUnreachableError } from '../../src/upstream/types.js';
-import { createDeliveryHarness, type DeliveryHarness } from '../support/delivery-harness.js';
-import {
-  createTestTlsPair,
-  type FakeUpstream,
-  type FakeUpstreamOptions,
-  refusingPort,
-  startFakeUpstream,
-  type TestTlsPair,
-} from '../support/fake-upstream.js';
-import { startTestRedis, type TestRedis } from '../support/redis.js';
+import { useDeliveryFixture } from '../support/delivery-harness.js';
+import { freePort } from '../support/relay-env.js';
 
 /** Long enough that nothing expires while a test looks at a deferral. */
 const SLOW_RETRY = { baseMs: 60_000, maxDelayMs: 60_000, lifetimeMs: 3_600_000 };
@@ -37,44 +30,21 @@ function smtpSpec(
 }
 
 describe('upstreams: TLS, AUTH, failover and capture', () => {
-  let redis: TestRedis;
-  let tls: TestTlsPair;
-  const cleanups: (() => Promise<void>)[] = [];
+  const fixture = useDeliveryFixture();
+  const { fakeUpstream, harness } = fixture;
 
-  before(async () => {
-    [redis, tls] = await Promise.all([startTestRedis(), createTestTlsPair()]);
-  });
-
-  after(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-    await redis.cleanup();
-  });
-
-  async function fakeUpstream(
-    options: Omit<FakeUpstreamOptions, 'tls'> = {},
-  ): Promise<FakeUpstream> {
-    const fake = await startFakeUpstream({ tls, ...options });
-    cleanups.push(() => fake.close());
-    return fake;
-  }
-
-  async function harness(): Promise<DeliveryHarness> {
-    const h = await createDeliveryHarness(redis.url);
-    cleanups.push(() => h.close());
+  /** A harness whose worker delivers to `specs` (failing over in order), trusting our CA. */
+  async function deliveringTo(specs: UpstreamSpec[], retry?: RetryPolicy) {
+    const h = await harness();
+    const options = { dataDir: h.dataDir, ca: fixture.tls.cert, timeouts: SHORT };
+    await h.startWorker(createUpstreams(specs, options), retry);
     return h;
   }
 
   it('fails over to the second upstream when the first refuses connections', async () => {
     const second = await fakeUpstream();
-    const dead = { port: await refusingPort() };
-    const h = await harness();
-    await h.startWorker(
-      createUpstreams([smtpSpec(dead, 'starttls'), smtpSpec(second, 'starttls')], {
-        dataDir: h.dataDir,
-        ca: tls.cert,
-        timeouts: SHORT,
-      }),
-    );
+    const dead = { port: await freePort() };
+    const h = await deliveringTo([smtpSpec(dead, 'starttls'), smtpSpec(second, 'starttls')]);
     const id = await h.submit(['a@example.net']);
     await h.waitForStatus(id, ['delivered']);
     assert.equal(second.deliveriesTo('a@example.net'), 1);
@@ -84,13 +54,8 @@ describe('upstreams: TLS, AUTH, failover and capture', () => {
   it('does not fail over on an SMTP reply (a 4xx from the first is a deferral)', async () => {
     const first = await fakeUpstream({ rcpt: () => 451 });
     const second = await fakeUpstream();
-    const h = await harness();
-    await h.startWorker(
-      createUpstreams([smtpSpec(first, 'starttls'), smtpSpec(second, 'starttls')], {
-        dataDir: h.dataDir,
-        ca: tls.cert,
-        timeouts: SHORT,
-      }),
+    const h = await deliveringTo(
+      [smtpSpec(first, 'starttls'), smtpSpec(second, 'starttls')],
       SLOW_RETRY,
     );
     const id = await h.submit(['a@example.net']);
@@ -101,15 +66,7 @@ describe('upstreams: TLS, AUTH, failover and capture', () => {
 
   it('sends nothing to an smtp:// upstream that does not offer STARTTLS: deferred', async () => {
     const plain = await fakeUpstream({ mode: 'plain' });
-    const h = await harness();
-    await h.startWorker(
-      createUpstreams([smtpSpec(plain, 'starttls')], {
-        dataDir: h.dataDir,
-        ca: tls.cert,
-        timeouts: SHORT,
-      }),
-      SLOW_RETRY,
-    );
+    const h = await deliveringTo([smtpSpec(plain, 'starttls')], SLOW_RETRY);
     const id = await h.submit(['a@example.net']);
     await h.waitForStatus(id, ['deferred']);
     const view = await h.services.store.view(id);
@@ -146,7 +103,7 @@ describe('upstreams: TLS, AUTH, failover and capture', () => {
     };
     const viaTls = createUpstreams([smtpSpec(implicit, 'implicit')], {
       dataDir: '/x',
-      ca: tls.cert,
+      ca: fixture.tls.cert,
       timeouts: SHORT,
     });
     assert.equal((await viaTls.send(message))[0]?.outcome, 'delivered');
@@ -164,7 +121,7 @@ describe('upstreams: TLS, AUTH, failover and capture', () => {
     const slow = await fakeUpstream({ dataDelayMs: 1500 });
     const upstream = createUpstreams([smtpSpec(slow, 'starttls')], {
       dataDir: '/x',
-      ca: tls.cert,
+      ca: fixture.tls.cert,
       timeouts: { ...SHORT, socketMs: 300 },
     });
     const results = await upstream.send({
@@ -181,7 +138,7 @@ describe('upstreams: TLS, AUTH, failover and capture', () => {
     const needsAuth = await fakeUpstream({ requireAuth: { user: 'relay', pass: 's3cret' } });
     const noAuth = await fakeUpstream();
     const h = await harness();
-    const options = { dataDir: h.dataDir, ca: tls.cert, timeouts: SHORT };
+    const options = { dataDir: h.dataDir, ca: fixture.tls.cert, timeouts: SHORT };
     const message = (to: string) => ({
       id: 'x',
       envelope: { from: 'o@example.com', to: [to] },

@@ -3,12 +3,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { createLogger } from '../../src/observability/logger.js';
 import { createKeys } from '../../src/redis/keys.js';
 import { AbuseGuard } from '../../src/security/abuse-guard.js';
+import { createLogSink } from '../support/log-sink.js';
 import { startTestRedis, type TestRedis } from '../support/redis.js';
 
 const FILTER = path.resolve('deploy/fail2ban/filter.d/postwarden.conf');
@@ -27,18 +27,12 @@ function failRegexes(): RegExp[] {
 describe('fail2ban filter against real relay log lines', () => {
   let server: TestRedis;
   let redis: Redis;
-  const lines: string[] = [];
+  const { stream, lines } = createLogSink();
 
   before(async () => {
     server = await startTestRedis();
     redis = new Redis({ path: server.socket });
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines.push(...chunk.toString().split('\n').filter(Boolean));
-        done();
-      },
-    });
-    const guard = new AbuseGuard(redis, createKeys('f2b'), createLogger('info', sink));
+    const guard = new AbuseGuard(redis, createKeys('f2b'), createLogger('info', stream));
     for (let n = 0; n < 10; n++) {
       await guard.recordFailure({ ip: '::ffff:203.0.113.9', protocol: 'smtp', user: 'shop' });
     }

@@ -1,25 +1,13 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import pino from 'pino';
+import type pino from 'pino';
 import type { Services } from '../../src/runtime/services.js';
 import { type InProcessRelay, startInProcessRelay } from '../support/in-process-relay.js';
+import { createLogSink } from '../support/log-sink.js';
 import { startTestRedis, type TestRedis } from '../support/redis.js';
 
 const MAX_BYTES = 20_000;
-
-/** Log lines as objects, to check the contract's auth_failed events. */
-function logSink(): { lines: Array<Record<string, unknown>>; stream: Writable } {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  return { lines, stream };
-}
 
 /** An intake (HTTP API, SMTP) built by the composition root, under its own key prefix. */
 function startIntake(redis: TestRedis, keyPrefix: string, logger: pino.Logger) {
@@ -49,7 +37,7 @@ describe('HTTP API', () => {
   let base: string;
   let banBase: string;
   let secret: string;
-  const sink = logSink();
+  const sink = createLogSink();
 
   const post = (body: unknown, headers: Record<string, string> = {}, to = base) =>
     fetch(`${to}/v1/messages`, {
@@ -79,7 +67,7 @@ describe('HTTP API', () => {
 
   before(async () => {
     server = await startTestRedis();
-    const logger = pino({ level: 'info' }, sink.stream);
+    const { logger } = sink;
     intake = await startIntake(server, 'http-api', logger);
     banIntake = await startIntake(server, 'http-ban', logger);
     ({ services } = intake.relay);
@@ -282,7 +270,7 @@ describe('HTTP API', () => {
   it('401 unauthorized for a missing, unknown or revoked secret, each counted as an auth failure', async () => {
     const revokedSecret = await newCredential('revoked-shop');
     await services.credentials.revoke('revoked-shop');
-    const failuresBefore = sink.lines.filter((l) => l.event === 'auth_failed').length;
+    const failuresBefore = sink.records.filter((l) => l.event === 'auth_failed').length;
     const attempts = [
       await fetch(`${base}/v1/messages`, {
         method: 'POST',
@@ -301,12 +289,12 @@ describe('HTTP API', () => {
       assert.equal(response.headers.get('www-authenticate'), 'Bearer');
       assert.equal(await errorCode(response), 'unauthorized');
     }
-    const failures = sink.lines.filter((l) => l.event === 'auth_failed').slice(failuresBefore);
+    const failures = sink.records.filter((l) => l.event === 'auth_failed').slice(failuresBefore);
     assert.equal(failures.length, attempts.length);
     for (const line of failures) {
       assert.deepEqual([line.ip, line.protocol, line.user], ['127.0.0.1', 'http', null]);
     }
-    const logged = JSON.stringify(sink.lines);
+    const logged = JSON.stringify(sink.records);
     assert.ok(!logged.includes(secret) && !logged.includes(revokedSecret), 'no secret in logs');
     // Reset 127.0.0.1's failure count so later tests are not banned by these.
     await services.abuseGuard.unban('127.0.0.1');

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import pino from 'pino';
 import type { Services } from '../../src/runtime/services.js';
 import { type InProcessRelay, startInProcessRelay } from '../support/in-process-relay.js';
+import { silentLogger } from '../support/log-sink.js';
 import { startTestRedis, type TestRedis } from '../support/redis.js';
+import { waitUntil } from '../support/wait-until.js';
 
 const MESSAGE = {
   from: 'orders@example.com',
@@ -11,16 +12,6 @@ const MESSAGE = {
   subject: 'outage',
   text: 'hello',
 };
-
-/** Poll `check` until it is true or the deadline passes (no sleeps as synchronisation). */
-async function eventually(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describe('HTTP API while Redis is down or not durable', () => {
   let server: TestRedis;
@@ -40,7 +31,7 @@ describe('HTTP API while Redis is down or not durable', () => {
     server = await startTestRedis();
     intake = await startInProcessRelay(
       {},
-      { role: 'intake', keyPrefix: 'http-outage', logger: pino({ level: 'silent' }) },
+      { role: 'intake', keyPrefix: 'http-outage', logger: silentLogger },
       { redis: server },
     );
     ({ services } = intake.relay);
@@ -100,15 +91,20 @@ describe('HTTP API while Redis is down or not durable', () => {
 
     server = await server.restart();
     let id = '';
-    await eventually(async () => {
-      const response = await post();
-      if (response.status !== 202) {
-        assert.equal(response.status, 503, 'only 503 while reconnecting');
-        return false;
-      }
-      id = ((await response.json()) as { id: string }).id;
-      return true;
-    }, 15_000);
+    await waitUntil(
+      async () => {
+        const response = await post();
+        if (response.status !== 202) {
+          assert.equal(response.status, 503, 'only 503 while reconnecting');
+          return false;
+        }
+        id = ((await response.json()) as { id: string }).id;
+        return true;
+      },
+      15_000,
+      'acceptance after the restart',
+      100,
+    );
     assert.equal((await services.store.get(id))?.status, 'queued');
     assert.equal(await services.queue.hasJob(id), true);
     assert.equal((await fetch(`${base}/readyz`)).status, 200);

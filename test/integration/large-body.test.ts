@@ -8,9 +8,11 @@ import { MessageStore } from '../../src/queue/message-store.js';
 import { Staging, UPLOAD_PIECE_BYTES, UPLOAD_TTL_SECONDS } from '../../src/queue/staging.js';
 import { createRedis, waitForReady } from '../../src/redis/connections.js';
 import { createKeys } from '../../src/redis/keys.js';
+import type { TlsPair } from '../../src/runtime/tls.js';
 import { setupScriptedDelivery } from '../support/delivery-harness.js';
-import { createTestTlsPair, type TestTlsPair, waitFor } from '../support/fake-upstream.js';
 import { startTestRedis, type TestRedis } from '../support/redis.js';
+import { testTlsPair } from '../support/tls.js';
+import { waitUntil } from '../support/wait-until.js';
 
 /** A body over the upload threshold, not a whole number of pieces, no two pieces alike. */
 function largeRaw(): Buffer {
@@ -43,12 +45,12 @@ describe('a large body is written ahead in pieces and staged by rename', () => {
   let store: MessageStore;
   let queue: MailQueue;
   let staging: Staging;
-  let tls: TestTlsPair;
+  let tls: TlsPair;
   const keys = createKeys('lb');
   const cleanups: (() => Promise<void>)[] = [];
 
   before(async () => {
-    [server, tls] = await Promise.all([startTestRedis(), createTestTlsPair()]);
+    [server, tls] = await Promise.all([startTestRedis(), testTlsPair()]);
     redis = createRedis(server.url, 'producer', 'test');
     await waitForReady(redis, 5000);
     store = new MessageStore(redis, keys);
@@ -143,7 +145,7 @@ describe('a large body is written ahead in pieces and staged by rename', () => {
     const id = await h.submit(['a@example.net'], { raw });
     await h.startWorker(upstream);
     await h.waitForStatus(id, ['delivered'], 30_000);
-    await waitFor(async () => fake.received.length === 1, 5000, 'the upstream to get it');
+    await waitUntil(async () => fake.received.length === 1, 5000, 'the upstream to get it');
     assert.ok(fake.received[0]?.raw.equals(raw), 'delivered byte for byte');
   });
 });

@@ -7,7 +7,7 @@ import { createRedis, waitForReady } from '../../src/redis/connections.js';
 import { DurabilityMonitor } from '../../src/redis/durability.js';
 import { createKeys } from '../../src/redis/keys.js';
 import { startTestRedis, type TestRedis } from '../support/redis.js';
-import { waitUntil } from '../support/relay-process.js';
+import { waitUntil } from '../support/wait-until.js';
 
 describe('MailQueue on a fail-fast producer connection', () => {
   let server: TestRedis;

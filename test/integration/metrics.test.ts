@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { type AdminApp, startAdminApp } from '../support/admin-app.js';
-import { waitFor } from '../support/fake-upstream.js';
 import { metricSample } from '../support/metrics-text.js';
+import { waitUntil as waitFor } from '../support/wait-until.js';
 
 describe('GET /metrics on a running relay', () => {
   let relay: AdminApp;

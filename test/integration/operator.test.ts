@@ -1,29 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { setupScriptedDelivery } from '../support/delivery-harness.js';
-import {
-  createTestTlsPair,
-  type FakeUpstreamOptions,
-  type TestTlsPair,
-} from '../support/fake-upstream.js';
-import { startTestRedis, type TestRedis } from '../support/redis.js';
+import { describe, it } from 'node:test';
+import { useDeliveryFixture } from '../support/delivery-harness.js';
 
 describe('queue operator: stats, show, retry', () => {
-  let redis: TestRedis;
-  let tls: TestTlsPair;
-  const cleanups: (() => Promise<void>)[] = [];
-
-  before(async () => {
-    [redis, tls] = await Promise.all([startTestRedis(), createTestTlsPair()]);
-  });
-
-  after(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-    await redis.cleanup();
-  });
-
-  const setup = (script: Omit<FakeUpstreamOptions, 'tls'>) =>
-    setupScriptedDelivery(redis.url, tls, script, cleanups);
+  const { scripted: setup } = useDeliveryFixture();
 
   it('retries a bounced message once the upstream is fixed, and it is delivered', async () => {
     const { fake, upstream, h } = await setup({ rcpt: () => 550 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { RawSmtpClient } from '../support/smtp-client.js';
+import { RawSmtpClient } from '../support/raw-smtp-client.js';
 import { type SmtpIntakeHarness, startSmtpIntake } from '../support/smtp-intake.js';
 
 const MAX_BYTES = 20_000;

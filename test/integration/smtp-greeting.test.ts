@@ -1,49 +1,11 @@
 import assert from 'node:assert/strict';
-import net from 'node:net';
-import { performance } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
-import { RawSmtpClient } from '../support/smtp-client.js';
+import { RawSmtpClient } from '../support/raw-smtp-client.js';
 import { type SmtpIntakeHarness, startSmtpIntake } from '../support/smtp-intake.js';
-
-/** Connect and read the first reply; `talkFirst` is written as soon as TCP is up. */
-function firstReply(
-  port: number,
-  options: { talkFirst?: string; localAddress?: string } = {},
-): Promise<{ reply: string; ms: number; socket: net.Socket }> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: '127.0.0.1', port, localAddress: options.localAddress });
-    let connectedAt = 0;
-    let text = '';
-    socket.setEncoding('latin1');
-    socket.once('error', reject);
-    socket.once('connect', () => {
-      connectedAt = performance.now();
-      if (options.talkFirst) socket.write(options.talkFirst);
-    });
-    socket.on('data', (chunk: string) => {
-      text += chunk;
-      const end = text.indexOf('\r\n');
-      if (end !== -1) {
-        socket.removeAllListeners('data');
-        resolve({ reply: text.slice(0, end), ms: performance.now() - connectedAt, socket });
-      }
-    });
-    socket.once('close', () =>
-      resolve({ reply: text, ms: performance.now() - connectedAt, socket }),
-    );
-  });
-}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] as number;
-}
-
-/** Resolves once the server closed `socket` (a refusal must not leave it open). */
-function closed(socket: net.Socket): Promise<void> {
-  return socket.destroyed || socket.readableEnded
-    ? Promise.resolve()
-    : new Promise((resolve) => socket.once('close', () => resolve()));
 }
 
 describe('SMTP greeting: no fixed pause by default', () => {
@@ -58,10 +20,10 @@ describe('SMTP greeting: no fixed pause by default', () => {
   it('greets well under smtp-server’s 100 ms early-talker pause', async () => {
     const times: number[] = [];
     for (let n = 0; n < 7; n++) {
-      const { reply, ms, socket } = await firstReply(h.submissionPort);
-      socket.destroy();
-      assert.match(reply, /^220 relay\.test ESMTP/);
-      times.push(ms);
+      const client = await RawSmtpClient.connect(h.submissionPort);
+      client.close();
+      assert.match(client.greeting, /^220 relay\.test ESMTP/);
+      times.push(client.greetingMs);
     }
     console.log(`# connect → 220: ${times.map((ms) => ms.toFixed(1)).join(', ')} ms`);
     assert.ok(median(times) < 50, `median ${median(times).toFixed(1)} ms`);
@@ -71,9 +33,9 @@ describe('SMTP greeting: no fixed pause by default', () => {
     const held = [];
     for (let n = 0; n < 3; n++) held.push(await RawSmtpClient.connect(h.submissionPort));
     for (const client of held) assert.match(client.greeting, /^220 /);
-    const refused = await firstReply(h.submissionPort);
-    assert.match(refused.reply, /^421 relay\.test Too many connected clients/);
-    await closed(refused.socket);
+    const refused = await RawSmtpClient.connect(h.submissionPort);
+    assert.match(refused.greeting, /^421 relay\.test Too many connected clients/);
+    await refused.closed();
 
     const first = held.shift() as RawSmtpClient;
     first.close();
@@ -81,9 +43,9 @@ describe('SMTP greeting: no fixed pause by default', () => {
     const deadline = Date.now() + 5000;
     let reply = '';
     while (Date.now() < deadline) {
-      const attempt = await firstReply(h.submissionPort);
-      attempt.socket.destroy();
-      reply = attempt.reply;
+      const attempt = await RawSmtpClient.connect(h.submissionPort);
+      attempt.close();
+      reply = attempt.greeting;
       if (reply.startsWith('220')) break;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
@@ -102,24 +64,21 @@ describe('SMTP greeting: per-IP connection limit with immediate greetings', () =
   });
 
   it('greets 50 connections from one address and refuses the 51st', async () => {
-    const sockets: net.Socket[] = [];
+    const clients: RawSmtpClient[] = [];
+    const connect = async (localAddress: string) => {
+      const client = await RawSmtpClient.connect(h.submissionPort, { localAddress });
+      clients.push(client);
+      return client.greeting;
+    };
     try {
       for (let n = 0; n < 50; n++) {
-        const { reply, socket } = await firstReply(h.submissionPort, {
-          localAddress: '127.0.4.1',
-        });
-        sockets.push(socket);
-        assert.match(reply, /^220 /, `connection ${n + 1}`);
+        assert.match(await connect('127.0.4.1'), /^220 /, `connection ${n + 1}`);
       }
-      const refused = await firstReply(h.submissionPort, { localAddress: '127.0.4.1' });
-      sockets.push(refused.socket);
-      assert.match(refused.reply, /^421 4\.7\.0 /);
+      assert.match(await connect('127.0.4.1'), /^421 4\.7\.0 /);
       // Another address is unaffected.
-      const other = await firstReply(h.submissionPort, { localAddress: '127.0.4.2' });
-      sockets.push(other.socket);
-      assert.match(other.reply, /^220 /);
+      assert.match(await connect('127.0.4.2'), /^220 /);
     } finally {
-      for (const socket of sockets) socket.destroy();
+      for (const client of clients) client.close();
     }
   });
 });
@@ -135,19 +94,20 @@ describe('SMTP greeting: POSTWARDEN_SMTP_GREETING_DELAY', () => {
   });
 
   it('waits at least the configured delay before greeting', async () => {
-    const { reply, ms, socket } = await firstReply(h.submissionPort);
-    socket.destroy();
-    assert.match(reply, /^220 relay\.test ESMTP/);
+    const client = await RawSmtpClient.connect(h.submissionPort);
+    client.close();
+    assert.match(client.greeting, /^220 relay\.test ESMTP/);
     // Node timers may fire up to 1 ms early (millisecond rounding).
+    const ms = client.greetingMs;
     assert.ok(ms >= DELAY_MS - 1, `greeted after ${ms.toFixed(1)} ms`);
   });
 
   it('refuses a client that talks before the greeting, and closes', async () => {
-    const { reply, socket } = await firstReply(h.submissionPort, {
+    const client = await RawSmtpClient.connect(h.submissionPort, {
       talkFirst: 'EHLO early.test\r\n',
     });
-    assert.match(reply, /^421 .*You talk too soon/);
-    await closed(socket);
+    assert.match(client.greeting, /^421 .*You talk too soon/);
+    await client.closed();
   });
 
   it('serves a client that waits for the greeting', async () => {

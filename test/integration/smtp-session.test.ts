@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import nodemailer from 'nodemailer';
-import pino from 'pino';
 import { createSmtpIntake } from '../../src/intake/smtp/server.js';
 import { createAcceptDoor } from '../../src/runtime/intake-role.js';
-import { RawSmtpClient } from '../support/smtp-client.js';
+import { silentLogger } from '../support/log-sink.js';
+import { RawSmtpClient } from '../support/raw-smtp-client.js';
 import { type SmtpIntakeHarness, startSmtpIntake } from '../support/smtp-intake.js';
 import { testTlsPair } from '../support/tls.js';
 
@@ -28,6 +28,21 @@ describe('SMTP intake: greeting, TLS, AUTH and envelope', () => {
     await client.command('EHLO client.test');
     assert.match(await client.authPlain(user, pass), /^235 /);
     return client;
+  }
+
+  /** Another intake on the same services, on the ports given (not listening yet). */
+  async function secondIntake(submissionPort: number, smtpsPort: number | 'ephemeral') {
+    return createSmtpIntake({
+      host: '127.0.0.1',
+      submissionPort,
+      smtpsPort,
+      tls: await testTlsPair(),
+      maxMessageBytes: MAX_BYTES,
+      credentials: h.services.credentials,
+      abuseGuard: h.services.abuseGuard,
+      accept: createAcceptDoor(h.config, h.services, silentLogger),
+      logger: silentLogger,
+    });
   }
 
   before(async () => {
@@ -187,17 +202,7 @@ describe('SMTP intake: greeting, TLS, AUTH and envelope', () => {
   });
 
   it('close(deadline) stops accepting, then cuts open sessions with 421', async () => {
-    const intake = createSmtpIntake({
-      host: '127.0.0.1',
-      submissionPort: 0,
-      smtpsPort: 0,
-      tls: await testTlsPair(),
-      maxMessageBytes: MAX_BYTES,
-      credentials: h.services.credentials,
-      abuseGuard: h.services.abuseGuard,
-      accept: createAcceptDoor(h.config, h.services, pino({ level: 'silent' })),
-      logger: pino({ level: 'silent' }),
-    });
+    const intake = await secondIntake(0, 0);
     const { submissionPort, smtpsPort } = await intake.listen();
     assert.equal(smtpsPort, undefined, 'SMTPS port 0 = off');
     const client = await RawSmtpClient.connect(submissionPort);
@@ -213,17 +218,7 @@ describe('SMTP intake: greeting, TLS, AUTH and envelope', () => {
   });
 
   it('rejects listen() on a port in use with the errno code, the port and its variable', async () => {
-    const intake = createSmtpIntake({
-      host: '127.0.0.1',
-      submissionPort: h.submissionPort,
-      smtpsPort: 'ephemeral',
-      tls: await testTlsPair(),
-      maxMessageBytes: MAX_BYTES,
-      credentials: h.services.credentials,
-      abuseGuard: h.services.abuseGuard,
-      accept: createAcceptDoor(h.config, h.services, pino({ level: 'silent' })),
-      logger: pino({ level: 'silent' }),
-    });
+    const intake = await secondIntake(h.submissionPort, 'ephemeral');
     await assert.rejects(intake.listen(), {
       code: 'EADDRINUSE',
       port: h.submissionPort,

@@ -1,23 +1,18 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { createSmtpUpstream } from '../../src/upstream/smtp.js';
 import type { SmtpPoolLimits } from '../../src/upstream/smtp-pool.js';
 import type { OutgoingMessage, Upstream } from '../../src/upstream/types.js';
-import { setupScriptedDelivery } from '../support/delivery-harness.js';
+import { useDeliveryFixture } from '../support/delivery-harness.js';
+import type { FakeUpstream, FakeUpstreamOptions } from '../support/fake-upstream.js';
 import {
-  createTestTlsPair,
-  type FakeUpstream,
-  type FakeUpstreamOptions,
-  startFakeUpstream,
-  type TestTlsPair,
-  waitFor,
-} from '../support/fake-upstream.js';
-import { startTestRedis, type TestRedis } from '../support/redis.js';
-import {
-  type SessionPeer,
-  type SessionPeerScript,
-  startSessionPeer,
-} from '../support/session-peer.js';
+  type Act,
+  type MisbehavingUpstream,
+  type MisbehavingUpstreamOptions,
+  reply,
+  startMisbehavingUpstream,
+} from '../support/misbehaving-upstream.js';
+import { waitUntil } from '../support/wait-until.js';
 
 const SHORT = { connectionMs: 2000, greetingMs: 2000, socketMs: 2000 };
 const LOGIN = { user: 'relay', pass: 'upstream-secret' };
@@ -35,27 +30,18 @@ function message(to: string[] = ['a@example.net']): OutgoingMessage {
 }
 
 const outcomes = (results: { outcome: string }[]) => results.map((result) => result.outcome);
+const DISCONNECT: Act = { kind: 'disconnect' };
 
 describe('upstream session pool: reuse of logged-in SMTP sessions', () => {
-  let tls: TestTlsPair;
-  let redis: TestRedis;
-  const cleanups: (() => Promise<void>)[] = [];
-
-  before(async () => {
-    [tls, redis] = await Promise.all([createTestTlsPair(), startTestRedis()]);
-  });
-
-  after(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-    await redis.cleanup();
-  });
+  const fixture = useDeliveryFixture();
+  const { cleanups } = fixture;
 
   /** smtp-server with STARTTLS and AUTH, and an smtp:// upstream logged in to it. */
   async function tlsUpstream(
     script: Omit<FakeUpstreamOptions, 'tls' | 'requireAuth'> = {},
     pool: Partial<SmtpPoolLimits> = {},
   ): Promise<{ fake: FakeUpstream; upstream: Upstream }> {
-    const fake = await startFakeUpstream({ tls, requireAuth: LOGIN, ...script });
+    const fake = await fixture.fakeUpstream({ requireAuth: LOGIN, ...script });
     const upstream = createSmtpUpstream(
       {
         kind: 'smtp',
@@ -65,20 +51,17 @@ describe('upstream session pool: reuse of logged-in SMTP sessions', () => {
         tls: 'starttls',
         auth: LOGIN,
       },
-      { ca: tls.cert, timeouts: SHORT, pool },
+      { ca: fixture.tls.cert, timeouts: SHORT, pool },
     );
-    cleanups.push(
-      () => fake.close(),
-      () => upstream.close(),
-    );
+    cleanups.push(() => upstream.close());
     return { fake, upstream };
   }
 
   /** The raw peer (cleartext, no PIPELINING) and an upstream for it. */
   async function peerUpstream(
-    script: SessionPeerScript,
-  ): Promise<{ peer: SessionPeer; upstream: Upstream }> {
-    const peer = await startSessionPeer(script);
+    script: Pick<MisbehavingUpstreamOptions, 'mail' | 'data'>,
+  ): Promise<{ peer: MisbehavingUpstream; upstream: Upstream }> {
+    const peer = await startMisbehavingUpstream(script);
     const upstream = createSmtpUpstream(
       { kind: 'smtp', label: 'peer', host: '127.0.0.1', port: peer.port, tls: 'off' },
       { timeouts: SHORT },
@@ -118,7 +101,7 @@ describe('upstream session pool: reuse of logged-in SMTP sessions', () => {
     const { fake, upstream } = await tlsUpstream({ dataDelayMs: 50 }, { maxIdle: 2 });
     await Promise.all([1, 2, 3, 4].map(() => upstream.send(message())));
     assert.equal(fake.connections, 4);
-    await waitFor(() => fake.openConnections === 2, 5000, 'the extra sessions to be ended');
+    await waitUntil(() => fake.openConnections === 2, 5000, 'the extra sessions to be ended');
   });
 
   it('ends a session after maxMessages messages', async () => {
@@ -132,7 +115,7 @@ describe('upstream session pool: reuse of logged-in SMTP sessions', () => {
     const { fake, upstream } = await tlsUpstream({}, { idleMs: 150 });
     await Promise.all([upstream.send(message()), upstream.send(message())]);
     assert.equal(fake.connections, 2);
-    await waitFor(() => fake.openConnections === 0, 5000, 'idle sessions to be ended');
+    await waitUntil(() => fake.openConnections === 0, 5000, 'idle sessions to be ended');
     assert.deepEqual(outcomes(await upstream.send(message())), ['delivered']);
     assert.equal(fake.connections, 3);
   });
@@ -141,7 +124,7 @@ describe('upstream session pool: reuse of logged-in SMTP sessions', () => {
     const { fake, upstream } = await tlsUpstream({ idleTimeoutMs: 200 }, { idleMs: 60_000 });
     const first = message(['first@example.net']);
     assert.deepEqual(outcomes(await upstream.send(first)), ['delivered']);
-    await waitFor(() => fake.openConnections === 0, 5000, 'the server to end the idle session');
+    await waitUntil(() => fake.openConnections === 0, 5000, 'the server to end the idle session');
     const second = message(['second@example.net']);
     assert.deepEqual(outcomes(await upstream.send(second)), ['delivered']);
     assert.equal(fake.deliveriesTo('second@example.net'), 1);
@@ -162,7 +145,8 @@ describe('upstream session pool: reuse of logged-in SMTP sessions', () => {
 
   it('a reused session dropped silently at MAIL FROM is not a deferral either', async () => {
     const { peer, upstream } = await peerUpstream({
-      mail: (connectionNo, mailNo) => (connectionNo === 1 && mailNo === 2 ? 'disconnect' : 'ok'),
+      mail: ({ connectionNo, mailNo }) =>
+        connectionNo === 1 && mailNo === 2 ? DISCONNECT : reply(250),
     });
     const first = message();
     const second = message();
@@ -173,7 +157,7 @@ describe('upstream session pool: reuse of logged-in SMTP sessions', () => {
   });
 
   it('a session that fails on a fresh connection is not retried transparently', async () => {
-    const { peer, upstream } = await peerUpstream({ mail: () => 'disconnect' });
+    const { peer, upstream } = await peerUpstream({ mail: () => DISCONNECT });
     const results = await upstream.send(message());
     assert.deepEqual(outcomes(results), ['deferred']);
     assert.equal(peer.connections, 1);
@@ -181,19 +165,20 @@ describe('upstream session pool: reuse of logged-in SMTP sessions', () => {
 
   it('a disconnect after the final dot on a pooled session is deferred; the next message opens a new session', async () => {
     const { peer, upstream } = await peerUpstream({
-      data: (connectionNo, mailNo) => (connectionNo === 1 && mailNo === 2 ? 'disconnect' : 'ok'),
+      data: ({ connectionNo, mailNo }) =>
+        connectionNo === 1 && mailNo === 2 ? DISCONNECT : reply(250),
     });
     assert.deepEqual(outcomes(await upstream.send(message())), ['delivered']);
     const lost = message();
     assert.deepEqual(outcomes(await upstream.send(lost)), ['deferred']);
-    assert.equal(peer.received.filter((s) => s === `pool ${sequence}`).length, 1, 'sent once');
+    assert.equal(peer.timesReceived(`pool ${sequence}`), 1, 'sent once');
     assert.deepEqual(outcomes(await upstream.send(message())), ['delivered']);
     assert.equal(peer.connections, 2);
   });
 
   it('a refused message leaves the session usable: RSET, and the next message reuses it', async () => {
     const { peer, upstream } = await peerUpstream({
-      data: (_connectionNo, mailNo) => (mailNo === 1 ? { code: 554 } : 'ok'),
+      data: ({ mailNo }) => reply(mailNo === 1 ? 554 : 250),
     });
     assert.deepEqual(outcomes(await upstream.send(message())), ['bounced']);
     assert.deepEqual(outcomes(await upstream.send(message())), ['delivered']);
@@ -218,20 +203,17 @@ describe('upstream session pool: reuse of logged-in SMTP sessions', () => {
     await Promise.all([1, 2, 3].map(() => upstream.send(message())));
     assert.equal(fake.openConnections, 3);
     await upstream.close();
-    await waitFor(() => fake.openConnections === 0, 2000, 'every session to be ended');
+    await waitUntil(() => fake.openConnections === 0, 2000, 'every session to be ended');
     // A send after close (a delivery still finishing during shutdown) works, and ends its session.
     assert.deepEqual(outcomes(await upstream.send(message())), ['delivered']);
-    await waitFor(() => fake.openConnections === 0, 2000, 'the late session to be ended');
+    await waitUntil(() => fake.openConnections === 0, 2000, 'the late session to be ended');
     assert.equal(fake.connections, 4);
   });
 
   it('through the worker: a reused session refused with 421 records one attempt, no deferral', async () => {
-    const { fake, upstream, h } = await setupScriptedDelivery(
-      redis.url,
-      tls,
-      { mail: (mailNo) => (mailNo >= 2 ? 421 : 250) },
-      cleanups,
-    );
+    const { fake, upstream, h } = await fixture.scripted({
+      mail: (mailNo) => (mailNo >= 2 ? 421 : 250),
+    });
     cleanups.push(() => upstream.close());
     await h.startWorker(upstream);
     const first = await h.submit(['first@example.net']);

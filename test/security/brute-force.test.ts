@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { SmtpDialogue } from '../../src/security/selftest/smtp-dialogue.js';
 import { sendSmtp } from '../support/load-clients.js';
+import { RawSmtpClient, replyCode } from '../support/raw-smtp-client.js';
+import { freeRelayPorts, relayEnv } from '../support/relay-env.js';
 import { type RelayHarness, startRelayHarness } from '../support/relay-harness.js';
-import { freePort, spawnRelay, waitForReady } from '../support/relay-process.js';
+import { spawnRelay, waitForReady } from '../support/relay-process.js';
 
 /** POST an empty JSON body from a chosen loopback address; resolves with status and error code. */
 function postFrom(
@@ -60,24 +61,22 @@ describe('security: AUTH brute force from many addresses', { timeout: 180_000 },
     let refusedAtConnect = 0;
     let guesses = 0;
     while (guesses < GUESSES_PER_IP) {
-      const { dialogue, greeting } = await SmtpDialogue.open('127.0.0.1', harness.ports.smtp, {
-        localAddress: ip,
-      });
-      if (greeting.code !== 220) {
+      const client = await RawSmtpClient.connect(harness.ports.smtp, { localAddress: ip });
+      if (!client.greeting.startsWith('220')) {
         refusedAtConnect++;
         guesses++;
-        await dialogue.close();
+        client.close();
         continue;
       }
-      await dialogue.command('EHLO brute.invalid');
-      while (guesses < GUESSES_PER_IP && !dialogue.closed) {
-        const reply = await dialogue.authPlain('shop', `wrong-${guesses}`);
+      await client.command('EHLO brute.invalid');
+      while (guesses < GUESSES_PER_IP && !client.isClosed) {
+        const code = replyCode(await client.authPlain('shop', `wrong-${guesses}`));
         guesses++;
-        if (reply.code === 535 || reply.code === 421) evaluated++;
-        if (reply.code === 235) throw new Error('a wrong secret was accepted');
-        if (reply.code === 421 || reply.code === 0) break;
+        if (code === 535 || code === 421) evaluated++;
+        if (code === 235) throw new Error('a wrong secret was accepted');
+        if (code === 421 || code === 0) break;
       }
-      await dialogue.close();
+      client.close();
     }
     return { evaluated, refusedAtConnect };
   }
@@ -128,20 +127,13 @@ describe('security: AUTH brute force from many addresses', { timeout: 180_000 },
   });
 
   it('shares the bans with a second intake process on the same Redis', async () => {
-    const ports = { http: await freePort(), smtp: await freePort() };
-    const second = spawnRelay(['start', '--role', 'intake'], {
-      ...harness.env,
-      POSTWARDEN_HTTP_PORT: String(ports.http),
-      POSTWARDEN_SMTP_PORT: String(ports.smtp),
-      POSTWARDEN_SMTPS_PORT: '0',
-    });
+    const ports = { ...(await freeRelayPorts()), smtps: 0 };
+    const second = spawnRelay(['start', '--role', 'intake'], relayEnv({ ...harness.site, ports }));
     try {
       await waitForReady(ports.http);
-      const { dialogue, greeting } = await SmtpDialogue.open('127.0.0.1', ports.smtp, {
-        localAddress: ATTACKER_IPS[0],
-      });
-      await dialogue.close();
-      assert.ok(greeting.code === 554 || greeting.code === 421, `greeting ${greeting.code}`);
+      const client = await RawSmtpClient.connect(ports.smtp, { localAddress: ATTACKER_IPS[0] });
+      client.close();
+      assert.match(client.greeting, /^(554|421) /);
       const banned = await postFrom(ATTACKER_IPS[0] as string, ports.http, secret);
       assert.equal(banned.status, 403);
       assert.equal(banned.code, 'banned');

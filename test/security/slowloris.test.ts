@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { SmtpDialogue } from '../../src/security/selftest/smtp-dialogue.js';
 import { sendHttp, sendSmtp } from '../support/load-clients.js';
+import { RawSmtpClient } from '../support/raw-smtp-client.js';
 import { type RelayHarness, startRelayHarness } from '../support/relay-harness.js';
 
 const ATTACKERS = ['127.0.3.1', '127.0.3.2', '127.0.3.3', '127.0.3.4', '127.0.3.5'];
@@ -48,12 +48,9 @@ describe('security: slowloris on SMTP and HTTP', { timeout: 120_000 }, () => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
 
     // One address cannot take more than its share of SMTP slots.
-    const { dialogue, greeting } = await SmtpDialogue.open('127.0.0.1', harness.ports.smtp, {
-      localAddress: ATTACKERS[0],
-    });
-    await dialogue.close();
-    assert.equal(greeting.code, 421, `greeting ${greeting.code} ${greeting.text}`);
-    assert.match(greeting.text, /^4\.7\.0/);
+    const client = await RawSmtpClient.connect(harness.ports.smtp, { localAddress: ATTACKERS[0] });
+    client.close();
+    assert.match(client.greeting, /^421 4\.7\.0 /);
 
     // Meanwhile a legitimate client is served on both protocols, promptly.
     const started = Date.now();

@@ -1,9 +1,10 @@
 import pino, { type Logger } from 'pino';
 import type { Relay } from '../../src/runtime/compose.js';
 import { createCaptureUpstream } from '../../src/upstream/capture.js';
-import { createTestTlsPair, type FakeUpstream, startFakeUpstream } from './fake-upstream.js';
+import { type FakeUpstream, startFakeUpstream } from './fake-upstream.js';
 import { startInProcessRelay } from './in-process-relay.js';
 import type { TestRedis } from './redis.js';
+import { testTlsPair } from './tls.js';
 
 export const ADMIN_PASSWORD = 'correct horse battery staple';
 
@@ -33,7 +34,7 @@ export interface AdminApp {
  * failover chain so the admin page's captured mailbox is on (filled with `capture()`).
  */
 export async function startAdminApp(options: { logger?: Logger } = {}): Promise<AdminApp> {
-  const upstream = await startFakeUpstream({ tls: await createTestTlsPair(), mode: 'plain' });
+  const upstream = await startFakeUpstream({ tls: await testTlsPair(), mode: 'plain' });
   const started = await startInProcessRelay(
     {
       POSTWARDEN_UPSTREAM_URL: `smtp://127.0.0.1:${upstream.port}?tls=off,capture`,

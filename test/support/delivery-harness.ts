@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
+import { after, before } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
 import { type DeliveryWorker, startDeliveryWorker } from '../../src/delivery/worker.js';
 import { acceptSubmission } from '../../src/intake/accept.js';
@@ -10,21 +10,18 @@ import { QueueOperator } from '../../src/queue/operator.js';
 import type { RetryPolicy } from '../../src/queue/retry-policy.js';
 import { createAcceptDoor } from '../../src/runtime/intake-role.js';
 import { createServices, type Services } from '../../src/runtime/services.js';
+import type { TlsPair } from '../../src/runtime/tls.js';
 import type { Credential } from '../../src/security/credentials/store.js';
 import { createSmtpUpstream } from '../../src/upstream/smtp.js';
 import type { Upstream } from '../../src/upstream/types.js';
-import {
-  type FakeUpstream,
-  type FakeUpstreamOptions,
-  startFakeUpstream,
-  type TestTlsPair,
-  waitFor,
-} from './fake-upstream.js';
+import { type FakeUpstream, type FakeUpstreamOptions, startFakeUpstream } from './fake-upstream.js';
+import { silentLogger } from './log-sink.js';
+import { startTestRedis, type TestRedis } from './redis.js';
+import { testTlsPair } from './tls.js';
+import { waitUntil } from './wait-until.js';
 
 /** Short retry settings so retry and expiry tests take seconds. */
 export const FAST_RETRY: RetryPolicy = { baseMs: 100, maxDelayMs: 1000, lifetimeMs: 3000 };
-
-export const silentLogger = pino({ level: 'silent' });
 
 let counter = 0;
 
@@ -97,7 +94,7 @@ export async function createDeliveryHarness(redisUrl: string): Promise<DeliveryH
       return worker;
     },
     async waitForStatus(id, statuses, timeoutMs = 15_000) {
-      await waitFor(
+      await waitUntil(
         async () => statuses.includes((await services.store.get(id))?.status ?? 'queued'),
         timeoutMs,
         `message ${id} to become ${statuses.join('/')}`,
@@ -117,7 +114,7 @@ export async function createDeliveryHarness(redisUrl: string): Promise<DeliveryH
  */
 export async function setupScriptedDelivery(
   redisUrl: string,
-  tls: TestTlsPair,
+  tls: TlsPair,
   script: Omit<FakeUpstreamOptions, 'tls'>,
   cleanups: (() => Promise<void>)[],
 ): Promise<{ fake: FakeUpstream; upstream: Upstream; h: DeliveryHarness }> {
@@ -132,4 +129,52 @@ export async function setupScriptedDelivery(
     () => fake.close(),
   );
   return { fake, upstream, h };
+}
+
+/** A file's throwaway Redis and TLS pair, with what its tests start closed after them. */
+export interface DeliveryFixture {
+  redis: TestRedis;
+  tls: TlsPair;
+  /** Run after the file's tests, the last pushed first. */
+  cleanups: (() => Promise<void>)[];
+  /** A delivery harness on the file's Redis. */
+  harness(): Promise<DeliveryHarness>;
+  /** A fake upstream with the file's TLS pair. */
+  fakeUpstream(options?: Omit<FakeUpstreamOptions, 'tls'>): Promise<FakeUpstream>;
+  /** setupScriptedDelivery on the file's Redis and TLS pair. */
+  scripted(
+    script: Omit<FakeUpstreamOptions, 'tls'>,
+  ): Promise<{ fake: FakeUpstream; upstream: Upstream; h: DeliveryHarness }>;
+}
+
+/**
+ * Registers the file's `before` (a throwaway Redis and the TLS pair) and `after` (every
+ * cleanup, then Redis). The fields are set once `before` has run: read them in tests.
+ */
+export function useDeliveryFixture(): DeliveryFixture {
+  const fixture: DeliveryFixture = {
+    redis: undefined as unknown as TestRedis,
+    tls: undefined as unknown as TlsPair,
+    cleanups: [],
+    async harness() {
+      const h = await createDeliveryHarness(fixture.redis.url);
+      fixture.cleanups.push(() => h.close());
+      return h;
+    },
+    async fakeUpstream(options = {}) {
+      const fake = await startFakeUpstream({ tls: fixture.tls, ...options });
+      fixture.cleanups.push(() => fake.close());
+      return fake;
+    },
+    scripted: (script) =>
+      setupScriptedDelivery(fixture.redis.url, fixture.tls, script, fixture.cleanups),
+  };
+  before(async () => {
+    [fixture.redis, fixture.tls] = await Promise.all([startTestRedis(), testTlsPair()]);
+  });
+  after(async () => {
+    for (const cleanup of fixture.cleanups.reverse()) await cleanup();
+    await fixture.redis?.cleanup();
+  });
+  return fixture;
 }

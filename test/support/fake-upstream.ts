@@ -1,6 +1,5 @@
-import net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
-import { generate } from 'selfsigned';
 import {
   SMTPServer,
   type SMTPServerAuthentication,
@@ -8,39 +7,11 @@ import {
   type SMTPServerOptions,
   type SMTPServerSession,
 } from 'smtp-server';
-
-export interface TestTlsPair {
-  key: string;
-  /** Self-signed for 127.0.0.1 and localhost; give it to the client as its `ca`. */
-  cert: string;
-}
-
-/** A fresh certificate for the fake upstream (never smtp-server's built-in one). */
-export async function createTestTlsPair(): Promise<TestTlsPair> {
-  const pems = await generate([{ name: 'commonName', value: 'fake-upstream.test' }], {
-    keyType: 'ec',
-    curve: 'P-256',
-    algorithm: 'sha256',
-    notBeforeDate: new Date(Date.now() - 60_000),
-    notAfterDate: new Date(Date.now() + 24 * 3600 * 1000),
-    extensions: [
-      { name: 'basicConstraints', cA: false },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      {
-        name: 'subjectAltName',
-        altNames: [
-          { type: 7, ip: '127.0.0.1' },
-          { type: 2, value: 'localhost' },
-        ],
-      },
-    ],
-  });
-  return { key: pems.private, cert: pems.cert };
-}
+import type { TlsPair } from '../../src/runtime/tls.js';
 
 export interface FakeUpstreamOptions {
-  tls: TestTlsPair;
+  /** The server's certificate (any mode but plain); clients trust its `cert` as their CA. */
+  tls?: TlsPair;
   /** starttls (default): offers STARTTLS; implicit: TLS from the first byte; plain: no TLS at all. */
   mode?: 'starttls' | 'implicit' | 'plain';
   /** Require AUTH with these credentials (only over TLS unless mode is plain). */
@@ -49,7 +20,7 @@ export interface FakeUpstreamOptions {
   rcpt?: (address: string, attemptNo: number) => number;
   /** Reply to the end of DATA; `attemptNo` counts DATA phases, from 1. Default 250. */
   data?: (recipients: string[], attemptNo: number) => number;
-  /** Wait this long before answering the end of DATA (a slow upstream). */
+  /** Wait this long before answering the end of DATA (a slow upstream; a backlog builds up). */
   dataDelayMs?: number;
   /** Reply to MAIL FROM; `mailNo` counts MAIL FROMs on this connection, from 1. Default 250. */
   mail?: (mailNo: number) => number;
@@ -61,18 +32,27 @@ export interface ReceivedMessage {
   from: string;
   to: string[];
   raw: Buffer;
-  messageId: string | undefined;
+  /** The header block as received (latin1), for header assertions. */
+  head: string;
+  subject: string;
+  messageId: string;
   /** The end-of-DATA reply code we gave. */
   reply: number;
   secure: boolean;
   user: string | undefined;
+  /** Date.now() when the message was recorded (just before its reply went out). */
+  receivedAt: number;
 }
 
 export interface FakeUpstream {
   host: string;
   port: number;
+  /** An upstream URL for the relay: smtp:// (starttls), smtps:// (implicit), ?tls=off (plain). */
+  url: string;
   /** Every message that reached the end of DATA, accepted or not. */
   received: ReceivedMessage[];
+  /** Messages accepted (2xx after DATA) per Subject: with a token per Subject, duplicates show. */
+  subjects: Map<string, number>;
   /** How many times a message for `address` was accepted (2xx after DATA): duplicates show. */
   deliveriesTo(address: string): number;
   rcptAttempts(address: string): number;
@@ -101,20 +81,26 @@ function readAll(stream: Readable): Promise<Buffer> {
   });
 }
 
-function messageIdOf(raw: Buffer): string | undefined {
-  const text = raw.toString('latin1');
-  const end = text.indexOf('\r\n\r\n');
-  const head = end === -1 ? text : text.slice(0, end);
-  return /^Message-ID:\s*(.+)$/im.exec(head)?.[1]?.trim();
+/** A header field's value, unfolded ('' when absent). */
+function headerField(head: string, name: string): string {
+  const match = new RegExp(`^${name}:[ \\t]*(.*(?:\\r\\n[ \\t].*)*)`, 'im').exec(head);
+  return match?.[1]?.replace(/\r\n[ \t]/g, ' ').trim() ?? '';
 }
 
-/** A real smtp-server on 127.0.0.1, port 0, with scripted replies, recording what it gets. */
-export async function startFakeUpstream(options: FakeUpstreamOptions): Promise<FakeUpstream> {
+/**
+ * A real smtp-server on 127.0.0.1, port 0, as the relay's upstream: STARTTLS, implicit TLS
+ * or cleartext, AUTH if asked for, scripted reply codes (250 unless scripted), recording
+ * and counting every message it gets. Unscripted and plain, it is the sink that spawned
+ * relays deliver to in durability, fault and security tests.
+ */
+export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Promise<FakeUpstream> {
   const mode = options.mode ?? 'starttls';
+  if (mode !== 'plain' && !options.tls) throw new Error(`a ${mode} fake upstream needs tls`);
   const scripts = { rcpt: options.rcpt, data: options.data, dataDelayMs: options.dataDelayMs };
   const rcptCounts = new Map<string, number>();
   let dataCount = 0;
   const received: ReceivedMessage[] = [];
+  const subjects = new Map<string, number>();
   const fake = { authAttempts: 0, connections: 0, openConnections: 0 };
   const mailCounts = new Map<string, number>();
   const disabled = [
@@ -122,8 +108,7 @@ export async function startFakeUpstream(options: FakeUpstreamOptions): Promise<F
     ...(options.requireAuth ? [] : ['AUTH']),
   ];
   const serverOptions: SMTPServerOptions = {
-    key: options.tls.key,
-    cert: options.tls.cert,
+    ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : {}),
     secure: mode === 'implicit',
     disableReverseLookup: true,
     logger: false,
@@ -171,15 +156,22 @@ export async function startFakeUpstream(options: FakeUpstreamOptions): Promise<F
         const to = session.envelope.rcptTo.map((rcpt) => rcpt.address.toLowerCase());
         const code = scripts.data?.(to, dataCount) ?? 250;
         if (scripts.dataDelayMs) await new Promise((r) => setTimeout(r, scripts.dataDelayMs));
+        const end = raw.indexOf('\r\n\r\n');
+        const head = raw.subarray(0, end === -1 ? raw.length : end).toString('latin1');
+        const subject = headerField(head, 'Subject');
         received.push({
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           to,
           raw,
-          messageId: messageIdOf(raw),
+          head,
+          subject,
+          messageId: headerField(head, 'Message-ID'),
           reply: code,
           secure: session.secure,
           user: typeof session.user === 'string' ? session.user : undefined,
+          receivedAt: Date.now(),
         });
+        if (code >= 200 && code < 300) subjects.set(subject, (subjects.get(subject) ?? 0) + 1);
         if (code >= 200 && code < 300) callback(null, `Ok: fake queued ${dataCount}`);
         else callback(smtpError(code, 'scripted end-of-data reply'));
       }, callback);
@@ -188,11 +180,14 @@ export async function startFakeUpstream(options: FakeUpstreamOptions): Promise<F
   const server = new SMTPServer(serverOptions);
   server.on('error', () => {});
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.server.address() as net.AddressInfo;
+  const { port } = server.server.address() as AddressInfo;
+  const scheme = { starttls: 'smtp://', implicit: 'smtps://', plain: 'smtp://' }[mode];
   return {
     host: '127.0.0.1',
-    port: address.port,
+    port,
+    url: `${scheme}127.0.0.1:${port}${mode === 'plain' ? '?tls=off' : ''}`,
     received,
+    subjects,
     deliveriesTo: (addr) =>
       received.filter((m) => m.reply >= 200 && m.reply < 300 && m.to.includes(addr.toLowerCase()))
         .length,
@@ -211,26 +206,4 @@ export async function startFakeUpstream(options: FakeUpstreamOptions): Promise<F
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
-}
-
-/** A loopback port with no listener: connecting to it is refused. */
-export async function refusingPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-/** Poll until `check` is true or the deadline passes (no sleeps as synchronisation). */
-export async function waitFor(
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 10_000,
-  what = 'condition',
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }

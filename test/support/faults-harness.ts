@@ -1,22 +1,15 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before } from 'node:test';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createKeys } from '../../src/redis/keys.js';
 import { CredentialStore } from '../../src/security/credentials/store.js';
-import { type CountingSink, startCountingSink } from './counting-sink.js';
+import { type FakeUpstream, startFakeUpstream } from './fake-upstream.js';
 import { bodyOfSize, type Credentials, sendHttp, sendSmtp } from './load-clients.js';
 import { startTestRedis, type TestRedis } from './redis.js';
-import {
-  freePort,
-  type RelayProcess,
-  spawnRelay,
-  waitForRelay,
-  waitUntil,
-} from './relay-process.js';
+import { freePort, freeRelayPorts, type RelayPorts, relayEnv, tempDataDir } from './relay-env.js';
+import { type RelayProcess, spawnRelay, waitForRelay } from './relay-process.js';
+import { waitUntil } from './wait-until.js';
 
 export type Role = 'all' | 'intake' | 'worker';
 
@@ -28,7 +21,7 @@ export type Role = 'all' | 'intake' | 'worker';
 export interface FaultWorld {
   redis: TestRedis;
   credentials: Credentials;
-  ports: { http: number; smtp: number; smtps: number };
+  ports: RelayPorts;
   upstreamUrl: string;
   startRelay(role: Role, extraEnv?: Record<string, string>): Promise<RelayProcess>;
   /** Replace the Redis handle after stop()/kill() + restart(). */
@@ -45,8 +38,8 @@ export interface FaultWorld {
 }
 
 export async function startFaultWorld(upstreamUrl: string): Promise<FaultWorld> {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'pw-faults-'));
-  const ports = { http: await freePort(), smtp: await freePort(), smtps: await freePort() };
+  const data = tempDataDir('pw-faults-');
+  const ports = await freeRelayPorts();
   const relays = new Set<RelayProcess>();
   const world: FaultWorld = {
     redis: await startTestRedis(),
@@ -54,24 +47,24 @@ export async function startFaultWorld(upstreamUrl: string): Promise<FaultWorld> 
     ports,
     upstreamUrl,
     async startRelay(role, extraEnv = {}) {
-      const relay = spawnRelay(['start', '--role', role], {
-        REDIS_URL: world.redis.url,
-        POSTWARDEN_DATA_DIR: dataDir,
-        POSTWARDEN_HTTP_PORT: String(ports.http),
-        POSTWARDEN_SMTP_PORT: String(ports.smtp),
-        POSTWARDEN_SMTPS_PORT: String(ports.smtps),
-        POSTWARDEN_UPSTREAM_URL: world.upstreamUrl,
-        POSTWARDEN_RETRY_BASE: '200ms',
-        POSTWARDEN_RETRY_MAX_DELAY: '1s',
-        POSTWARDEN_ADMIN_PASSWORD: 'x',
-        LOG_LEVEL: 'warn',
-        ...extraEnv,
-      });
+      // Every role listens on HTTP (/healthz, /readyz, /metrics): a worker gets its own
+      // port, so it never clashes with the intake or with another worker.
+      const http = role === 'worker' ? await freePort() : ports.http;
+      const env = relayEnv(
+        {
+          dataDir: data.dir,
+          ports: { ...ports, http },
+          redisUrl: world.redis.url,
+          upstreamUrl: world.upstreamUrl,
+          fastRetry: true,
+          adminPassword: 'x',
+        },
+        extraEnv,
+      );
+      const relay = spawnRelay(['start', '--role', role], env);
       relays.add(relay);
       void relay.exited.then(() => relays.delete(relay));
-      if (role !== 'worker') {
-        await waitForRelay(relay, ports.http);
-      }
+      await waitForRelay(relay, http);
       return relay;
     },
     async restartRedis() {
@@ -120,7 +113,7 @@ export async function startFaultWorld(upstreamUrl: string): Promise<FaultWorld> 
     async cleanup() {
       await Promise.all([...relays].map((relay) => relay.kill('SIGKILL')));
       await world.redis.cleanup();
-      rmSync(dataDir, { recursive: true, force: true });
+      data.remove();
     },
   };
   const client = new Redis({ path: world.redis.socket });
@@ -147,25 +140,21 @@ async function withQueue<T>(socket: string, use: (queue: Queue) => Promise<T>): 
   }
 }
 
-/**
- * Evidence for a loss: each missing token's message id, its status as the API reports it,
- * and its BullMQ job state (at most `limit` lines, printed as `# name missing ...`).
- */
-/** A counting sink and a fault world relaying to it, for the tests of one file. */
+/** A plain fake upstream (the sink) and a fault world relaying to it, for the tests of one file. */
 export interface SinkWorld {
-  sink: CountingSink;
+  sink: FakeUpstream;
   world: FaultWorld;
 }
 
 /**
- * Registers the file's `before` (start a counting sink, then a world relaying to it) and
+ * Registers the file's `before` (start the sink, then a world relaying to it) and
  * `after` (the world first, so no relay is still delivering when the sink closes). The
  * fields are set once `before` has run: read them inside tests and hooks.
  */
-export function useSinkWorld(sinkOptions: { delayMs?: number } = {}): SinkWorld {
+export function useSinkWorld(sinkOptions: { dataDelayMs?: number } = {}): SinkWorld {
   const fixture = {} as SinkWorld;
   before(async () => {
-    fixture.sink = await startCountingSink(sinkOptions);
+    fixture.sink = await startFakeUpstream({ mode: 'plain', ...sinkOptions });
     fixture.world = await startFaultWorld(fixture.sink.url);
   });
   after(async () => {
@@ -207,24 +196,45 @@ export async function killIntakeRepeatedly(
 }
 
 /**
- * Wait until every token is at the upstream and no delivery job is pending. A timeout is
- * not an error here: the counts that follow name what is missing, and why.
+ * Wait until every token is at the upstream (`delivered` counts arrivals by Subject);
+ * resolves with the tokens still missing after `timeoutMs`. A timeout is not an error
+ * here: the counts that follow name what is missing, and why.
  */
+export async function waitForDelivery(
+  tokens: Iterable<string>,
+  delivered: Map<string, number>,
+  timeoutMs = 120_000,
+): Promise<string[]> {
+  const expected = [...tokens];
+  const missing = () => expected.filter((token) => !delivered.has(token));
+  await waitUntil(
+    () => missing().length === 0,
+    timeoutMs,
+    'every acknowledged message at the upstream',
+    200,
+  ).catch(() => undefined);
+  return missing();
+}
+
+/** As waitForDelivery, and then until no delivery job is pending either. */
 export async function waitForQuiet(
   world: FaultWorld,
   tokens: Iterable<string>,
   delivered: Map<string, number>,
 ): Promise<void> {
-  const expected = [...tokens];
+  await waitForDelivery(tokens, delivered);
   await waitUntil(
-    async () =>
-      expected.every((token) => delivered.has(token)) && (await world.pendingJobs()) === 0,
-    120_000,
-    'every acknowledged message at the upstream and an empty queue',
+    async () => (await world.pendingJobs()) === 0,
+    30_000,
+    'an empty queue',
     200,
   ).catch(() => undefined);
 }
 
+/**
+ * Evidence for a loss: each missing token's message id, its status as the API reports it,
+ * and its BullMQ job state (at most `limit` lines, printed as `# name missing ...`).
+ */
 export async function explainMissing(
   world: FaultWorld,
   name: string,
@@ -282,6 +292,26 @@ export async function messageRecord(
   } catch {
     return undefined;
   }
+}
+
+/** Poll GET /v1/messages/:id until the message is `status`; resolves with that record. */
+export async function waitForRecord(
+  world: FaultWorld,
+  id: string,
+  status: string,
+  timeoutMs: number,
+): Promise<MessageRecord> {
+  let record: MessageRecord | undefined;
+  await waitUntil(
+    async () => {
+      record = await messageRecord(world, id);
+      return record?.status === status;
+    },
+    timeoutMs,
+    `message ${id} ${status}`,
+    100,
+  );
+  return record as MessageRecord;
 }
 
 /** Like `world.send` over HTTP, to recipients of the test's choosing (per-address scripts). */

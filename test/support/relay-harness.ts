@@ -1,22 +1,28 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Redis } from 'ioredis';
 import { createKeys } from '../../src/redis/keys.js';
 import { CredentialStore, type NewCredential } from '../../src/security/credentials/store.js';
-import { type CountingSink, startCountingSink } from './counting-sink.js';
+import { type FakeUpstream, startFakeUpstream } from './fake-upstream.js';
 import { startTestRedis, type TestRedis } from './redis.js';
-import { freePort, type RelayProcess, spawnRelay, waitForRelay } from './relay-process.js';
+import {
+  freeRelayPorts,
+  type RelayPorts,
+  type RelaySite,
+  relayEnv,
+  tempDataDir,
+} from './relay-env.js';
+import { type RelayProcess, spawnRelay, waitForRelay } from './relay-process.js';
 
 export interface RelayHarness {
-  ports: { http: number; smtp: number; smtps: number };
+  ports: RelayPorts;
   redisServer: TestRedis;
   /** A direct connection to the relay's Redis (default key prefix), for assertions. */
   redis: Redis;
   credentials: CredentialStore;
-  sink: CountingSink;
+  sink: FakeUpstream;
   relay: RelayProcess;
-  dataDir: string;
+  /** Where the relay lives and what it talks to (for a second relay beside it). */
+  site: RelaySite;
+  /** The relay's environment (for CLI commands against it). */
   env: Record<string, string>;
   createCredential(input: NewCredential): Promise<{ name: string; secret: string }>;
   /** Number of messages in the relay's index (everything ever queued). */
@@ -28,25 +34,24 @@ export interface RelayHarness {
 
 /**
  * A spawned relay (`node dist/main.js start`) on its own throwaway Redis, relaying to a
- * counting sink: tests talk to it only through its sockets, as an outsider would.
+ * plain fake upstream (the sink): tests talk to it only through its sockets, as an outsider
+ * would.
  */
 export async function startRelayHarness(
   extraEnv: Record<string, string> = {},
 ): Promise<RelayHarness> {
   const redisServer = await startTestRedis();
-  const sink = await startCountingSink();
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'pw-harness-'));
-  const ports = { http: await freePort(), smtp: await freePort(), smtps: await freePort() };
-  const env = {
-    REDIS_URL: redisServer.url,
-    POSTWARDEN_DATA_DIR: dataDir,
-    POSTWARDEN_HTTP_PORT: String(ports.http),
-    POSTWARDEN_SMTP_PORT: String(ports.smtp),
-    POSTWARDEN_SMTPS_PORT: String(ports.smtps),
-    POSTWARDEN_UPSTREAM_URL: sink.url,
-    POSTWARDEN_ADMIN_PASSWORD: 'harness-admin-password',
-    ...extraEnv,
+  const sink = await startFakeUpstream({ mode: 'plain' });
+  const data = tempDataDir('pw-harness-');
+  const ports = await freeRelayPorts();
+  const site: RelaySite = {
+    dataDir: data.dir,
+    ports,
+    redisUrl: redisServer.url,
+    upstreamUrl: sink.url,
+    adminPassword: 'harness-admin-password',
   };
+  const env = relayEnv(site, extraEnv);
   const relay = spawnRelay(['start'], env);
   await waitForRelay(relay, ports.http);
   const redis = new Redis({ path: redisServer.socket });
@@ -59,7 +64,7 @@ export async function startRelayHarness(
     credentials,
     sink,
     relay,
-    dataDir,
+    site,
     env,
     async createCredential(input) {
       const { secret } = await credentials.create(input);
@@ -87,7 +92,7 @@ export async function startRelayHarness(
       redis.disconnect();
       await sink.close();
       await redisServer.cleanup();
-      rmSync(dataDir, { recursive: true, force: true });
+      data.remove();
     },
   };
 }

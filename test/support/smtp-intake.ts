@@ -1,9 +1,8 @@
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import type { Config } from '../../src/config/load.js';
 import type { Services } from '../../src/runtime/services.js';
 import type { NewCredential } from '../../src/security/credentials/store.js';
 import { startInProcessRelay } from './in-process-relay.js';
+import { createLogSink } from './log-sink.js';
 import type { TestRedis } from './redis.js';
 
 export interface SmtpIntakeHarness {
@@ -29,16 +28,7 @@ export async function startSmtpIntake(
   env: Record<string, string> = {},
   options: { keyPrefix?: string; maxClients?: number } = {},
 ): Promise<SmtpIntakeHarness> {
-  const logs: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
-      }
-      done();
-    },
-  });
-  const logger = pino({ level: 'info' }, sink);
+  const { records: logs, logger } = createLogSink();
   const { relay, started, redis, close } = await startInProcessRelay(env, {
     role: 'intake',
     logger,

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import pino from 'pino';
 import type { SMTPServerSession } from 'smtp-server';
 import type { AcceptDeps } from '../../src/intake/accept.js';
 import { createSessionHandlers, type SessionDeps } from '../../src/intake/smtp/session.js';
 import type { AbuseGuard } from '../../src/security/abuse-guard.js';
 import type { Credential, CredentialStore } from '../../src/security/credentials/store.js';
+import { silentLogger } from '../support/log-sink.js';
 
 const credential: Credential = {
   name: 'shop',
@@ -31,7 +31,7 @@ function handlers(calls: string[]) {
       },
     } as unknown as AbuseGuard,
     accept: { limits: { maxRecipients: 2, maxMessageBytes: 100 } } as AcceptDeps,
-    logger: pino({ level: 'silent' }),
+    logger: silentLogger,
   };
   return createSessionHandlers(deps);
 }

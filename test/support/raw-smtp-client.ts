@@ -1,9 +1,18 @@
 import net from 'node:net';
+import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
 
+/** The code of a reply as read by RawSmtpClient (0 for '', a connection closed). */
+export function replyCode(reply: string): number {
+  return Number(reply.slice(0, 3)) || 0;
+}
+
 /**
- * A raw-socket SMTP client for tests that assert exact reply strings (nodemailer hides
- * them). Replies are read whole: multi-line replies end at the `NNN ` line.
+ * The tests' one raw-socket SMTP client: it writes exactly the bytes it is given (bare LF,
+ * smuggled dots, a client that talks first) from the local address it is given, and reads
+ * exact reply strings (nodemailer hides them). Replies are read whole, lines joined by
+ * \n: a multi-line reply ends at its `NNN ` line. Independent of the relay's own selftest
+ * client, so that one cannot hide a fault of the other.
  */
 export class RawSmtpClient {
   #socket: net.Socket;
@@ -12,26 +21,35 @@ export class RawSmtpClient {
   #closed = false;
   #closedPromise!: Promise<void>;
   greeting = '';
+  /** ms from the TCP (or TLS) connection to the whole greeting. */
+  greetingMs = 0;
 
   private constructor(socket: net.Socket) {
     this.#socket = socket;
     this.#attach(socket);
   }
 
+  /**
+   * Connect and read the greeting ('' when the server closes without one). `talkFirst` is
+   * written as soon as the connection is up, before the greeting (an early talker).
+   */
   static async connect(
     port: number,
-    options: { implicitTls?: boolean; host?: string } = {},
+    options: { implicitTls?: boolean; localAddress?: string; talkFirst?: string } = {},
   ): Promise<RawSmtpClient> {
-    const host = options.host ?? '127.0.0.1';
+    const where = { host: '127.0.0.1', port, localAddress: options.localAddress };
     const socket = options.implicitTls
-      ? tls.connect({ host, port, rejectUnauthorized: false })
-      : net.connect({ host, port });
+      ? tls.connect({ ...where, rejectUnauthorized: false })
+      : net.connect(where);
     await new Promise<void>((resolve, reject) => {
       socket.once(options.implicitTls ? 'secureConnect' : 'connect', () => resolve());
       socket.once('error', reject);
     });
+    const connectedAt = performance.now();
     const client = new RawSmtpClient(socket);
+    if (options.talkFirst) client.write(options.talkFirst);
     client.greeting = await client.readReply();
+    client.greetingMs = performance.now() - connectedAt;
     return client;
   }
 
@@ -65,7 +83,7 @@ export class RawSmtpClient {
   }
 
   /** The next whole reply (lines joined by \n), or '' if the connection closed first. */
-  async readReply(timeoutMs = 5000): Promise<string> {
+  async readReply(timeoutMs = 10_000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const lines = this.#buffer.split('\r\n');
@@ -90,6 +108,12 @@ export class RawSmtpClient {
   async command(line: string): Promise<string> {
     this.write(`${line}\r\n`);
     return this.readReply();
+  }
+
+  /** Write raw bytes (DATA and its final dot, say) and read the reply. */
+  async send(data: string | Buffer, timeoutMs?: number): Promise<string> {
+    this.write(data);
+    return this.readReply(timeoutMs);
   }
 
   write(data: string | Buffer): void {
