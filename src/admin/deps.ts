@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { AttackView } from '../observability/attack-stats.js';
 import type { ThroughputPoint } from '../observability/throughput.js';
 import type { UpstreamStatus } from '../observability/upstream-status.js';
 import type { QueueOperator } from '../queue/operator.js';
@@ -34,6 +35,8 @@ export interface AdminCaptureStore {
 export interface AdminActivity {
   throughput: { read(minutes?: number): Promise<ThroughputPoint[]> };
   upstreams: { list(labels: readonly string[]): Promise<UpstreamStatus[]> };
+  /** Failed logins and bans over the last day (the attack view). */
+  attacks: { read(): Promise<AttackView> };
 }
 
 export interface AdminDeps extends AdminActivity {

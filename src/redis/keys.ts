@@ -39,6 +39,14 @@ export interface Keys {
   throughputMinute(minute: number): string;
   /** hash: `<upstream label>\t<field>` → each upstream's last success and last error. */
   upstreamStatus(): string;
+  /** hash protocol → failed logins in one hour (epoch hour), TTL 25 h (attack view). */
+  attackHour(hour: number): string;
+  /** sorted set: client address → failed logins in one hour, capped, TTL 25 h. */
+  attackAddresses(hour: number): string;
+  /** sorted set: user name tried → failed logins in one hour, capped, TTL 25 h. */
+  attackUsers(hour: number): string;
+  /** list: JSON ban events, newest first, capped (the attack view's timeline). */
+  attackBans(): string;
   /** The BullMQ queue name and prefix used for delivery jobs. */
   queueName(): string;
   queuePrefix(): string;
@@ -64,6 +72,10 @@ export function createKeys(prefix = 'pw'): Keys {
     selftestResult: () => `${prefix}:selftest`,
     throughputMinute: (minute) => `${prefix}:activity:tp:${minute}`,
     upstreamStatus: () => `${prefix}:activity:upstreams`,
+    attackHour: (hour) => `${prefix}:attack:h:${hour}`,
+    attackAddresses: (hour) => `${prefix}:attack:ips:${hour}`,
+    attackUsers: (hour) => `${prefix}:attack:users:${hour}`,
+    attackBans: () => `${prefix}:attack:bans`,
     queueName: () => 'deliveries',
     queuePrefix: () => `${prefix}:bull`,
   };

@@ -84,7 +84,7 @@ export async function composeRelay(
     const metrics = createMetrics();
     const services = await createServices(config, redis.url, logger, {
       keyPrefix: overrides.keyPrefix,
-      onAuthFailure: (protocol) => metrics.authFailed(protocol),
+      onAuthFailure: (failure) => metrics.authFailed(failure.protocol),
     });
     teardown.unshift({ name: 'redis connections', run: () => services.close() });
     await checkStartupDurability(services.durability, config, logger);

@@ -33,6 +33,7 @@ export async function buildIntakeRole(context: RoleContext): Promise<RolePart> {
     sessions: new SessionStore(services.redis, services.keys),
     throughput: activity.throughput,
     upstreams: activity.upstreams,
+    attacks: services.attacks,
     captureStore: config.upstreams.some((spec) => spec.kind === 'capture')
       ? new CaptureStore(config.dataDir)
       : undefined,

@@ -1,12 +1,13 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
+import { AttackStats } from '../observability/attack-stats.js';
 import { MailQueue } from '../queue/mail-queue.js';
 import { MessageStore } from '../queue/message-store.js';
 import { closeRedis, createRedis, waitForReady } from '../redis/connections.js';
 import { DurabilityMonitor } from '../redis/durability.js';
 import { createKeys, type Keys } from '../redis/keys.js';
-import { AbuseGuard } from '../security/abuse-guard.js';
+import { AbuseGuard, type AuthFailure } from '../security/abuse-guard.js';
 import { CredentialStore } from '../security/credentials/store.js';
 import { SettingsStore } from '../security/settings-store.js';
 
@@ -24,6 +25,8 @@ export interface Services {
   durability: DurabilityMonitor;
   credentials: CredentialStore;
   abuseGuard: AbuseGuard;
+  /** Failed logins and bans over the last day (the admin page's attack view). */
+  attacks: AttackStats;
   settings: SettingsStore;
   close(): Promise<void>;
 }
@@ -35,7 +38,8 @@ export async function createServices(
   options: {
     keyPrefix?: string;
     connectTimeoutMs?: number;
-    onAuthFailure?: (protocol: 'smtp' | 'http' | 'admin') => void;
+    /** Every counted authentication failure (the server's metrics). */
+    onAuthFailure?: (failure: AuthFailure) => void;
   } = {},
 ): Promise<Services> {
   const redis = createRedis(redisUrl, 'producer', 'intake');
@@ -49,9 +53,15 @@ export async function createServices(
   const durability = new DurabilityMonitor(redis, config.durability);
   await durability.refresh();
   const credentials = new CredentialStore(redis, keys);
+  // Failures and bans feed the admin page's attack view in every process that checks a secret.
+  const attacks = new AttackStats(redis, keys);
   const abuseGuard = new AbuseGuard(redis, keys, logger, {
     trustedNetworks: config.trustedNetworks,
-    onFailure: options.onAuthFailure,
+    onFailure: (failure) => {
+      attacks.recordFailure(failure);
+      options.onAuthFailure?.(failure);
+    },
+    onBan: (ban) => attacks.recordBan(ban),
   });
   const settings = new SettingsStore(redis, keys);
   let closed = false;
@@ -64,6 +74,7 @@ export async function createServices(
     durability,
     credentials,
     abuseGuard,
+    attacks,
     settings,
     async close() {
       if (closed) return;

@@ -1,10 +1,12 @@
 import { BlockList, isIPv6 } from 'node:net';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { BanEvent, FailedLogin } from '../observability/attack-stats.js';
 import { LogEvent, plainIp } from '../observability/events.js';
 import type { Keys } from '../redis/keys.js';
 
-export type AuthProtocol = 'smtp' | 'http' | 'admin';
+export type AuthFailure = FailedLogin;
+export type AuthProtocol = AuthFailure['protocol'];
 
 export interface AbuseGuardOptions {
   /** Failures within the window that ban an IP (CONTRACT: the tenth). */
@@ -13,15 +15,10 @@ export interface AbuseGuardOptions {
   /** First ban; each repeat offence doubles it. */
   banSeconds?: number;
   trustedNetworks?: string[];
-  /** Called for every counted failure (metrics). */
-  onFailure?: (protocol: AuthProtocol) => void;
-}
-
-export interface AuthFailure {
-  ip: string;
-  protocol: AuthProtocol;
-  /** The user name tried; null for a bearer token. */
-  user: string | null;
+  /** Called for every counted failure, the address written plainly (metrics, attack view). */
+  onFailure?: (failure: AuthFailure) => void;
+  /** Called when an address is banned (the attack view's timeline). */
+  onBan?: (ban: BanEvent) => void;
 }
 
 export interface BanInfo {
@@ -51,7 +48,8 @@ export class AbuseGuard {
   readonly #windowSeconds: number;
   readonly #banSeconds: number;
   readonly #trusted: BlockList;
-  readonly #onFailure: ((protocol: AuthProtocol) => void) | undefined;
+  readonly #onFailure: AbuseGuardOptions['onFailure'];
+  readonly #onBan: AbuseGuardOptions['onBan'];
 
   constructor(
     private readonly redis: Redis,
@@ -64,6 +62,7 @@ export class AbuseGuard {
     this.#banSeconds = options.banSeconds ?? 3600;
     this.#trusted = buildBlockList(options.trustedNetworks ?? []);
     this.#onFailure = options.onFailure;
+    this.#onBan = options.onBan;
   }
 
   #failuresKey(ip: string): string {
@@ -97,7 +96,7 @@ export class AbuseGuard {
       { event: LogEvent.authFailed, ip, protocol: failure.protocol, user: failure.user },
       'authentication failed',
     );
-    this.#onFailure?.(failure.protocol);
+    this.#onFailure?.({ ...failure, ip });
     if (this.isTrusted(ip)) return { banned: false };
     const [[, count]] = (await this.redis
       .multi()
@@ -119,6 +118,13 @@ export class AbuseGuard {
       { event: LogEvent.ipBanned, ip, protocol: failure.protocol, user: failure.user, seconds },
       'ip banned',
     );
+    this.#onBan?.({
+      ip,
+      protocol: failure.protocol,
+      user: failure.user,
+      at: new Date(until - seconds * 1000).toISOString(),
+      until: new Date(until).toISOString(),
+    });
     return { banned: true };
   }
 

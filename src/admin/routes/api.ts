@@ -45,6 +45,8 @@ export function apiRoutes(deps: AdminDeps) {
 
     app.get('/api/bans', async () => ({ bans: await deps.abuseGuard.listBans() }));
 
+    app.get('/api/attacks', async () => deps.attacks.read());
+
     app.post('/api/bans/unban', options, async (request) => ({
       unbanned: await deps.abuseGuard.unban(field(request.body, 'ip').trim().slice(0, 64)),
     }));

@@ -2,9 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import type { AdminDeps } from '../deps.js';
 import { readMessageParts } from '../mime-view.js';
 import { parseMessageSearch } from '../search-query.js';
+import { renderAttacks } from '../views/attacks.js';
 import { renderBans } from '../views/bans.js';
 import { renderCapturedList, renderCapturedMessage } from '../views/captured.js';
-import { renderThroughputSvg } from '../views/chart.js';
+import { renderAttacksSvg, renderThroughputSvg } from '../views/chart.js';
 import { renderCredentials } from '../views/credentials.js';
 import { renderFailed } from '../views/failed.js';
 import { renderMessage } from '../views/message.js';
@@ -107,6 +108,17 @@ export function pageRoutes(deps: AdminDeps) {
           showBody: queryField(request.query, 'body') === '1',
         }),
       );
+    });
+
+    app.get('/attacks', async (request, reply) => {
+      const [view, bans] = await Promise.all([deps.attacks.read(), deps.abuseGuard.listBans()]);
+      const banned = new Set(bans.map((ban) => ban.ip));
+      return sendPage(reply, renderAttacks(pageContext(request, 'attacks'), { view, banned }));
+    });
+
+    app.get('/attacks.svg', async (_request, reply) => {
+      const { hours } = await deps.attacks.read();
+      return reply.type('image/svg+xml; charset=utf-8').send(renderAttacksSvg(hours).value);
     });
 
     app.get('/bans', async (request, reply) => {

@@ -13,6 +13,7 @@ const NAV: Array<[section: string, href: string, label: string]> = [
   ['failed', '/admin/failed', 'Failed'],
   ['captured', '/admin/captured', 'Captured'],
   ['bans', '/admin/bans', 'Bans'],
+  ['attacks', '/admin/attacks', 'Attacks'],
   ['credentials', '/admin/credentials', 'Credentials'],
 ];
 
