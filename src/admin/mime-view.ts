@@ -38,9 +38,15 @@ function parameter(value: string, name: string): string | undefined {
   const match = new RegExp(`(?:^|;)\\s*${name}\\*?\\s*=\\s*("([^"]*)"|[^;\\s]*)`, 'i').exec(value);
   if (!match) return undefined;
   const raw = match[2] ?? match[1] ?? '';
-  // RFC 2231 `utf-8''name` form.
+  // RFC 2231 `utf-8''name` form; a broken escape is shown as written, never an error (a
+  // client must not be able to hide its message from the operator with a bad filename).
   const extended = /^([\w-]+)'[^']*'(.*)$/.exec(raw);
-  return extended ? decodeURIComponent(extended[2] ?? '') : raw;
+  if (!extended) return raw;
+  try {
+    return decodeURIComponent(extended[2] ?? '');
+  } catch {
+    return extended[2] ?? '';
+  }
 }
 
 function decodeTransfer(body: Buffer, encoding: string): Buffer {
@@ -120,6 +126,10 @@ export function readMessageParts(raw: Buffer): MessageParts {
     html: undefined,
     attachments: [],
   };
-  walk(root, out, 0);
+  try {
+    walk(root, out, 0);
+  } catch {
+    // Display only: whatever the content, the page shows what could be read.
+  }
   return out;
 }

@@ -15,6 +15,7 @@ export interface Config {
   smtpPort: number;
   smtpsPort: number;
   smtpGreetingDelayMs: number;
+  httpRequestTimeoutMs: number;
   tlsCert: string | undefined;
   tlsKey: string | undefined;
   upstreams: UpstreamSpec[];
@@ -64,6 +65,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     smtpPort: required(env, 'smtpPort'),
     smtpsPort: required(env, 'smtpsPort'),
     smtpGreetingDelayMs: required(env, 'smtpGreetingDelayMs'),
+    httpRequestTimeoutMs: required(env, 'httpRequestTimeoutMs'),
     tlsCert,
     tlsKey,
     upstreams: required(env, 'upstreams'),

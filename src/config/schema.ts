@@ -82,6 +82,13 @@ export const settings = {
     description: 'SMTP with implicit TLS (0 = off)',
     parse: port,
   },
+  httpRequestTimeoutMs: {
+    env: 'POSTWARDEN_HTTP_REQUEST_TIMEOUT',
+    defaultText: '30s',
+    description:
+      'a request (headers and body) must arrive within this; else 408 and the connection is closed',
+    parse: duration,
+  },
   smtpGreetingDelayMs: {
     env: 'POSTWARDEN_SMTP_GREETING_DELAY',
     defaultText: '0ms',

@@ -108,6 +108,7 @@ export async function composeRelay(
     const http = await createHttpServer({
       logger,
       bodyLimit: config.maxMessageBytes,
+      requestTimeoutMs: config.httpRequestTimeoutMs,
       readiness: () => services.durability.state,
       metrics,
       plugins: parts.flatMap((part) => part.httpPlugins),

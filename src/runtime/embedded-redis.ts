@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { PostwardenError } from '../errors.js';
@@ -117,11 +117,37 @@ async function waitFor(
  * If a previous run was killed and left its Redis running on the same socket, that
  * Redis is adopted rather than started twice over one AOF file.
  */
+/**
+ * The data dir must be ours and closed (0700), and a socket in it ours too, before we
+ * start a Redis there or adopt one that answers: otherwise another local user could have
+ * put a Redis of theirs behind our socket path and read or feed the queue. A dir we own
+ * is tightened to 0700; anything else stops start-up.
+ */
+function ensurePrivate(dir: string, socket: string): void {
+  const uid = process.getuid?.();
+  if (uid === undefined) return; // Windows: no owners or modes to check.
+  const stats = statSync(dir);
+  if (stats.uid !== uid) {
+    throw new PostwardenError(
+      'unsafe_redis_dir',
+      `the embedded Redis directory ${dir} belongs to another user (uid ${stats.uid}); use a data dir of your own (POSTWARDEN_DATA_DIR)`,
+    );
+  }
+  if ((stats.mode & 0o077) !== 0) chmodSync(dir, 0o700);
+  if (existsSync(socket) && lstatSync(socket).uid !== uid) {
+    throw new PostwardenError(
+      'unsafe_redis_dir',
+      `the Redis socket ${socket} belongs to another user; refusing to use it (remove it, or use another POSTWARDEN_DATA_DIR)`,
+    );
+  }
+}
+
 export async function startRedisServer(options: RedisServerOptions): Promise<RedisServer> {
   const binary = findRedisServer();
   if (!binary) throw new PostwardenError('redis_missing', REDIS_MISSING_MESSAGE);
   mkdirSync(options.dir, { recursive: true, mode: 0o700 });
   const socket = options.socket ?? path.join(options.dir, 'redis.sock');
+  ensurePrivate(options.dir, socket);
   const tcpPort = options.tcpPort ?? 0;
   const url = tcpPort ? `redis://127.0.0.1:${tcpPort}` : socket;
 

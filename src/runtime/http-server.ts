@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -5,15 +6,19 @@ import Fastify, {
 } from 'fastify';
 import { handleClientError, handleError } from '../intake/http/error-handlers.js';
 import { HttpErrors, sendError } from '../intake/http/errors.js';
+import { plainIp } from '../observability/events.js';
 import { healthRoutes, type Readiness } from '../observability/health.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { createMetricsPlugin } from '../observability/metrics-plugin.js';
+import { ConnectionLimiter } from '../security/connection-limits.js';
 
 export interface HttpServerOptions {
   logger: Logger;
   /** Largest request body (the intake: POSTWARDEN_MAX_MESSAGE_BYTES; 413 too_large). */
   bodyLimit: number;
+  /** Headers and body must arrive within this (POSTWARDEN_HTTP_REQUEST_TIMEOUT): 408. */
+  requestTimeoutMs: number;
   readiness: () => Readiness;
   metrics: Metrics;
   /** The role's own routes: the API and the admin page on an intake, none on a worker. */
@@ -32,6 +37,18 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     // headers (Authorization) and no bodies.
     loggerInstance: options.logger.child({ component: 'http' }) as FastifyBaseLogger,
     bodyLimit: options.bodyLimit,
+    // fastify never times a request out by default (GOTCHAS): a body trickled a byte at a
+    // time would hold its socket as long as the client likes. Node answers 408 (our shape,
+    // handleClientError) and closes; its check runs every connectionsCheckingInterval. Node
+    // applies the request timeout only with a headers timeout no longer than it (seen: a
+    // 1 s request timeout fired after the default 60 s headers timeout), so both are given
+    // to the server itself.
+    requestTimeout: options.requestTimeoutMs,
+    http: {
+      requestTimeout: options.requestTimeoutMs,
+      headersTimeout: Math.min(60_000, options.requestTimeoutMs),
+      connectionsCheckingInterval: Math.min(1000, options.requestTimeoutMs),
+    },
     // The client IP is the socket peer: forwarded headers would let clients dodge bans.
     trustProxy: false,
     // Router-level errors (bad URL encoding, over-long params) and malformed HTTP get
@@ -52,6 +69,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   // Only JSON bodies (and the admin's own form parser): any other type is a 415.
   app.removeContentTypeParser('text/plain');
 
+  limitConnectionsPerAddress(app);
   app.setNotFoundHandler((_request, reply) => sendError(reply, HttpErrors.notFound));
   app.setErrorHandler(handleError);
 
@@ -59,4 +77,24 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   await app.register(createMetricsPlugin(options.metrics));
   for (const plugin of options.plugins) await app.register(plugin);
   return app;
+}
+
+/** CONTRACT §Retention and bounded resources: at most 50 HTTP connections per client address. */
+const CONNECTIONS_PER_ADDRESS = 50;
+
+/**
+ * One address cannot take every socket (slowloris): past its share, a new connection is
+ * closed at once, before a byte of it is read. The count is per process and per peer
+ * address (IPv4 written plainly).
+ */
+function limitConnectionsPerAddress(app: FastifyInstance): void {
+  const limiter = new ConnectionLimiter(CONNECTIONS_PER_ADDRESS);
+  app.server.on('connection', (socket: Socket) => {
+    const ip = plainIp(socket.remoteAddress);
+    if (!limiter.tryOpen(ip)) {
+      socket.destroy();
+      return;
+    }
+    socket.once('close', () => limiter.release(ip));
+  });
 }

@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isMessageId } from '../message/ids.js';
 import { type OutgoingMessage, resultsForAll, type Upstream } from './types.js';
@@ -22,10 +22,15 @@ export function captureDir(dataDir: string): string {
  */
 export function createCaptureUpstream(dataDir: string): Upstream {
   const dir = captureDir(dataDir);
+  let prepared: Promise<void> | undefined;
   return {
     label: 'capture',
     async send(message: OutgoingMessage) {
-      await mkdir(dir, { recursive: true });
+      prepared ??= preparePrivateDir(dir).catch((error: unknown) => {
+        prepared = undefined;
+        throw error;
+      });
+      await prepared;
       const meta: CapturedMeta = {
         id: message.id,
         envelope: message.envelope,
@@ -39,6 +44,12 @@ export function createCaptureUpstream(dataDir: string): Upstream {
     },
     async close() {},
   };
+}
+
+/** Captured mail is whole messages: only the relay's user may read the folder (0700). */
+async function preparePrivateDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
 }
 
 async function writeAtomically(file: string, data: Buffer | string): Promise<void> {

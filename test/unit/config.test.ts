@@ -15,6 +15,7 @@ describe('configuration', () => {
     assert.equal(config.smtpPort, 2587);
     assert.equal(config.smtpsPort, 2465);
     assert.equal(config.smtpGreetingDelayMs, 0);
+    assert.equal(config.httpRequestTimeoutMs, 30_000);
     assert.deepEqual(config.upstreams, [{ kind: 'capture', label: 'capture' }]);
     assert.equal(config.maxMessageBytes, 26_214_400);
     assert.equal(config.maxRecipients, 100);
@@ -69,6 +70,7 @@ describe('configuration', () => {
     ['POSTWARDEN_SMTP_PORT', '70000'],
     ['POSTWARDEN_SMTPS_PORT', '-1'],
     ['POSTWARDEN_SMTP_GREETING_DELAY', '100'],
+    ['POSTWARDEN_HTTP_REQUEST_TIMEOUT', '0s'],
     ['POSTWARDEN_MAX_MESSAGE_BYTES', '0'],
     ['POSTWARDEN_MAX_RECIPIENTS', 'many'],
     ['POSTWARDEN_RETRY_BASE', '10'],
@@ -118,6 +120,7 @@ describe('configuration', () => {
       POSTWARDEN_SMTP_PORT: '587',
       POSTWARDEN_SMTPS_PORT: '0',
       POSTWARDEN_SMTP_GREETING_DELAY: '2s',
+      POSTWARDEN_HTTP_REQUEST_TIMEOUT: '10s',
       POSTWARDEN_TLS_CERT: '/etc/ssl/relay.pem',
       POSTWARDEN_TLS_KEY: '/etc/ssl/relay.key',
       POSTWARDEN_UPSTREAM_URL: 'smtps://u:p@mail.example.com:465',
@@ -143,6 +146,7 @@ describe('configuration', () => {
         smtpPort: 587,
         smtpsPort: 0,
         smtpGreetingDelayMs: 2000,
+        httpRequestTimeoutMs: 10_000,
         tlsCert: '/etc/ssl/relay.pem',
         tlsKey: '/etc/ssl/relay.key',
         upstreams: ['smtps://mail.example.com:465'],

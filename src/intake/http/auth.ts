@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { QueueUnavailableError } from '../../errors.js';
 import type { AbuseGuard } from '../../security/abuse-guard.js';
 import type { Credential, CredentialStore } from '../../security/credentials/store.js';
-import { deny } from '../../security/verdict.js';
+import { type Denial, deny } from '../../security/verdict.js';
 import { clientIp } from './client-ip.js';
 import { sendDenial } from './errors.js';
 
@@ -26,6 +26,16 @@ function bearerSecret(request: FastifyRequest): string | undefined {
 }
 
 /**
+ * A refusal sent before the body was read: the connection closes after it, so a refused
+ * client cannot keep the socket by trickling the rest of its body (or send the next
+ * request on it without reconnecting, which a ban then sees).
+ */
+function refuseUnread(reply: FastifyReply, denial: Denial): FastifyReply {
+  reply.header('connection', 'close');
+  return sendDenial(reply, denial);
+}
+
+/**
  * The API's onRequest hook: it runs before the body is read, so a banned or
  * unauthenticated client cannot make us parse a large body. Order (CONTRACT §HTTP API,
  * §Abuse guard): a banned IP is refused first (403), then a missing, unknown or revoked
@@ -45,10 +55,10 @@ export function createBearerAuth(deps: BearerAuthDeps) {
         deps.abuseGuard.isBanned(ip),
         secret ? deps.credentials.authenticateBySecret(secret) : undefined,
       ]);
-      if (banned) return sendDenial(reply, deny('banned', 'this client address is banned'));
+      if (banned) return refuseUnread(reply, deny('banned', 'this client address is banned'));
       if (!credential) {
         await deps.abuseGuard.recordFailure({ ip, protocol: 'http', user: null });
-        return sendDenial(reply, deny('unauthorized', 'a valid bearer token is required'));
+        return refuseUnread(reply, deny('unauthorized', 'a valid bearer token is required'));
       }
       request.apiCredential = credential;
       return undefined;

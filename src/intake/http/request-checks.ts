@@ -1,4 +1,5 @@
 import { hasControlBreaks, type Mailbox, parseSingleMailbox } from '../../message/addresses.js';
+import { isBase64 } from '../../message/base64.js';
 import { type Denial, deny } from '../../security/verdict.js';
 import type { AddressInput, MessageRequest } from './schemas.js';
 
@@ -51,7 +52,6 @@ const RESERVED_PREFIXES = ['content-', 'resent-', 'arc-'];
 
 const MIME_TYPE_RE =
   /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
-const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 /** Idempotency-Key: 1–200 printable ASCII characters. */
 const IDEMPOTENCY_KEY_RE = /^[\x21-\x7e][\x20-\x7e]{0,199}$/;
 
@@ -88,7 +88,7 @@ function checkHeaders(headers: Record<string, string> | undefined): Record<strin
 
 function decodeBase64(filename: string, content: string): Buffer {
   const compact = content.replace(/[ \t\r\n]/g, '');
-  if (!BASE64_RE.test(compact)) refuse(`attachment ${filename}: content is not valid base64`);
+  if (!isBase64(compact)) refuse(`attachment ${filename}: content is not valid base64`);
   return Buffer.from(compact, 'base64');
 }
 

@@ -10,7 +10,7 @@ import { plainIp } from '../../observability/events.js';
 import type { AbuseGuard } from '../../security/abuse-guard.js';
 import type { Credential, CredentialStore } from '../../security/credentials/store.js';
 import { type AcceptDeps, checkEnvelopeSender, recipientLimit } from '../accept.js';
-import { ConnectionLimiter } from './connection-limits.js';
+import { ConnectionLimiter } from '../../security/connection-limits.js';
 import { isLoopbackAddress } from './loopback.js';
 import {
   Replies,

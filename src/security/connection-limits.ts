@@ -1,6 +1,7 @@
 /**
- * Concurrent SMTP connections per client IP, across both listeners of one process.
- * smtp-server only caps the total (`maxClients`), so a single address trickling bytes on
+ * Concurrent connections per client IP, across the listeners of one process (SMTP: both
+ * listeners; HTTP: its one).
+ * The servers only cap the total (smtp-server's `maxClients`), so one address trickling bytes on
  * many sockets (slowloris) could take every slot; with a per-IP cap it cannot.
  */
 export class ConnectionLimiter {
