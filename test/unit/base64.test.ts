@@ -4,7 +4,13 @@ import { isBase64 } from '../../src/message/base64.js';
 
 describe('isBase64 (linear, for attachments up to the size limit)', () => {
   it('accepts canonical base64 with and without padding', () => {
-    for (const text of ['', 'QQ==', 'QUI=', 'QUJD', Buffer.from('hello world').toString('base64')]) {
+    for (const text of [
+      '',
+      'QQ==',
+      'QUI=',
+      'QUJD',
+      Buffer.from('hello world').toString('base64'),
+    ]) {
       assert.equal(isBase64(text), true, text);
     }
   });
