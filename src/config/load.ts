@@ -27,6 +27,7 @@ export interface Config {
   retryLifetimeMs: number;
   workerConcurrency: number;
   durability: ParsedOf<'durability'>;
+  minReplicas: number;
   logLevel: string;
   trustedNetworks: string[];
 }
@@ -77,6 +78,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     retryLifetimeMs: required(env, 'retryLifetimeMs'),
     workerConcurrency: required(env, 'workerConcurrency'),
     durability: required(env, 'durability'),
+    minReplicas: required(env, 'minReplicas'),
     logLevel: required(env, 'logLevel'),
     trustedNetworks: required(env, 'trustedNetworks'),
   };

@@ -35,16 +35,27 @@ const durationOrZero = (value: string, env: string) =>
 const host = (value: string, env: string) =>
   /^[A-Za-z0-9.:_-]+$/.test(value) ? value : fail(env, value, 'a host name or IP address');
 
+/** `redis+sentinel://[:password@]host:port[,host:port…]/MASTER` (redis/connections.ts reads it). */
+function isSentinelUrl(value: string): boolean {
+  return /^redis\+sentinel:\/\/(?:[^@/]*@)?[^@/]+:\d+(?:,[^@/,]+:\d+)*\/[A-Za-z0-9._-]+$/.test(
+    value,
+  );
+}
+
 export const settings = {
   redisUrl: {
     env: 'REDIS_URL',
     defaultText: undefined,
     description:
-      'redis://, rediss:// or a unix socket path; unset = embedded Redis (unix socket only)',
+      'redis://, rediss://, a unix socket path, or redis+sentinel://[:password@]host:port[,host:port…]/MASTER; unset = embedded Redis (unix socket only)',
     parse: (value: string, env: string) =>
-      /^(rediss?:\/\/|\/|\.)/.test(value)
+      /^(rediss?:\/\/|\/|\.)/.test(value) || isSentinelUrl(value)
         ? value
-        : fail(env, value, 'redis://, rediss:// or a socket path'),
+        : fail(
+            env,
+            value,
+            'redis://, rediss://, a socket path or redis+sentinel://host:port[,host:port…]/MASTER',
+          ),
   },
   dataDir: {
     env: 'POSTWARDEN_DATA_DIR',
@@ -161,9 +172,18 @@ export const settings = {
     env: 'POSTWARDEN_DURABILITY',
     defaultText: 'fsync',
     description:
-      'fsync: accept only when Redis fsyncs every write; memory: accept what Redis holds',
-    parse: (value: string, env: string): 'fsync' | 'memory' =>
-      value === 'fsync' || value === 'memory' ? value : fail(env, value, 'fsync or memory'),
+      'fsync: accept only when Redis fsyncs every write; replicated: fsync and, per accept, WAIT for POSTWARDEN_MIN_REPLICAS replicas; memory: accept what Redis holds',
+    parse: (value: string, env: string): 'fsync' | 'replicated' | 'memory' =>
+      value === 'fsync' || value === 'replicated' || value === 'memory'
+        ? value
+        : fail(env, value, 'fsync, replicated or memory'),
+  },
+  minReplicas: {
+    env: 'POSTWARDEN_MIN_REPLICAS',
+    defaultText: '1',
+    description:
+      'with POSTWARDEN_DURABILITY=replicated: replicas that must acknowledge each accepted message',
+    parse: positiveInt,
   },
   logLevel: {
     env: 'LOG_LEVEL',

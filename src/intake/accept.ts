@@ -97,8 +97,10 @@ export async function acceptSubmission(
       principal.credential.ratePerMinute,
     );
     if (limited) return { accepted: false, denial: limited };
+    const { useWaitAof, waitReplicas } = deps.durability.state;
     const staged = await deps.staging.stage(principal.credential.name, submission, {
-      waitAof: deps.durability.state.useWaitAof,
+      waitAof: useWaitAof,
+      waitReplicas,
     });
     if (!staged.duplicate) recordAccepted(deps, principal, submission, staged.id);
     return { accepted: true, id: staged.id, duplicate: staged.duplicate };

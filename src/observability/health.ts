@@ -4,6 +4,8 @@ import type { FastifyInstance } from 'fastify';
 export interface Readiness {
   ok: boolean;
   reason: string;
+  /** POSTWARDEN_DURABILITY=replicated: replicas connected and in sync now. */
+  replicas?: number | undefined;
 }
 
 /** Durability reasons are written for operators; still, never echo URL credentials. */
@@ -14,15 +16,19 @@ function safeReason(reason: string): string {
 /**
  * `GET /healthz` answers while the process lives; `GET /readyz` only when Redis is
  * reachable and the durability setting is met (CONTRACT §HTTP API), else 503 with the
- * reason. No auth: load balancers and orchestrators call them. Every role serves them.
+ * reason; with `replicated` durability it says how many replicas are connected. No auth:
+ * load balancers and orchestrators call them. Every role serves them.
  */
 export function healthRoutes(readiness: () => Readiness) {
   return async function registerHealthRoutes(app: FastifyInstance): Promise<void> {
     app.get('/healthz', async (_request, reply) => reply.code(200).send({ status: 'ok' }));
     app.get('/readyz', async (_request, reply) => {
       const state = readiness();
-      if (state.ok) return reply.code(200).send({ status: 'ok' });
-      return reply.code(503).send({ status: 'unavailable', reason: safeReason(state.reason) });
+      const replicas = state.replicas === undefined ? {} : { replicas: state.replicas };
+      if (state.ok) return reply.code(200).send({ status: 'ok', ...replicas });
+      return reply
+        .code(503)
+        .send({ status: 'unavailable', reason: safeReason(state.reason), ...replicas });
     });
   };
 }

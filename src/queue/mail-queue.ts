@@ -86,7 +86,7 @@ export class MailQueue {
   async enqueueWith(
     id: string,
     stage: (connection: Redis) => Promise<unknown>,
-    options: { waitAof?: boolean } = {},
+    options: { waitAof?: boolean; waitReplicas?: number } = {},
   ): Promise<unknown> {
     return withTimeout(this.#timeoutMs, async () => {
       const client = await this.queue.getBackend().client;
@@ -100,6 +100,7 @@ export class MailQueue {
         job.addJob(client),
       ]);
       if (options.waitAof) await this.#waitAof();
+      if (options.waitReplicas) await this.#waitReplicas(options.waitReplicas);
       return staged;
     });
   }
@@ -113,6 +114,19 @@ export class MailQueue {
     await withTimeout(this.#timeoutMs, async () => {
       await this.queue.remove(id);
     });
+  }
+
+  /**
+   * POSTWARDEN_DURABILITY=replicated: the MULTI above must have reached `replicas` replicas
+   * before the client hears "accepted", so a failover to one of them loses nothing. WAIT
+   * covers every earlier write of this connection, so one WAIT serves the accepts sent
+   * before it. Redis 7.0 has no WAITAOF: WAIT confirms the replicas received the write.
+   */
+  async #waitReplicas(replicas: number): Promise<void> {
+    const confirmed = await this.#redis.wait(replicas, Math.max(100, this.#timeoutMs - 1000));
+    if (confirmed < replicas) {
+      throw new QueueUnavailableError(`only ${confirmed} of ${replicas} replica(s) confirmed`);
+    }
   }
 
   async #waitAof(): Promise<void> {

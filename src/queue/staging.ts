@@ -38,6 +38,8 @@ export interface Staged {
 export interface StageOptions {
   /** Also wait until the write is on disk (WAITAOF; see DurabilityMonitor). */
   waitAof?: boolean;
+  /** Also wait until this many replicas have the write (WAIT; POSTWARDEN_DURABILITY=replicated). */
+  waitReplicas?: number;
 }
 
 function hashIdempotencyKey(key: string): string {

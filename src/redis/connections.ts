@@ -28,8 +28,38 @@ const WORKER_OPTIONS: RedisOptions = {
   retryStrategy: (times) => Math.min(100 * times, 2000),
 };
 
-/** `redis://…`, `rediss://…`, or a unix socket path → connection options. */
+/**
+ * `redis+sentinel://[:password@]host:port[,host:port…]/MASTER` → ioredis's own Sentinel
+ * options: it asks the sentinels for the current primary, and again after every
+ * disconnect, so a failover is followed without a restart. The password is the primary's
+ * (and its replicas'); sentinels are asked without one.
+ */
+export function sentinelOptionsFromUrl(url: string): RedisOptions | undefined {
+  const match = /^redis\+sentinel:\/\/(?:([^@/]*)@)?([^@/]+)\/([A-Za-z0-9._-]+)$/.exec(url);
+  if (!match) return undefined;
+  const [, auth, hosts = '', name] = match;
+  const sentinels = hosts.split(',').map((entry) => {
+    const at = entry.lastIndexOf(':');
+    return {
+      host: entry.slice(0, at).replace(/^\[(.*)\]$/, '$1'),
+      port: Number(entry.slice(at + 1)),
+    };
+  });
+  const password = auth ? decodeURIComponent(auth.replace(/^[^:]*:/, '')) : '';
+  return {
+    sentinels,
+    name,
+    ...(password ? { password } : {}),
+    // Resolve the primary again as soon as the sentinels announce a switch, not only
+    // after the old connection has failed.
+    failoverDetector: true,
+  };
+}
+
+/** `redis://…`, `rediss://…`, `redis+sentinel://…`, or a unix socket path → connection options. */
 export function redisOptionsFromUrl(url: string): RedisOptions {
+  const sentinel = sentinelOptionsFromUrl(url);
+  if (sentinel) return sentinel;
   if (url.startsWith('/') || url.startsWith('.')) return { path: url };
   if (url.startsWith('unix://')) return { path: url.slice('unix://'.length) };
   const parsed = new URL(url);

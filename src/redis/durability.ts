@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 
-export type DurabilityMode = 'fsync' | 'memory';
+export type DurabilityMode = 'fsync' | 'replicated' | 'memory';
 
 export interface DurabilityState {
   /** true when an accept may be acknowledged under the configured mode. */
@@ -11,6 +11,10 @@ export interface DurabilityState {
   useWaitAof: boolean;
   /** maxmemory-policy is noeviction (anything else may silently drop queued mail). */
   noeviction: boolean;
+  /** `replicated`: replicas each accept must reach (WAIT) before it is acknowledged; else 0. */
+  waitReplicas: number;
+  /** `replicated`: replicas connected and in sync now (for /readyz); undefined otherwise. */
+  replicas?: number | undefined;
 }
 
 function versionAtLeast(version: string, major: number, minor: number): boolean {
@@ -31,7 +35,34 @@ async function configGet(redis: Redis, name: string): Promise<string | undefined
 export async function checkDurability(
   redis: Redis,
   mode: DurabilityMode,
+  minReplicas = 1,
 ): Promise<DurabilityState> {
+  const local = await checkPrimary(redis, mode === 'replicated' ? 'fsync' : mode);
+  if (mode !== 'replicated' || !local.ok) return local;
+  const replicas = onlineReplicas(await redis.info('replication'));
+  if (replicas < minReplicas) {
+    return {
+      ...local,
+      ok: false,
+      replicas,
+      reason: `${replicas} replica(s) connected to the primary; POSTWARDEN_DURABILITY=replicated needs POSTWARDEN_MIN_REPLICAS=${minReplicas}`,
+    };
+  }
+  return {
+    ...local,
+    waitReplicas: minReplicas,
+    replicas,
+    reason: `${local.reason}; each accept confirmed by WAIT from ${minReplicas} of ${replicas} replica(s)`,
+  };
+}
+
+/** Replicas the primary reports in sync (`slaveN:…,state=online,…` in INFO replication). */
+export function onlineReplicas(info: string): number {
+  return info.split(/\r?\n/).filter((line) => /^slave\d+:.*\bstate=online\b/.test(line)).length;
+}
+
+/** The primary's own settings: AOF/appendfsync (or WAITAOF) for `fsync`, noeviction always. */
+async function checkPrimary(redis: Redis, mode: 'fsync' | 'memory'): Promise<DurabilityState> {
   const info = await redis.info('server');
   const version = /redis_version:([\d.]+)/.exec(info)?.[1] ?? '0.0.0';
   let appendonly: string | undefined;
@@ -54,12 +85,25 @@ export async function checkDurability(
       reason: `Redis maxmemory-policy is ${policy}; set it to noeviction or queued mail can be evicted`,
       useWaitAof: false,
       noeviction,
+      waitReplicas: 0,
     };
   }
   if (mode === 'memory')
-    return { ok: true, reason: 'durability=memory', useWaitAof: false, noeviction };
+    return {
+      ok: true,
+      reason: 'durability=memory',
+      useWaitAof: false,
+      noeviction,
+      waitReplicas: 0,
+    };
   if (appendonly === 'yes' && appendfsync === 'always') {
-    return { ok: true, reason: 'AOF with appendfsync always', useWaitAof: false, noeviction };
+    return {
+      ok: true,
+      reason: 'AOF with appendfsync always',
+      useWaitAof: false,
+      noeviction,
+      waitReplicas: 0,
+    };
   }
   if (appendonly === 'yes' && versionAtLeast(version, 7, 2)) {
     return {
@@ -67,6 +111,7 @@ export async function checkDurability(
       reason: 'AOF confirmed per accept by WAITAOF',
       useWaitAof: true,
       noeviction,
+      waitReplicas: 0,
     };
   }
   return {
@@ -74,6 +119,7 @@ export async function checkDurability(
     reason: `Redis ${version} has appendonly=${appendonly ?? '?'} appendfsync=${appendfsync ?? '?'}; POSTWARDEN_DURABILITY=fsync needs appendonly yes with appendfsync always (or Redis >= 7.2 for WAITAOF), or set POSTWARDEN_DURABILITY=memory`,
     useWaitAof: false,
     noeviction,
+    waitReplicas: 0,
   };
 }
 
@@ -87,6 +133,7 @@ export class DurabilityMonitor {
     reason: 'not checked yet',
     useWaitAof: false,
     noeviction: true,
+    waitReplicas: 0,
   };
   #timer: NodeJS.Timeout | undefined;
 
@@ -94,6 +141,7 @@ export class DurabilityMonitor {
     private readonly redis: Redis,
     private readonly mode: DurabilityMode,
     private readonly intervalMs = 5000,
+    private readonly minReplicas = 1,
   ) {}
 
   get state(): DurabilityState {
@@ -105,7 +153,7 @@ export class DurabilityMonitor {
 
   async refresh(): Promise<DurabilityState> {
     try {
-      this.#state = await checkDurability(this.redis, this.mode);
+      this.#state = await checkDurability(this.redis, this.mode, this.minReplicas);
     } catch (error) {
       this.#state = {
         ...this.#state,

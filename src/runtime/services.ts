@@ -50,7 +50,7 @@ export async function createServices(
   const keys = createKeys(options.keyPrefix);
   const store = new MessageStore(redis, keys);
   const queue = new MailQueue(redis, keys);
-  const durability = new DurabilityMonitor(redis, config.durability);
+  const durability = new DurabilityMonitor(redis, config.durability, 5000, config.minReplicas);
   await durability.refresh();
   const credentials = new CredentialStore(redis, keys);
   // Failures and bans feed the admin page's attack view in every process that checks a secret.

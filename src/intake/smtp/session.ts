@@ -8,9 +8,9 @@ import type {
 import { isValidAddress } from '../../message/addresses.js';
 import { plainIp } from '../../observability/events.js';
 import type { AbuseGuard } from '../../security/abuse-guard.js';
+import { ConnectionLimiter } from '../../security/connection-limits.js';
 import type { Credential, CredentialStore } from '../../security/credentials/store.js';
 import { type AcceptDeps, checkEnvelopeSender, recipientLimit } from '../accept.js';
-import { ConnectionLimiter } from '../../security/connection-limits.js';
 import { isLoopbackAddress } from './loopback.js';
 import {
   Replies,
