@@ -30,6 +30,8 @@ export interface Config {
   minReplicas: number;
   logLevel: string;
   trustedNetworks: string[];
+  trustedProxies: string[];
+  httpTls: ParsedOf<'httpTls'>;
 }
 
 type Env = Record<string, string | undefined>;
@@ -81,6 +83,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     minReplicas: required(env, 'minReplicas'),
     logLevel: required(env, 'logLevel'),
     trustedNetworks: required(env, 'trustedNetworks'),
+    trustedProxies: required(env, 'trustedProxies'),
+    httpTls: required(env, 'httpTls'),
   };
   return Object.freeze(config);
 }

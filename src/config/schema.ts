@@ -42,6 +42,24 @@ function isSentinelUrl(value: string): boolean {
   );
 }
 
+/** Comma-separated IP addresses and CIDR networks, each checked. */
+function networkList(value: string, env: string): string[] {
+  const entries = value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
+  for (const entry of entries) {
+    const [address = '', bits, extra] = entry.split('/');
+    const family = isIP(address);
+    const maxBits = family === 6 ? 128 : 32;
+    const bitsOk = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= maxBits);
+    if (family === 0 || !bitsOk || extra !== undefined) {
+      fail(env, entry, 'IP addresses or CIDR networks, comma-separated (e.g. 10.0.0.0/8, ::1)');
+    }
+  }
+  return entries;
+}
+
 export const settings = {
   redisUrl: {
     env: 'REDIS_URL',
@@ -198,22 +216,21 @@ export const settings = {
     env: 'POSTWARDEN_TRUSTED_NETWORKS',
     defaultText: '',
     description: 'comma-separated IPs/CIDRs never banned by the abuse guard (empty by default)',
-    parse: (value: string, env: string): string[] => {
-      const entries = value
-        .split(',')
-        .map((part) => part.trim())
-        .filter(Boolean);
-      for (const entry of entries) {
-        const [address = '', bits, extra] = entry.split('/');
-        const family = isIP(address);
-        const maxBits = family === 6 ? 128 : 32;
-        const bitsOk = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= maxBits);
-        if (family === 0 || !bitsOk || extra !== undefined) {
-          fail(env, entry, 'IP addresses or CIDR networks, comma-separated (e.g. 10.0.0.0/8, ::1)');
-        }
-      }
-      return entries;
-    },
+    parse: networkList,
+  },
+  trustedProxies: {
+    env: 'POSTWARDEN_TRUSTED_PROXIES',
+    defaultText: '',
+    description:
+      'IPs/CIDRs of reverse proxies and load balancers: from these peers only, HTTP takes the client address from X-Forwarded-For (the right-most address not itself trusted)',
+    parse: networkList,
+  },
+  httpTls: {
+    env: 'POSTWARDEN_HTTP_TLS',
+    defaultText: 'off',
+    description: 'on: the HTTP listener speaks HTTPS with the TLS pair; admin cookies get Secure',
+    parse: (value: string, env: string): 'on' | 'off' =>
+      value === 'on' || value === 'off' ? value : fail(env, value, 'on or off'),
   },
 } satisfies Record<string, Setting<unknown>>;
 

@@ -22,6 +22,7 @@ import {
 } from './roles.js';
 import { createServices, type Services } from './services.js';
 import { createShutdown, type ShutdownStep } from './shutdown.js';
+import { loadOrCreateTls } from './tls.js';
 
 /** The whole orderly shutdown; systemd's TimeoutStopSec and compose's grace period are 30 s. */
 const SHUTDOWN_DEADLINE_MS = 25_000;
@@ -109,6 +110,8 @@ export async function composeRelay(
       logger,
       bodyLimit: config.maxMessageBytes,
       requestTimeoutMs: config.httpRequestTimeoutMs,
+      trustedProxies: config.trustedProxies,
+      tls: config.httpTls === 'on' ? await loadOrCreateTls(config) : undefined,
       readiness: () => services.durability.state,
       metrics,
       plugins: parts.flatMap((part) => part.httpPlugins),
@@ -171,7 +174,8 @@ async function startRelay(
   }
   const address = http.server.address();
   const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
-  const httpUrl = `http://${hostForUrl(config.httpHost)}:${httpPort}`;
+  const scheme = config.httpTls === 'on' ? 'https' : 'http';
+  const httpUrl = `${scheme}://${hostForUrl(config.httpHost)}:${httpPort}`;
   const banner = [`Postwarden is running (role ${role}).`];
   let smtp: StartedRole['smtp'];
   let generatedAdminPassword: string | undefined;

@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net';
+import type { BlockList, Socket } from 'node:net';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -12,6 +12,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { createMetricsPlugin } from '../observability/metrics-plugin.js';
 import { ConnectionLimiter } from '../security/connection-limits.js';
+import { isInNetworks, networkBlockList } from '../security/networks.js';
 
 export interface HttpServerOptions {
   logger: Logger;
@@ -19,6 +20,10 @@ export interface HttpServerOptions {
   bodyLimit: number;
   /** Headers and body must arrive within this (POSTWARDEN_HTTP_REQUEST_TIMEOUT): 408. */
   requestTimeoutMs: number;
+  /** Peers whose X-Forwarded-For names the client (POSTWARDEN_TRUSTED_PROXIES). */
+  trustedProxies: readonly string[];
+  /** POSTWARDEN_HTTP_TLS=on: HTTPS with this pair. */
+  tls?: { key: string; cert: string } | undefined;
   readiness: () => Readiness;
   metrics: Metrics;
   /** The role's own routes: the API and the admin page on an intake, none on a worker. */
@@ -49,8 +54,12 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
       headersTimeout: Math.min(60_000, options.requestTimeoutMs),
       connectionsCheckingInterval: Math.min(1000, options.requestTimeoutMs),
     },
-    // The client IP is the socket peer: forwarded headers would let clients dodge bans.
-    trustProxy: false,
+    // The client IP is the socket peer, except behind a listed proxy: there it is the
+    // right-most X-Forwarded-For address not itself trusted (proxy-addr's walk), so a
+    // client cannot dodge a ban with a header of its own, and one client's failures do
+    // not ban the proxy (GOTCHAS: a numeric trustProxy trusts nothing; list addresses).
+    trustProxy: options.trustedProxies.length > 0 ? [...options.trustedProxies] : false,
+    ...(options.tls ? { https: { key: options.tls.key, cert: options.tls.cert } } : {}),
     // Router-level errors (bad URL encoding, over-long params) and malformed HTTP get
     // our shape too, not fastify's default.
     frameworkErrors: (error, request, reply) => handleError(error, request, reply),
@@ -69,7 +78,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   // Only JSON bodies (and the admin's own form parser): any other type is a 415.
   app.removeContentTypeParser('text/plain');
 
-  limitConnectionsPerAddress(app);
+  limitConnectionsPerAddress(app, networkBlockList(options.trustedProxies));
   app.setNotFoundHandler((_request, reply) => sendError(reply, HttpErrors.notFound));
   app.setErrorHandler(handleError);
 
@@ -87,10 +96,13 @@ const CONNECTIONS_PER_ADDRESS = 50;
  * closed at once, before a byte of it is read. The count is per process and per peer
  * address (IPv4 written plainly).
  */
-function limitConnectionsPerAddress(app: FastifyInstance): void {
+function limitConnectionsPerAddress(app: FastifyInstance, proxies: BlockList): void {
   const limiter = new ConnectionLimiter(CONNECTIONS_PER_ADDRESS);
+  // A TLS listener hands over its sockets as 'secureConnection'; count the raw ones.
   app.server.on('connection', (socket: Socket) => {
     const ip = plainIp(socket.remoteAddress);
+    // A proxy carries many clients: its connections are not one client's.
+    if (isInNetworks(proxies, ip)) return;
     if (!limiter.tryOpen(ip)) {
       socket.destroy();
       return;

@@ -39,7 +39,7 @@ export async function buildIntakeRole(context: RoleContext): Promise<RolePart> {
       : undefined,
     upstreamLabels: config.upstreams.map((spec) => spec.label),
     logger,
-    secureCookies: false,
+    secureCookies: config.httpTls === 'on',
   });
   const api = createApiPlugin({
     credentials: services.credentials,

@@ -1,9 +1,10 @@
-import { BlockList, isIPv6 } from 'node:net';
+import type { BlockList } from 'node:net';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { BanEvent, FailedLogin } from '../observability/attack-stats.js';
 import { LogEvent, plainIp } from '../observability/events.js';
 import type { Keys } from '../redis/keys.js';
+import { isInNetworks, networkBlockList } from './networks.js';
 
 export type AuthFailure = FailedLogin;
 export type AuthProtocol = AuthFailure['protocol'];
@@ -25,17 +26,6 @@ export interface BanInfo {
   ip: string;
   until: string;
   secondsLeft: number;
-}
-
-function buildBlockList(networks: string[]): BlockList {
-  const list = new BlockList();
-  for (const entry of networks) {
-    const [address = '', bits] = entry.split('/');
-    const type = isIPv6(address) ? 'ipv6' : 'ipv4';
-    if (bits === undefined) list.addAddress(address, type);
-    else list.addSubnet(address, Number(bits), type);
-  }
-  return list;
 }
 
 /**
@@ -60,7 +50,7 @@ export class AbuseGuard {
     this.#maxFailures = options.maxFailures ?? 10;
     this.#windowSeconds = options.windowSeconds ?? 600;
     this.#banSeconds = options.banSeconds ?? 3600;
-    this.#trusted = buildBlockList(options.trustedNetworks ?? []);
+    this.#trusted = networkBlockList(options.trustedNetworks ?? []);
     this.#onFailure = options.onFailure;
     this.#onBan = options.onBan;
   }
@@ -79,8 +69,7 @@ export class AbuseGuard {
   }
 
   isTrusted(ip: string): boolean {
-    const plain = plainIp(ip);
-    return this.#trusted.check(plain, isIPv6(plain) ? 'ipv6' : 'ipv4');
+    return isInNetworks(this.#trusted, ip);
   }
 
   async isBanned(ip: string): Promise<boolean> {

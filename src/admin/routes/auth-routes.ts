@@ -17,8 +17,9 @@ const LOGIN_TOKEN_SECONDS = 30 * 60;
 const MAX_PASSWORD_LENGTH = 1024;
 
 function clientIp(request: FastifyRequest): string {
-  // The socket peer, never a forwarded header: bans must not be steerable by the client.
-  return plainIp(request.socket.remoteAddress);
+  // The socket peer, or what a trusted proxy reports (runtime/http-server.ts trustProxy):
+  // never a header the client chose, so bans are not steerable by it.
+  return plainIp(request.ip);
 }
 
 /**

@@ -2,10 +2,12 @@ import type { FastifyRequest } from 'fastify';
 import { plainIp } from '../../observability/events.js';
 
 /**
- * The client's address is the socket's peer, never a forwarded header (trustProxy is
- * off): bans and auth-failure counts must not be steerable by the client. IPv4-mapped
- * IPv6 is written plainly, as the contract wants in logs and bans.
+ * The client's address: the socket's peer, or behind a proxy listed in
+ * POSTWARDEN_TRUSTED_PROXIES the address that proxy reports (fastify's trustProxy,
+ * runtime/http-server.ts) — never a header a client could set itself, so bans and
+ * auth-failure counts are not steerable. IPv4-mapped IPv6 is written plainly, as the
+ * contract wants in logs and bans.
  */
 export function clientIp(request: FastifyRequest): string {
-  return plainIp(request.socket.remoteAddress);
+  return plainIp(request.ip);
 }
