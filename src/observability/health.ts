@@ -16,13 +16,18 @@ function safeReason(reason: string): string {
  * reachable and the durability setting is met (CONTRACT §HTTP API), else 503 with the
  * reason. No auth: load balancers and orchestrators call them. Every role serves them.
  */
-export function healthRoutes(readiness: () => Readiness) {
+export function healthRoutes(readiness: () => Readiness, paused?: () => Promise<boolean>) {
   return async function registerHealthRoutes(app: FastifyInstance): Promise<void> {
     app.get('/healthz', async (_request, reply) => reply.code(200).send({ status: 'ok' }));
     app.get('/readyz', async (_request, reply) => {
       const state = readiness();
-      if (state.ok) return reply.code(200).send({ status: 'ok' });
-      return reply.code(503).send({ status: 'unavailable', reason: safeReason(state.reason) });
+      if (!state.ok) {
+        return reply.code(503).send({ status: 'unavailable', reason: safeReason(state.reason) });
+      }
+      // A paused relay is still ready (it accepts): the kill switch is reported, not failed
+      // (CONTRACT §Containment). Unknown when Redis did not answer the one HEXISTS.
+      const isPaused = paused ? await paused().catch(() => undefined) : undefined;
+      return reply.code(200).send({ status: 'ok', paused: isPaused ?? null });
     });
   };
 }

@@ -15,6 +15,8 @@ export interface HttpServerOptions {
   /** Largest request body (the intake: POSTWARDEN_MAX_MESSAGE_BYTES; 413 too_large). */
   bodyLimit: number;
   readiness: () => Readiness;
+  /** Whether delivery is paused (the kill switch), as /readyz reports it. */
+  paused?: () => Promise<boolean>;
   metrics: Metrics;
   /** The role's own routes: the API and the admin page on an intake, none on a worker. */
   plugins: readonly FastifyPluginAsync[];
@@ -55,7 +57,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   app.setNotFoundHandler((_request, reply) => sendError(reply, HttpErrors.notFound));
   app.setErrorHandler(handleError);
 
-  await app.register(healthRoutes(options.readiness));
+  await app.register(healthRoutes(options.readiness, options.paused));
   await app.register(createMetricsPlugin(options.metrics));
   for (const plugin of options.plugins) await app.register(plugin);
   return app;
