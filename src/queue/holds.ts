@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { HoldReason } from '../observability/metrics.js';
 import type { Keys } from '../redis/keys.js';
 import {
   CHECK_BEFORE_SEND,
@@ -11,8 +12,7 @@ import type { MailQueue } from './mail-queue.js';
 import { eventEntry } from './message-records.js';
 import { defineScripts, runScript } from './scripts.js';
 
-export type HoldReason = 'volume' | 'manual';
-export const HOLD_REASONS: readonly HoldReason[] = ['volume', 'manual'];
+export type { HoldReason };
 
 export interface HoldInfo {
   credential: string;

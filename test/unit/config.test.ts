@@ -111,6 +111,13 @@ describe('configuration', () => {
     }
   });
 
+  it('reads POSTWARDEN_HOLD_ABOVE as N/h, 0 meaning never', () => {
+    assert.equal(loadConfig({ POSTWARDEN_HOLD_ABOVE: '0' }).holdAbove, 0);
+    assert.equal(loadConfig({ POSTWARDEN_HOLD_ABOVE: '250/h' }).holdAbove, 250);
+    assert.equal(loadConfig({}).holdAbove, 1000);
+    assert.equal(loadConfig({}).holdMax, 10_000);
+  });
+
   it('reads a good value of every setting', () => {
     const config = loadConfig({
       REDIS_URL: 'redis://127.0.0.1:6390/2',
