@@ -229,6 +229,25 @@ describe('containment: holds, release, purge, pause', () => {
     assert.ok(sink.records.some((r) => r.event === 'messages_purged' && r.count === 2));
   });
 
+  it('purge --status queued ends a waiting message of that credential only; held is the default', async () => {
+    const secret = await credential('waiting');
+    const other = await credential('bystander');
+    await operator().pause('purge test');
+    const mine = await post(secret, 'waiting');
+    const theirs = await post(other, 'bystander');
+    assert.deepEqual(await operator().purge({ credential: 'waiting', dryRun: true }), {
+      count: 0,
+    });
+    assert.deepEqual(
+      await operator().purge({ credential: 'waiting', statuses: ['queued'], dryRun: false }),
+      { count: 1 },
+    );
+    await operator().resume();
+    await waitUntil(() => upstream.subjects.get(theirs.subject) === 1, 10_000, 'the bystander');
+    assert.equal((await show(mine.body.id as string)).status, 'purged');
+    assert.equal(upstream.subjects.get(mine.subject), undefined);
+  });
+
   it('pause stops delivery (readyz stays 200 and says so), acceptance goes on; resume delivers', async () => {
     const secret = await credential('paused');
     await operator().pause('incident');
