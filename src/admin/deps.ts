@@ -5,6 +5,7 @@ import type { UpstreamStatus } from '../observability/upstream-status.js';
 import type { QueueOperator } from '../queue/operator.js';
 import type { AbuseGuard } from '../security/abuse-guard.js';
 import type { CredentialStore } from '../security/credentials/store.js';
+import type { SecurityOperator } from '../security/operator-actions.js';
 import type { SettingsStore } from '../security/settings-store.js';
 import type { SessionStore } from './session.js';
 
@@ -41,8 +42,11 @@ export interface AdminActivity {
 
 export interface AdminDeps extends AdminActivity {
   operator: AdminOperator;
+  /** Reads (list); every change goes through `security` (audited). */
   credentials: CredentialStore;
   abuseGuard: AbuseGuard;
+  /** Credential, ban and password changes, each written to the audit log as `admin`. */
+  security: Pick<SecurityOperator, 'createCredential' | 'revokeCredential' | 'unban'>;
   /** The admin password's owner (login checks go through it). */
   settings: Pick<SettingsStore, 'verifyAdminPassword'>;
   sessions: SessionStore;

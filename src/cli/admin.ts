@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline/promises';
 import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
+import { createSecurityOperator } from '../runtime/services.js';
 import { openManagement } from './context.js';
 import { ExitCode, type ExitCodeValue, type Output, UsageError } from './output.js';
 
@@ -45,7 +46,7 @@ export async function adminCommand(args: string[], out: Output): Promise<ExitCod
   }
   const context = await openManagement();
   try {
-    await context.services.settings.setAdminPassword(password);
+    await createSecurityOperator(context.services, context.actor).setAdminPassword(password);
     out.result({ updated: true }, 'Admin password changed.');
     return ExitCode.ok;
   } finally {

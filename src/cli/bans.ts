@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
+import { createSecurityOperator } from '../runtime/services.js';
 import { openManagement } from './context.js';
 import { ExitCode, type ExitCodeValue, type Output, UsageError } from './output.js';
 
@@ -28,7 +29,9 @@ export async function bansCommand(args: string[], out: Output): Promise<ExitCode
       );
       return ExitCode.ok;
     }
-    const unbanned = await context.services.abuseGuard.unban(ip as string);
+    const unbanned = await createSecurityOperator(context.services, context.actor).unban(
+      ip as string,
+    );
     out.result({ ip, unbanned }, unbanned ? `Unbanned ${ip}.` : `${ip} is not banned.`);
     return ExitCode.ok;
   } finally {

@@ -1,12 +1,19 @@
+import { userInfo } from 'node:os';
 import pino from 'pino';
 import { type Config, loadConfig } from '../config/load.js';
+import { cliActor } from '../observability/audit-log.js';
 import { createLogger } from '../observability/logger.js';
+import type { QueueOperator } from '../queue/operator.js';
 import { resolveRedis } from '../runtime/redis-source.js';
-import { createServices, type Services } from '../runtime/services.js';
+import { createOperator, createServices, type Services } from '../runtime/services.js';
 
 export interface ManagementContext {
   config: Readonly<Config>;
   services: Services;
+  /** Queue and containment operations, audited as `cli:<OS user>`. */
+  operator: QueueOperator;
+  /** The audit actor of this command. */
+  actor: string;
   close(): Promise<void>;
 }
 
@@ -30,12 +37,24 @@ export async function openManagement(): Promise<ManagementContext> {
     if (source.embedded?.started) await source.embedded.stop();
     throw error;
   }
+  const actor = cliActor(osUser());
   return {
     config,
     services,
+    operator: createOperator(services, actor),
+    actor,
     async close() {
       await services.close();
       if (source.embedded?.started) await source.embedded.stop();
     },
   };
+}
+
+/** The OS user running the command (the audit log's actor); `unknown` where none is known. */
+function osUser(): string {
+  try {
+    return userInfo().username || 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }

@@ -1,4 +1,6 @@
 import { parseArgs } from 'node:util';
+import { parsePerHour } from '../config/schema.js';
+import { createSecurityOperator } from '../runtime/services.js';
 import { openManagement } from './context.js';
 import { ExitCode, type ExitCodeValue, type Output, UsageError } from './output.js';
 
@@ -19,6 +21,14 @@ function parseCount(text: string | undefined, flag: string): number | undefined 
   return value;
 }
 
+/** `--hold-above N/h` (`0` = never held by volume). */
+function parseHoldAbove(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const value = parsePerHour(text);
+  if (value === undefined) throw new UsageError(`--hold-above: "${text}" is not N/h (or 0)`);
+  return value;
+}
+
 export async function credentialsCommand(args: string[], out: Output): Promise<ExitCodeValue> {
   const { values, positionals } = parseArgs({
     args,
@@ -27,6 +37,7 @@ export async function credentialsCommand(args: string[], out: Output): Promise<E
       'allow-from': { type: 'string', multiple: true },
       rate: { type: 'string' },
       'max-recipients': { type: 'string' },
+      'hold-above': { type: 'string' },
       json: { type: 'boolean' },
     },
   });
@@ -42,11 +53,15 @@ export async function credentialsCommand(args: string[], out: Output): Promise<E
       allowFrom,
       ratePerMinute: parseRate(values.rate),
       maxRecipients: parseCount(values['max-recipients'], '--max-recipients'),
+      holdAbove: parseHoldAbove(values['hold-above']),
     };
     const context = await openManagement();
     try {
-      const { credential, secret } = await context.services.credentials.create(input);
-      out.result({ name: credential.name, secret, allowFrom: credential.allowFrom }, [
+      const security = createSecurityOperator(context.services, context.actor);
+      const { credential, secret } = await security.createCredential(input);
+      const holdAbove =
+        credential.holdAbove === undefined ? {} : { holdAbove: credential.holdAbove };
+      out.result({ name: credential.name, secret, allowFrom: credential.allowFrom, ...holdAbove }, [
         `Created credential ${credential.name} (may send as ${credential.allowFrom.join(', ')}).`,
         `Secret (shown only now; it is the HTTP bearer token and the SMTP AUTH password, user ${credential.name}):`,
         secret,
@@ -68,7 +83,8 @@ export async function credentialsCommand(args: string[], out: Output): Promise<E
           : list.map(
               (c) =>
                 `${c.name}\t${c.revoked ? 'revoked' : 'active'}\tallow-from ${c.allowFrom.join(',')}` +
-                `${c.ratePerMinute ? `\trate ${c.ratePerMinute}/min` : ''}${c.maxRecipients ? `\tmax-recipients ${c.maxRecipients}` : ''}\tcreated ${c.createdAt}`,
+                `${c.ratePerMinute ? `\trate ${c.ratePerMinute}/min` : ''}${c.maxRecipients ? `\tmax-recipients ${c.maxRecipients}` : ''}` +
+                `${c.holdAbove !== undefined ? `\thold-above ${c.holdAbove}/h` : ''}\tcreated ${c.createdAt}`,
             ),
       );
       return ExitCode.ok;
@@ -79,16 +95,17 @@ export async function credentialsCommand(args: string[], out: Output): Promise<E
   if (action === 'revoke' || action === 'rotate') {
     if (!name) throw new UsageError(`credentials ${action} needs a NAME`);
     const context = await openManagement();
+    const security = createSecurityOperator(context.services, context.actor);
     try {
       if (action === 'revoke') {
-        if (!(await context.services.credentials.revoke(name))) {
+        if (!(await security.revokeCredential(name))) {
           out.error('not_found', `no credential named ${name}`);
           return ExitCode.failure;
         }
         out.result({ name, revoked: true }, `Revoked ${name}: its secret no longer works.`);
         return ExitCode.ok;
       }
-      const secret = await context.services.credentials.rotate(name);
+      const secret = await security.rotateCredential(name);
       if (!secret) {
         out.error('not_found', `no active credential named ${name}`);
         return ExitCode.failure;

@@ -20,6 +20,11 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   bans: async () => (await import('./bans.js')).bansCommand,
   admin: async () => (await import('./admin.js')).adminCommand,
   selftest: async () => (await import('./selftest.js')).selftestCommand,
+  hold: async () => (await import('./containment.js')).holdCommand,
+  release: async () => (await import('./containment.js')).releaseCommand,
+  pause: async () => (await import('./containment.js')).pauseCommand,
+  resume: async () => (await import('./containment.js')).resumeCommand,
+  audit: async () => (await import('./containment.js')).auditCommand,
 };
 
 /** argv (without node and script) → exit code. Never throws. */

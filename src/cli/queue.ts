@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { QueueOperator } from '../queue/operator.js';
+import { PURGEABLE_STATUSES, type PurgeableStatus } from '../queue/operator.js';
 import { openManagement } from './context.js';
 import { ExitCode, type ExitCodeValue, type Output, UsageError } from './output.js';
 
@@ -10,6 +10,8 @@ export async function queueCommand(args: string[], out: Output): Promise<ExitCod
     options: {
       'all-failed': { type: 'boolean' },
       'dry-run': { type: 'boolean' },
+      credential: { type: 'string' },
+      status: { type: 'string', multiple: true },
       json: { type: 'boolean' },
     },
   });
@@ -21,11 +23,13 @@ export async function queueCommand(args: string[], out: Output): Promise<ExitCod
     throw new UsageError('queue retry needs an ID or --all-failed');
   if (action === 'retry' && id && values['all-failed'])
     throw new UsageError('queue retry takes an ID or --all-failed, not both');
-  if (action !== 'stats' && action !== 'show' && action !== 'retry') {
+  if (action === 'purge' && id) throw new UsageError('queue purge takes no ID');
+  const statuses = action === 'purge' ? parseStatuses(values.status) : [];
+  if (action !== 'stats' && action !== 'show' && action !== 'retry' && action !== 'purge') {
     throw new UsageError(`queue: unknown action ${action ?? '(none)'}`);
   }
   const context = await openManagement();
-  const operator = new QueueOperator(context.services.store, context.services.queue);
+  const operator = context.operator;
   try {
     if (action === 'stats') {
       const stats = await operator.stats();
@@ -54,6 +58,17 @@ export async function queueCommand(args: string[], out: Output): Promise<ExitCod
       ]);
       return ExitCode.ok;
     }
+    if (action === 'purge') {
+      const dryRun = values['dry-run'] === true;
+      const result = await operator.purge({ credential: values.credential, statuses, dryRun });
+      out.result(
+        result,
+        dryRun
+          ? `${result.count} message(s) would be purged.`
+          : `Purged ${result.count} message(s).`,
+      );
+      return ExitCode.ok;
+    }
     if (id) {
       const result = await operator.retry(id);
       out.result(
@@ -74,4 +89,15 @@ export async function queueCommand(args: string[], out: Output): Promise<ExitCod
   } finally {
     await context.close();
   }
+}
+
+/** `--status` values of a purge (repeatable or comma-separated); default held. */
+function parseStatuses(values: string[] | undefined): PurgeableStatus[] {
+  const words = (values ?? ['held']).flatMap((value) => value.split(',')).map((w) => w.trim());
+  for (const word of words) {
+    if (!(PURGEABLE_STATUSES as readonly string[]).includes(word)) {
+      throw new UsageError(`--status: "${word}" is not one of held, queued, deferred`);
+    }
+  }
+  return [...new Set(words)] as PurgeableStatus[];
 }

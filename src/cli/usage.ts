@@ -3,9 +3,14 @@ export const USAGE = `Postwarden — a secure transactional mail relay
 Usage:
   postwarden start [--role all|intake|worker]
   postwarden credentials create NAME --allow-from PATTERN [--allow-from PATTERN ...]
-                                [--rate N/min] [--max-recipients N]
+                                [--rate N/min] [--max-recipients N] [--hold-above N/h]
   postwarden credentials list | revoke NAME | rotate NAME
   postwarden queue stats | show ID | retry ID | retry --all-failed [--dry-run]
+  postwarden queue purge [--credential NAME] [--status held|queued|deferred ...] [--dry-run]
+  postwarden hold NAME [--reason TEXT]     (keep its mail, deliver none)
+  postwarden release NAME                  (clear the hold, deliver what it holds)
+  postwarden pause [--reason TEXT] | resume  (stop / restart all delivery)
+  postwarden audit [--limit N]
   postwarden bans list | unban IP
   postwarden admin set-password            (new password on standard input)
   postwarden selftest [--smtp HOST:PORT] [--http URL]

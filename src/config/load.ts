@@ -22,6 +22,10 @@ export interface Config {
   adminPassword: string | undefined;
   maxMessageBytes: number;
   maxRecipients: number;
+  /** Default trailing-hour volume above which a credential is held; 0 = never. */
+  holdAbove: number;
+  /** Messages one held credential may have waiting before new ones are refused. */
+  holdMax: number;
   retryBaseMs: number;
   retryMaxDelayMs: number;
   retryLifetimeMs: number;
@@ -75,6 +79,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     adminPassword: read(env, 'adminPassword'),
     maxMessageBytes: required(env, 'maxMessageBytes'),
     maxRecipients: required(env, 'maxRecipients'),
+    holdAbove: required(env, 'holdAbove'),
+    holdMax: required(env, 'holdMax'),
     retryBaseMs: required(env, 'retryBaseMs'),
     retryMaxDelayMs: required(env, 'retryMaxDelayMs'),
     retryLifetimeMs: required(env, 'retryLifetimeMs'),

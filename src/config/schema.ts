@@ -32,6 +32,15 @@ const duration = (value: string, env: string) => {
 /** A duration that may be zero (`0ms` = none). */
 const durationOrZero = (value: string, env: string) =>
   parseDuration(value) ?? fail(env, value, 'a duration such as 0ms, 500ms, 2s');
+/** `N/h` (or `0` = never): a per-hour count, as `--hold-above` writes it. */
+export function parsePerHour(value: string): number | undefined {
+  const match = /^(\d{1,9})(?:\/h)?$/.exec(value.trim());
+  if (!match) return undefined;
+  const count = Number(match[1]);
+  return value.trim() === '0' || value.trim().endsWith('/h') ? count : undefined;
+}
+const perHour = (value: string, env: string) =>
+  parsePerHour(value) ?? fail(env, value, 'N/h (messages per trailing hour), or 0 for never');
 const host = (value: string, env: string) =>
   /^[A-Za-z0-9.:_-]+$/.test(value) ? value : fail(env, value, 'a host name or IP address');
 
@@ -160,6 +169,20 @@ export const settings = {
     env: 'POSTWARDEN_MAX_RECIPIENTS',
     defaultText: '100',
     description: 'recipients per message, unless the credential says less',
+    parse: positiveInt,
+  },
+  holdAbove: {
+    env: 'POSTWARDEN_HOLD_ABOVE',
+    defaultText: '1000/h',
+    description:
+      'a credential that accepted more than this many messages in the trailing hour is put on hold (per credential: --hold-above; 0 = never)',
+    parse: perHour,
+  },
+  holdMax: {
+    env: 'POSTWARDEN_HOLD_MAX',
+    defaultText: '10000',
+    description:
+      'messages one held credential may have waiting; past it new ones are refused (451 4.7.1 / 429 credential_held)',
     parse: positiveInt,
   },
   retryBaseMs: {

@@ -31,6 +31,11 @@ export interface DeliverDeps {
    * has the job by now; sending anyway would deliver the message twice.
    */
   stillOwner?: (() => Promise<boolean>) | undefined;
+  /**
+   * The last look before sending (queue/holds checkBeforeSend): delivery paused (the kill
+   * switch), or the message's credential on hold — its pending recipients are held then.
+   */
+  beforeSend?: ((id: string, credential: string) => Promise<'paused' | 'held' | 'go'>) | undefined;
 }
 
 /** How one delivery attempt ended, for the worker to translate into BullMQ's words. */
@@ -40,12 +45,17 @@ export type DeliveryEnd =
   | { kind: 'gone' }
   /** The job lock was lost before sending: nothing was sent or recorded; its new owner delivers. */
   | { kind: 'lost' }
+  /** Delivery is paused: nothing was sent; the job waits for resume. */
+  | { kind: 'paused' }
+  /** Its credential is on hold: nothing was sent; the message is `held` until released. */
+  | { kind: 'held' }
   | { kind: 'retry'; lifetimeStartMs: number; detail: string }
   | { kind: 'expired'; detail: string };
 
 /**
  * One delivery attempt (CONTRACT §Delivery) as named steps: load → skip when nothing is
- * pending → send the pending recipients only → record the outcome atomically (the
+ * pending (a held or purged message has nothing pending) → still the job's owner? → not
+ * paused, credential not on hold? → send the pending recipients only → record the outcome atomically (the
  * delivered mark: recorded recipients are never sent again, even if this worker dies
  * right after) → conclude: done, retry after the backoff, or expire.
  */
@@ -55,6 +65,8 @@ export async function deliverMessage(deps: DeliverDeps, id: string): Promise<Del
   if (load.pending.length === 0) return finishWithoutSending(deps, load);
   if (!load.body) return expirePending(deps, load, 'message body missing from the queue');
   if (deps.stillOwner && !(await deps.stillOwner())) return { kind: 'lost' };
+  const verdict = (await deps.beforeSend?.(id, load.message.credential)) ?? 'go';
+  if (verdict !== 'go') return { kind: verdict };
   const started = performance.now();
   const results = await sendPending(deps, load, load.body);
   const seconds = (performance.now() - started) / 1000;

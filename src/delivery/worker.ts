@@ -1,8 +1,10 @@
-import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { RecipientOutcome } from '../message/types.js';
 import { LogEvent } from '../observability/events.js';
+import { Holds } from '../queue/holds.js';
 import type { DeliveryJobData } from '../queue/mail-queue.js';
+import { MailQueue } from '../queue/mail-queue.js';
 import { MessageStore } from '../queue/message-store.js';
 import { nextRetryDelay, type RetryPolicy, retryDelayMs } from '../queue/retry-policy.js';
 import { closeRedis, createRedis } from '../redis/connections.js';
@@ -29,6 +31,11 @@ export interface DeliveryWorker {
 const DEFAULT_CLOSE_DEADLINE_MS = 30_000;
 /** BullMQ's default job lock; its Worker constructor fills `opts.lockDuration` with it. */
 const DEFAULT_LOCK_DURATION_MS = 30_000;
+/**
+ * A job taken just before a pause waits this long and looks again; meanwhile-due delayed
+ * jobs stay in BullMQ's paused queue until resume.
+ */
+const PAUSED_RETRY_MS = 1000;
 
 /**
  * Some recipients were deferred and the lifetime is not over: BullMQ retries the job after
@@ -68,8 +75,12 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
     redis.on('error', (error) => logger.debug({ err: error }, 'worker redis connection error'));
   }
   const store = new MessageStore(storeRedis, keys);
+  // Only for checkBeforeSend's keys (the queue's meta hash): this queue adds no jobs.
+  const holdsQueue = new MailQueue(storeRedis, keys);
+  const holds = new Holds(storeRedis, keys, holdsQueue);
   const deliverDeps = {
     store,
+    beforeSend: (id: string, credential: string) => holds.checkBeforeSend(id, credential),
     upstream: deps.upstream,
     retry: deps.retry,
     logger,
@@ -93,6 +104,12 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
         return 'lost';
       }
       if (end.kind === 'gone') return 'gone';
+      if (end.kind === 'held') return 'held';
+      if (end.kind === 'paused' && token !== undefined) {
+        await job.moveToDelayed(Date.now() + PAUSED_RETRY_MS, token);
+        throw new DelayedError();
+      }
+      if (end.kind === 'paused') throw new Error('delivery paused'); // retried by the backoff
       if (end.kind === 'retry') throw new DeferredAttempt(end.detail, end.lifetimeStartMs);
       // Expired: the job ends as failed and is never retried by BullMQ (only by an operator).
       if (end.kind === 'expired') throw new UnrecoverableError(`expired: ${end.detail}`);
@@ -127,6 +144,7 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
           await worker.close(true).catch(() => {});
         }
         await deps.upstream.close().catch(() => {});
+        await holdsQueue.close();
         await Promise.all([closeRedis(connection), closeRedis(storeRedis)]);
       })();
       return closing;

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Submission } from '../message/types.js';
 import { LogEvent } from '../observability/events.js';
-import type { Staging } from '../queue/staging.js';
+import type { Staged, Staging } from '../queue/staging.js';
 import type { DurabilityMonitor } from '../redis/durability.js';
 import type { Credential } from '../security/credentials/store.js';
 import type { CredentialRateLimiter } from '../security/rate-limit.js';
@@ -25,7 +25,8 @@ export interface AcceptDeps {
 }
 
 export type AcceptResult =
-  | { accepted: true; id: string; duplicate: boolean }
+  /** `held`: its credential is on hold; kept durably, not delivered until released. */
+  | { accepted: true; id: string; duplicate: boolean; held: boolean }
   | { accepted: false; denial: Denial };
 
 export function recipientLimit(deps: Pick<AcceptDeps, 'limits'>, credential: Credential): number {
@@ -101,9 +102,12 @@ export async function acceptSubmission(
     const staged = await deps.staging.stage(principal.credential.name, submission, {
       waitAof: useWaitAof,
       waitReplicas,
+      holdAbove: principal.credential.holdAbove,
     });
-    if (!staged.duplicate) recordAccepted(deps, principal, submission, staged.id);
-    return { accepted: true, id: staged.id, duplicate: staged.duplicate };
+    if (!staged) return { accepted: false, denial: heldFull() };
+    if (!staged.duplicate) recordAccepted(deps, principal, submission, staged);
+    if (staged.heldNow) logVolumeHold(deps, principal);
+    return { accepted: true, id: staged.id, duplicate: staged.duplicate, held: staged.held };
   } catch (error) {
     return { accepted: false, denial: queueFailure(deps, error) };
   }
@@ -114,13 +118,14 @@ function recordAccepted(
   deps: AcceptDeps,
   principal: Principal,
   submission: Submission,
-  id: string,
+  staged: Staged,
 ): void {
   deps.onAccepted?.(submission.protocol);
   deps.logger.info(
     {
       event: LogEvent.messageAccepted,
-      messageId: id,
+      messageId: staged.id,
+      held: staged.held,
       protocol: submission.protocol,
       credential: principal.credential.name,
       recipients: submission.envelope.to.length,
@@ -128,6 +133,19 @@ function recordAccepted(
     },
     'message queued',
   );
+}
+
+/** This message took its credential past --hold-above: it is held from now on. */
+function logVolumeHold(deps: AcceptDeps, principal: Principal): void {
+  deps.logger.warn(
+    { event: LogEvent.credentialHeld, credential: principal.credential.name, reason: 'volume' },
+    'credential put on hold: too many messages in the trailing hour',
+  );
+}
+
+/** The credential is on hold and already holds POSTWARDEN_HOLD_MAX: a temporary refusal. */
+function heldFull(): Denial {
+  return deny('credential_held', 'this credential is on hold and holds the most it may; try later');
 }
 
 function queueFailure(deps: AcceptDeps, error: unknown): Denial {

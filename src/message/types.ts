@@ -27,19 +27,35 @@ export interface Submission {
   idempotencyKey?: string | undefined;
 }
 
-export type RecipientStatus = 'queued' | 'deferred' | 'delivered' | 'bounced' | 'expired';
+export type RecipientStatus =
+  | 'queued'
+  | 'deferred'
+  | 'held'
+  | 'delivered'
+  | 'bounced'
+  | 'expired'
+  | 'purged';
 export type MessageStatus = RecipientStatus | 'partial';
 
 /**
  * What an attempt decides for a recipient: every status but `queued` (metrics, onOutcome).
  * `expired` is decided by the retry lifetime, never by an upstream's reply.
  */
-export type RecipientOutcome = Exclude<RecipientStatus, 'queued'>;
+export type RecipientOutcome = Exclude<RecipientStatus, 'queued' | 'held' | 'purged'>;
 
 /** What one send yields per recipient (CONTRACT §Delivery, ARCHITECTURE §4). */
 export type DeliveryOutcome = Exclude<RecipientOutcome, 'expired'>;
 
-export type EventType = 'queued' | 'deferred' | 'delivered' | 'bounced' | 'expired' | 'retried';
+export type EventType =
+  | 'queued'
+  | 'deferred'
+  | 'held'
+  | 'released'
+  | 'delivered'
+  | 'bounced'
+  | 'expired'
+  | 'purged'
+  | 'retried';
 
 export interface RecipientState {
   address: string;

@@ -17,6 +17,14 @@ export const LogEvent = {
   upstreamError: 'upstream_error',
   queueUnavailable: 'queue_unavailable',
   durabilityChanged: 'durability_changed',
+  /** Containment (CONTRACT §Containment): fields credential, reason (volume|manual). */
+  credentialHeld: 'credential_held',
+  credentialReleased: 'credential_released',
+  deliveryPaused: 'delivery_paused',
+  deliveryResumed: 'delivery_resumed',
+  messagesPurged: 'messages_purged',
+  /** An operator action, as also written to the audit log. */
+  operatorAction: 'operator_action',
   listening: 'listening',
   shutdown: 'shutdown',
 } as const;

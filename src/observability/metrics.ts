@@ -34,7 +34,17 @@ export interface MetricSources {
   ready?: () => boolean | Promise<boolean>;
   /** Unix seconds of the last successful `postwarden selftest` (kept in Redis by the CLI). */
   selftestLastSuccess?: () => Promise<number | undefined>;
+  /** Holds and the kill switch, shared by every process through Redis (QueueOperator). */
+  containment?: () => Promise<{
+    credentialsHeld: number;
+    messagesHeld: number;
+    paused: boolean;
+    holdsTotal: Record<HoldReason, number>;
+  }>;
 }
+
+export const HOLD_REASONS = ['volume', 'manual'] as const;
+export type HoldReason = (typeof HOLD_REASONS)[number];
 
 export interface Metrics {
   readonly registry: Registry;
@@ -58,6 +68,9 @@ const SCRAPED_HELP = {
   postwarden_bans_active: 'Client IPs banned by the abuse guard now.',
   postwarden_ready:
     '1 when Redis is reachable and the durability setting is met (as /readyz), else 0.',
+  postwarden_credentials_held: 'Credentials on hold now (containment).',
+  postwarden_messages_held: 'Messages held now, waiting for release or purge.',
+  postwarden_delivery_paused: '1 while delivery is paused (postwarden pause), else 0.',
 } as const;
 
 /** A failing source leaves its gauge unset for this scrape rather than failing /metrics. */
@@ -124,6 +137,26 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   });
   scrapedGauge('postwarden_bans_active', () => safely(sources.bansActive));
   scrapedGauge('postwarden_ready', async () => ((await safely(sources.ready)) ? 1 : 0));
+  const containment = () => safely(sources.containment);
+  scrapedGauge('postwarden_credentials_held', async () => (await containment())?.credentialsHeld);
+  scrapedGauge('postwarden_messages_held', async () => (await containment())?.messagesHeld);
+  scrapedGauge('postwarden_delivery_paused', async () => {
+    const state = await containment();
+    return state && (state.paused ? 1 : 0);
+  });
+  // A counter kept in Redis (every process and the CLI hold), read at scrape time.
+  new Counter({
+    name: 'postwarden_holds_total',
+    help: 'Credentials put on hold so far, by reason (volume, manual).',
+    labelNames: ['reason'],
+    registers: [registry],
+    async collect() {
+      const state = await containment();
+      if (!state) return;
+      this.reset();
+      for (const reason of HOLD_REASONS) this.inc({ reason }, state.holdsTotal[reason] ?? 0);
+    },
+  });
   new Gauge({
     name: 'postwarden_queue_messages',
     help: 'Messages in the delivery queue, by state (waiting, active, deferred, failed).',

@@ -178,6 +178,58 @@ export class MailQueue {
     await this.enqueue(id);
   }
 
+  /**
+   * Make sure a message that is pending again (released) has a job. A waiting or delayed
+   * job will find it pending and deliver it. An active one may have looked before the
+   * release (and will end without sending): wait for it to end, then add a fresh job —
+   * which finds nothing pending if that run did deliver.
+   */
+  async ensureJob(id: string, deadlineMs = 60_000): Promise<void> {
+    const until = Date.now() + deadlineMs;
+    for (;;) {
+      const state = await this.queue.getJobState(id);
+      if (state === 'waiting' || state === 'delayed' || state === 'prioritized') return;
+      if (state !== 'active' || Date.now() > until) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await this.queue.remove(id).catch(() => 0);
+    await this.enqueue(id);
+  }
+
+  /** BullMQ's meta hash of the queue; its `paused` field is the global pause (kill switch). */
+  metaKey(): string {
+    return this.queue.keys.meta ?? `${this.queue.qualifiedName}:meta`;
+  }
+
+  /**
+   * The kill switch: BullMQ's queue-level pause, kept in Redis, so every worker of every
+   * process stops taking jobs (delayed ones due meanwhile wait too) until resume.
+   */
+  async pause(): Promise<void> {
+    await this.queue.pause();
+  }
+
+  async resume(): Promise<void> {
+    await this.queue.resume();
+  }
+
+  async isPaused(): Promise<boolean> {
+    return this.queue.isPaused();
+  }
+
+  /**
+   * A page of the ids of jobs not yet taken by a worker (waiting, delayed, prioritized):
+   * what purge walks for queued/deferred messages. Only pending jobs, never history.
+   */
+  async pendingJobIds(start: number, count: number): Promise<string[]> {
+    const jobs = await this.queue.getJobs(
+      ['waiting', 'delayed', 'prioritized'],
+      start,
+      start + count - 1,
+    );
+    return jobs.flatMap((job) => (job?.data?.id ? [job.data.id] : []));
+  }
+
   async close(): Promise<void> {
     await this.queue.close().catch(() => {});
   }

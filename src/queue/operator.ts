@@ -1,4 +1,7 @@
 import type { MessageStatus, MessageView } from '../message/types.js';
+import type { AuditEntry } from '../observability/audit-log.js';
+import { ContainmentOperator, type OperatorDeps, type PauseState } from './containment-operator.js';
+import { type HoldInfo, PURGEABLE_STATUSES, type PurgeableStatus } from './holds.js';
 import type { MailQueue } from './mail-queue.js';
 import {
   type MessageSearch,
@@ -7,8 +10,19 @@ import {
   summarize,
 } from './message-search.js';
 import type { MessageStore } from './message-store.js';
+import type { PurgeFilter } from './purge.js';
 
-export type { MessageSearch, MessageSummary };
+export type {
+  AuditEntry,
+  HoldInfo,
+  MessageSearch,
+  MessageSummary,
+  OperatorDeps,
+  PauseState,
+  PurgeableStatus,
+  PurgeFilter,
+};
+export { PURGEABLE_STATUSES };
 
 export interface QueueStats {
   /** Jobs waiting for a worker. */
@@ -44,13 +58,17 @@ const PAGE = 500;
 /**
  * Queue operations shared by the CLI and the admin page (ARCHITECTURE §19): they hold no
  * logic of their own. Retry puts bounced/expired recipients back on the queue with a fresh
- * retry lifetime (CONTRACT: "failed messages can be retried by an operator").
+ * retry lifetime (CONTRACT: "failed messages can be retried by an operator"). Hold,
+ * release, purge, pause and resume are containment (CONTRACT §Containment). Every state
+ * change is written to the audit log here, with the actor this operator was built for, so
+ * neither edge can forget it.
  */
-export class QueueOperator {
+export class QueueOperator extends ContainmentOperator {
   readonly #store: MessageStore;
   readonly #queue: MailQueue;
 
-  constructor(store: MessageStore, queue: MailQueue) {
+  constructor(store: MessageStore, queue: MailQueue, deps: OperatorDeps) {
+    super(store, queue, deps);
     this.#store = store;
     this.#queue = queue;
   }
@@ -105,6 +123,12 @@ export class QueueOperator {
    * recipients but no job (a retry interrupted before its requeue) is requeued as well.
    */
   async retry(id: string): Promise<{ retried: boolean; reason?: string }> {
+    const result = await this.#retry(id);
+    await this.audit('retry', id, result.retried ? 'retried' : `not retried: ${result.reason}`);
+    return result;
+  }
+
+  async #retry(id: string): Promise<{ retried: boolean; reason?: string }> {
     const stored = await this.#store.get(id);
     if (!stored) return { retried: false, reason: 'no such message' };
     if (!(await this.#store.hasBody(id))) {
@@ -136,8 +160,9 @@ export class QueueOperator {
     if (options.dryRun) return { matched: ids.length, ids };
     const retried: string[] = [];
     for (const id of ids) {
-      if ((await this.retry(id)).retried) retried.push(id);
+      if ((await this.#retry(id)).retried) retried.push(id);
     }
+    await this.audit('retry-all-failed', '*', `${retried.length} of ${ids.length} retried`);
     return { matched: ids.length, ids: retried };
   }
 

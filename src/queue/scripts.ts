@@ -13,7 +13,15 @@ export interface LuaScript {
   readonly lua: string;
 }
 
-type ScriptName = 'pwStageMessage' | 'pwRecordOutcome' | 'pwMarkRetried';
+type ScriptName =
+  | 'pwStageMessage'
+  | 'pwRecordOutcome'
+  | 'pwMarkRetried'
+  | 'pwCheckBeforeSend'
+  | 'pwReleaseMessage'
+  | 'pwPurgeMessage'
+  | 'pwHoldCredential'
+  | 'pwClearHold';
 
 // What `defineCommand` adds to a connection, typed (ioredis's documented way). Only
 // defineScripts defines them and only runScript calls them.
@@ -22,6 +30,11 @@ declare module 'ioredis' {
     pwStageMessage(...args: (string | Buffer)[]): Result<unknown, Context>;
     pwRecordOutcome(...args: (string | Buffer)[]): Result<unknown, Context>;
     pwMarkRetried(...args: (string | Buffer)[]): Result<unknown, Context>;
+    pwCheckBeforeSend(...args: (string | Buffer)[]): Result<unknown, Context>;
+    pwReleaseMessage(...args: (string | Buffer)[]): Result<unknown, Context>;
+    pwPurgeMessage(...args: (string | Buffer)[]): Result<unknown, Context>;
+    pwHoldCredential(...args: (string | Buffer)[]): Result<unknown, Context>;
+    pwClearHold(...args: (string | Buffer)[]): Result<unknown, Context>;
   }
 }
 
@@ -50,31 +63,67 @@ export function runScript(
 
 /**
  * stageMessage — write a new message's body, record, recipients, first event and index
- * entry; with an Idempotency-Key, only if the key is new.
- * KEYS (7): 1 record, 2 recipients, 3 events, 4 body, 5 index, 6 idempotency key,
- *       7 the body written ahead (Staging.uploadBody), or KEYS[4] when the body is ARGV[4]
+ * entry; with an Idempotency-Key, only if the key is new. Counts the message in its
+ * credential's trailing hour (per-minute fields, older ones pruned here: at most 61) and
+ * puts the credential on hold when that count passes its threshold; a message of a held
+ * credential is written `held` (and indexed as such), or refused when the credential
+ * already has HOLD_MAX held (CONTRACT §Containment).
+ * KEYS (13): 1 record, 2 recipients, 3 events, 4 body, 5 index, 6 idempotency key,
+ *       7 the body written ahead (Staging.uploadBody), or KEYS[4] when the body is ARGV[4],
+ *       8 hold, 9 held set (credential), 10 held set (all), 11 volume hash,
+ *       12 held credentials set, 13 holds-total hash
  * ARGV: 1 id, 2 createdAt ms, 3 idempotency TTL s ('0' = no key), 4 body ('' when uploaded),
- *       5 event JSON, 6 record field-pair count N, 7.. N field/value pairs, then
- *       address/state-JSON pairs
+ *       5 event JSON, 6 record field-pair count N, 7 epoch minute, 8 hold threshold
+ *       ('0' = never), 9 HOLD_MAX, 10 held-event JSON, 11 credential name, 12 hold detail,
+ *       13 now ISO-8601, 14.. N field/value pairs, then address/state-JSON pairs
  * An uploaded body becomes the body key by RENAME (no copy), and loses the upload's TTL.
- * A repeat deletes its upload at once. A missing upload (expired, or lost with Redis) is an
- * error before anything is written: the message is refused, never stored without a body.
- * Returns: the id that owns the key — ARGV[1], or the first message's id for a repeat.
+ * A repeat or a refusal deletes its upload at once. A missing upload (expired, or lost
+ * with Redis) is an error before anything is written: the message is refused, never
+ * stored without a body.
+ * Returns: {owner id, disposition}: {ARGV[1], 'queued'}, {ARGV[1], 'held', '1' when this
+ * message put the credential on hold else '0'}, {first id, 'duplicate'}
+ * for a repeat, {'', 'refused'} past HOLD_MAX (nothing written).
  */
 export const STAGE_MESSAGE: LuaScript = {
   name: 'pwStageMessage',
-  numberOfKeys: 7,
+  numberOfKeys: 13,
   lua: `
 local uploaded = KEYS[7] ~= KEYS[4]
 if ARGV[3] ~= '0' then
   local existing = redis.call('GET', KEYS[6])
   if existing then
     if uploaded then redis.call('DEL', KEYS[7]) end
-    return existing
+    return { existing, 'duplicate' }
   end
 end
 if uploaded and redis.call('EXISTS', KEYS[7]) == 0 then
   return redis.error_reply('ERR staged body upload is missing')
+end
+local held = redis.call('EXISTS', KEYS[8]) == 1
+local heldNow = '0'
+if held then
+  if redis.call('SCARD', KEYS[9]) >= tonumber(ARGV[9]) then
+    if uploaded then redis.call('DEL', KEYS[7]) end
+    return { '', 'refused' }
+  end
+else
+  local minute = tonumber(ARGV[7])
+  redis.call('HINCRBY', KEYS[11], ARGV[7], 1)
+  redis.call('EXPIRE', KEYS[11], 3660)
+  local fields = redis.call('HGETALL', KEYS[11])
+  local sum = 0
+  for i = 1, #fields, 2 do
+    if tonumber(fields[i]) <= minute - 60 then redis.call('HDEL', KEYS[11], fields[i])
+    else sum = sum + tonumber(fields[i + 1]) end
+  end
+  local threshold = tonumber(ARGV[8])
+  if threshold > 0 and sum > threshold then
+    held = true
+    heldNow = '1'
+    redis.call('HSET', KEYS[8], 'reason', 'volume', 'detail', ARGV[12], 'at', ARGV[13])
+    redis.call('SADD', KEYS[12], ARGV[11])
+    redis.call('HINCRBY', KEYS[13], 'volume', 1)
+  end
 end
 if ARGV[3] ~= '0' then redis.call('SET', KEYS[6], ARGV[1], 'EX', tonumber(ARGV[3])) end
 if uploaded then
@@ -85,14 +134,25 @@ else
 end
 local n = tonumber(ARGV[6])
 local fields = {}
-for i = 7, 6 + 2 * n do fields[#fields + 1] = ARGV[i] end
+for i = 14, 13 + 2 * n do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(fields))
 local rcpts = {}
-for i = 7 + 2 * n, #ARGV do rcpts[#rcpts + 1] = ARGV[i] end
+local heldState = cjson.encode({ status = 'held', detail = 'credential on hold' })
+for i = 14 + 2 * n, #ARGV, 2 do
+  rcpts[#rcpts + 1] = ARGV[i]
+  rcpts[#rcpts + 1] = held and heldState or ARGV[i + 1]
+end
 if #rcpts > 0 then redis.call('HSET', KEYS[2], unpack(rcpts)) end
 redis.call('RPUSH', KEYS[3], ARGV[5])
 redis.call('ZADD', KEYS[5], ARGV[2], ARGV[1])
-return ARGV[1]
+if held then
+  redis.call('HSET', KEYS[1], 'status', 'held')
+  redis.call('RPUSH', KEYS[3], ARGV[10])
+  redis.call('SADD', KEYS[9], ARGV[1])
+  redis.call('SADD', KEYS[10], ARGV[1])
+  return { ARGV[1], 'held', heldNow }
+end
+return { ARGV[1], 'queued' }
 `,
 };
 

@@ -33,6 +33,19 @@ export interface Staged {
   id: string;
   /** True for a repeated Idempotency-Key: nothing new was written or queued. */
   duplicate: boolean;
+  /** Its credential is on hold: kept durably as `held`, not delivered until released. */
+  held: boolean;
+  /** This message took the credential past its --hold-above: it is on hold from now. */
+  heldNow?: boolean;
+}
+
+/** What the stage script decided (STAGE_MESSAGE's disposition). */
+export type Disposition = 'queued' | 'held' | 'duplicate' | 'refused';
+
+interface Committed {
+  owner: string;
+  disposition: Disposition;
+  heldNow: boolean;
 }
 
 export interface StageOptions {
@@ -40,7 +53,17 @@ export interface StageOptions {
   waitAof?: boolean;
   /** Also wait until this many replicas have the write (WAIT; POSTWARDEN_DURABILITY=replicated). */
   waitReplicas?: number;
+  /** The credential's own --hold-above (per trailing hour; 0 = never); else the default. */
+  holdAbove?: number | undefined;
 }
+
+/** Containment limits (CONTRACT §Configuration: POSTWARDEN_HOLD_ABOVE, POSTWARDEN_HOLD_MAX). */
+export interface HoldLimits {
+  holdAbove: number;
+  holdMax: number;
+}
+
+const DEFAULT_HOLD_LIMITS: HoldLimits = { holdAbove: 1000, holdMax: 10_000 };
 
 function hashIdempotencyKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex').slice(0, 32);
@@ -54,12 +77,14 @@ export class Staging {
   readonly #redis: Redis;
   readonly #keys: Keys;
   readonly #queue: MailQueue;
+  readonly #limits: HoldLimits;
 
   /** `queue` must use `redis`: the stage script and its job go in one MULTI on it. */
-  constructor(redis: Redis, keys: Keys, queue: MailQueue) {
+  constructor(redis: Redis, keys: Keys, queue: MailQueue, limits = DEFAULT_HOLD_LIMITS) {
     this.#redis = redis;
     this.#keys = keys;
     this.#queue = queue;
+    this.#limits = limits;
     defineScripts(redis, STAGE_MESSAGE);
   }
 
@@ -72,26 +97,31 @@ export class Staging {
    * With an Idempotency-Key the credential already used, nothing is written and the first
    * message's id comes back, `duplicate`. MULTI is unconditional, so a job was still added
    * for the id tried here, which owns no record: it is removed, best effort (a worker that
-   * gets there first finds no record and drops it).
+   * gets there first finds no record and drops it). The same for a refusal (`undefined`:
+   * the credential is on hold with HOLD_MAX held). A held message keeps its job: the
+   * worker finds nothing pending and ends it, and release gives it a new one.
    */
   async stage(
     credential: string,
     submission: Submission,
     options: StageOptions = {},
-  ): Promise<Staged> {
+  ): Promise<Staged | undefined> {
     const id = newMessageId();
     const upload = await this.uploadBody(id, submission.raw);
-    let owner: string;
+    let committed: Committed;
     try {
-      owner = await this.commit(id, credential, submission, upload, options);
+      committed = await this.commit(id, credential, submission, upload, options);
     } catch (error) {
       // Sent after the MULTI on the same connection: if that did commit, there is nothing left.
       if (upload) this.#discardUpload(upload);
       throw error;
     }
-    if (owner === id) return { id, duplicate: false };
+    const { owner, disposition } = committed;
+    if (disposition === 'queued') return { id, duplicate: false, held: false };
+    if (disposition === 'held')
+      return { id, duplicate: false, held: true, heldNow: committed.heldNow };
     await this.#queue.discardJob(id).catch(() => {});
-    return { id: owner, duplicate: true };
+    return disposition === 'refused' ? undefined : { id: owner, duplicate: true, held: false };
   }
 
   /**
@@ -142,7 +172,8 @@ export class Staging {
    * The stage script (with the body, or taking over `upload`) and the delivery job in one
    * MULTI (MailQueue.enqueueWith). Resolves with the id that owns the submission: `id`, or
    * the first message's for a repeated Idempotency-Key (whose job for `id` is then still
-   * there: see stage). Does not discard `upload` on failure; stage does.
+   * there: see stage), and what the script decided. Does not discard `upload` on failure;
+   * stage does.
    */
   async commit(
     id: string,
@@ -150,8 +181,9 @@ export class Staging {
     submission: Submission,
     upload: BodyUpload | undefined,
     options: StageOptions = {},
-  ): Promise<string> {
-    const [keys, args] = this.#stageArgs(id, credential, submission, Date.now(), upload);
+  ): Promise<Committed> {
+    const holdAbove = options.holdAbove ?? this.#limits.holdAbove;
+    const [keys, args] = this.#stageArgs(id, credential, submission, Date.now(), upload, holdAbove);
     const reply = await this.#queue.enqueueWith(
       id,
       (connection) => {
@@ -160,8 +192,11 @@ export class Staging {
       },
       options,
     );
-    if (typeof reply !== 'string' || reply === '') throw new Error('stage script gave no owner');
-    return reply;
+    const [owner, disposition, heldNow] = Array.isArray(reply) ? reply : [];
+    if (typeof owner !== 'string' || typeof disposition !== 'string') {
+      throw new Error('stage script gave no owner');
+    }
+    return { owner, disposition: disposition as Disposition, heldNow: heldNow === '1' };
   }
 
   /** An upload that will not be staged: delete it now, best effort (the TTL is the backstop). */
@@ -176,6 +211,7 @@ export class Staging {
     submission: Submission,
     createdAtMs: number,
     upload: BodyUpload | undefined,
+    holdAbove: number,
   ): [string[], (string | Buffer)[]] {
     if (upload && upload.length !== submission.raw.length) {
       throw new Error("the upload is not this submission's body");
@@ -211,7 +247,14 @@ export class Staging {
       keys.messageIndex(),
       idemKey,
       upload ? upload.key : keys.body(id),
+      keys.hold(credential),
+      keys.heldMessages(credential),
+      keys.heldAll(),
+      keys.holdVolume(credential),
+      keys.heldCredentials(),
+      keys.holdsTotal(),
     ];
+    const at = new Date(createdAtMs);
     return [
       scriptKeys,
       [
@@ -219,8 +262,15 @@ export class Staging {
         String(createdAtMs),
         submission.idempotencyKey ? String(IDEMPOTENCY_TTL_SECONDS) : '0',
         upload ? '' : submission.raw,
-        eventEntry('queued', `accepted over ${submission.protocol}`, new Date(createdAtMs)),
+        eventEntry('queued', `accepted over ${submission.protocol}`, at),
         String(fieldArgs.length / 2),
+        String(Math.floor(createdAtMs / 60_000)),
+        String(holdAbove),
+        String(this.#limits.holdMax),
+        eventEntry('held', 'credential on hold', at),
+        credential,
+        `more than ${holdAbove} messages in the trailing hour`,
+        at.toISOString(),
         ...fieldArgs,
         ...recipientArgs,
       ],

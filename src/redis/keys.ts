@@ -47,6 +47,22 @@ export interface Keys {
   attackUsers(hour: number): string;
   /** list: JSON ban events, newest first, capped (the attack view's timeline). */
   attackBans(): string;
+  /** hash {reason, detail, at}: a credential on hold (containment); absent = not held. */
+  hold(credential: string): string;
+  /** set: names of the credentials on hold now (postwarden_credentials_held = SCARD). */
+  heldCredentials(): string;
+  /** set: ids of one credential's held messages (POSTWARDEN_HOLD_MAX, release, purge). */
+  heldMessages(credential: string): string;
+  /** set: ids of every held message (postwarden_messages_held = SCARD). */
+  heldAll(): string;
+  /** hash: epoch minute → messages accepted then, one credential; fields older than an hour are pruned at each accept. */
+  holdVolume(credential: string): string;
+  /** hash: hold reason (volume, manual) → holds so far (postwarden_holds_total). */
+  holdsTotal(): string;
+  /** hash {reason, at, actor}: why delivery is paused (the flag itself is BullMQ's queue pause). */
+  pauseInfo(): string;
+  /** list: JSON audit entries of operator actions, newest first, capped (AuditLog). */
+  auditLog(): string;
   /** The BullMQ queue name and prefix used for delivery jobs. */
   queueName(): string;
   queuePrefix(): string;
@@ -76,6 +92,14 @@ export function createKeys(prefix = 'pw'): Keys {
     attackAddresses: (hour) => `${prefix}:attack:ips:${hour}`,
     attackUsers: (hour) => `${prefix}:attack:users:${hour}`,
     attackBans: () => `${prefix}:attack:bans`,
+    hold: (credential) => `${prefix}:hold:${credential}`,
+    heldCredentials: () => `${prefix}:holds`,
+    heldMessages: (credential) => `${prefix}:held:${credential}`,
+    heldAll: () => `${prefix}:held-all`,
+    holdVolume: (credential) => `${prefix}:hold-volume:${credential}`,
+    holdsTotal: () => `${prefix}:holds-total`,
+    pauseInfo: () => `${prefix}:pause`,
+    auditLog: () => `${prefix}:audit`,
     queueName: () => 'deliveries',
     queuePrefix: () => `${prefix}:bull`,
   };

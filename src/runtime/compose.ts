@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { AdminRoute } from '../admin/plugin.js';
 import type { Config } from '../config/load.js';
+import { ADMIN_ACTOR } from '../observability/audit-log.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { ThroughputRecorder } from '../observability/throughput.js';
 import { UpstreamStatusStore } from '../observability/upstream-status.js';
-import { QueueOperator } from '../queue/operator.js';
+import type { QueueOperator } from '../queue/operator.js';
 import { checkStartupDurability } from './durability-check.js';
 import { createHttpServer } from './http-server.js';
 import { type RedisSource, resolveRedis } from './redis-source.js';
@@ -20,7 +21,7 @@ import {
   type ShutdownPlan,
   type StartedRole,
 } from './roles.js';
-import { createServices, type Services } from './services.js';
+import { createOperator, createServices, type Services } from './services.js';
 import { createShutdown, type ShutdownStep } from './shutdown.js';
 import { loadOrCreateTls } from './tls.js';
 
@@ -90,7 +91,8 @@ export async function composeRelay(
     teardown.unshift({ name: 'redis connections', run: () => services.close() });
     await checkStartupDurability(services.durability, config, logger);
     services.durability.start();
-    const operator = new QueueOperator(services.store, services.queue);
+    // The operator of this process is the admin page's (the CLI builds its own, cli:USER).
+    const operator = createOperator(services, ADMIN_ACTOR);
     const activity: Activity = {
       throughput: new ThroughputRecorder(services.redis, services.keys),
       upstreams: new UpstreamStatusStore(services.redis, services.keys),
@@ -113,6 +115,7 @@ export async function composeRelay(
       trustedProxies: config.trustedProxies,
       tls: config.httpTls === 'on' ? await loadOrCreateTls(config) : undefined,
       readiness: () => services.durability.state,
+      paused: () => services.queue.isPaused(),
       metrics,
       plugins: parts.flatMap((part) => part.httpPlugins),
     });
@@ -156,6 +159,8 @@ function connectGauges(metrics: Metrics, services: Services, operator: QueueOper
     bansActive: async () => (await services.abuseGuard.listBans()).length,
     ready: () => services.durability.state.ok,
     selftestLastSuccess: () => services.settings.lastSelftestSuccess(),
+    // Three SCARDs/HEXISTS and one small hash: the same cost whatever the history.
+    containment: reuseFor(1000, () => operator.containmentCounts()),
   });
 }
 

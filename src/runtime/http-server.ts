@@ -25,6 +25,8 @@ export interface HttpServerOptions {
   /** POSTWARDEN_HTTP_TLS=on: HTTPS with this pair. */
   tls?: { key: string; cert: string } | undefined;
   readiness: () => Readiness;
+  /** Whether delivery is paused (the kill switch), as /readyz reports it. */
+  paused?: () => Promise<boolean>;
   metrics: Metrics;
   /** The role's own routes: the API and the admin page on an intake, none on a worker. */
   plugins: readonly FastifyPluginAsync[];
@@ -82,7 +84,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   app.setNotFoundHandler((_request, reply) => sendError(reply, HttpErrors.notFound));
   app.setErrorHandler(handleError);
 
-  await app.register(healthRoutes(options.readiness));
+  await app.register(healthRoutes(options.readiness, options.paused));
   await app.register(createMetricsPlugin(options.metrics));
   for (const plugin of options.plugins) await app.register(plugin);
   return app;

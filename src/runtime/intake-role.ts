@@ -4,12 +4,13 @@ import type { Config } from '../config/load.js';
 import type { AcceptDeps } from '../intake/accept.js';
 import { createApiPlugin } from '../intake/http/api-plugin.js';
 import { createSmtpIntake } from '../intake/smtp/server.js';
+import { ADMIN_ACTOR } from '../observability/audit-log.js';
 import type { Logger } from '../observability/logger.js';
 import { Staging } from '../queue/staging.js';
 import { CredentialRateLimiter } from '../security/rate-limit.js';
 import { CaptureStore } from '../upstream/capture.js';
 import { hostForUrl, listenError, type RoleContext, type RolePart } from './roles.js';
-import type { Services } from './services.js';
+import { createSecurityOperator, type Services } from './services.js';
 import { loadOrCreateTls } from './tls.js';
 
 /**
@@ -27,6 +28,7 @@ export async function buildIntakeRole(context: RoleContext): Promise<RolePart> {
   });
   const admin = createAdminPlugin({
     operator,
+    security: createSecurityOperator(services, ADMIN_ACTOR),
     credentials: services.credentials,
     abuseGuard: services.abuseGuard,
     settings: services.settings,
@@ -108,7 +110,10 @@ export function createAcceptDoor(
   onAccepted?: AcceptDeps['onAccepted'],
 ): AcceptDeps {
   return {
-    staging: new Staging(services.redis, services.keys, services.queue),
+    staging: new Staging(services.redis, services.keys, services.queue, {
+      holdAbove: config.holdAbove,
+      holdMax: config.holdMax,
+    }),
     durability: services.durability,
     rateLimiter: new CredentialRateLimiter(services.redis, services.keys),
     limits: { maxRecipients: config.maxRecipients, maxMessageBytes: config.maxMessageBytes },

@@ -2,13 +2,17 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import { AttackStats } from '../observability/attack-stats.js';
+import { AuditLog } from '../observability/audit-log.js';
+import { Holds } from '../queue/holds.js';
 import { MailQueue } from '../queue/mail-queue.js';
 import { MessageStore } from '../queue/message-store.js';
+import { QueueOperator } from '../queue/operator.js';
 import { closeRedis, createRedis, waitForReady } from '../redis/connections.js';
 import { DurabilityMonitor } from '../redis/durability.js';
 import { createKeys, type Keys } from '../redis/keys.js';
 import { AbuseGuard, type AuthFailure } from '../security/abuse-guard.js';
 import { CredentialStore } from '../security/credentials/store.js';
+import { SecurityOperator } from '../security/operator-actions.js';
 import { SettingsStore } from '../security/settings-store.js';
 
 /**
@@ -28,7 +32,22 @@ export interface Services {
   /** Failed logins and bans over the last day (the admin page's attack view). */
   attacks: AttackStats;
   settings: SettingsStore;
+  holds: Holds;
+  audit: AuditLog;
+  logger: Logger;
   close(): Promise<void>;
+}
+
+/** The operator's credential, ban and password changes, audited as `actor`. */
+export function createSecurityOperator(services: Services, actor: string): SecurityOperator {
+  const { credentials, abuseGuard, settings, audit } = services;
+  return new SecurityOperator({ credentials, abuseGuard, settings, audit, actor });
+}
+
+/** The operator's queue and containment operations, audited as `actor` (admin, cli:USER). */
+export function createOperator(services: Services, actor: string): QueueOperator {
+  const { store, queue, holds, audit, logger } = services;
+  return new QueueOperator(store, queue, { holds, audit, logger, actor });
 }
 
 export async function createServices(
@@ -64,6 +83,8 @@ export async function createServices(
     onBan: (ban) => attacks.recordBan(ban),
   });
   const settings = new SettingsStore(redis, keys);
+  const holds = new Holds(redis, keys, queue);
+  const audit = new AuditLog(redis, keys);
   let closed = false;
   return {
     redisUrl,
@@ -76,6 +97,9 @@ export async function createServices(
     abuseGuard,
     attacks,
     settings,
+    holds,
+    audit,
+    logger,
     async close() {
       if (closed) return;
       closed = true;

@@ -12,6 +12,8 @@ export type DenialCode =
   | 'too_large'
   | 'too_many_recipients'
   | 'rate_limited'
+  /** Its credential is on hold and already holds POSTWARDEN_HOLD_MAX messages (CONTRACT §Containment). */
+  | 'credential_held'
   | 'invalid_request'
   | 'queue_unavailable';
 

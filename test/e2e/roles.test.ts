@@ -72,7 +72,7 @@ describe('postwarden start --role intake and --role worker as separate processes
     assert.equal((await fetch(`http://127.0.0.1:${workerPort}/healthz`)).status, 200);
     const ready = await fetch(`http://127.0.0.1:${workerPort}/readyz`);
     assert.equal(ready.status, 200);
-    assert.deepEqual(await ready.json(), { status: 'ok' });
+    assert.deepEqual(await ready.json(), { status: 'ok', paused: false });
     const metrics = await fetch(`http://127.0.0.1:${workerPort}/metrics`);
     assert.equal(metrics.status, 200);
     assert.match(metrics.headers.get('content-type') ?? '', /^text\/plain/);

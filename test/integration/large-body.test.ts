@@ -84,7 +84,7 @@ describe('a large body is written ahead in pieces and staged by rename', () => {
     assert.equal(await store.get(id), undefined);
     assert.equal(await store.hasBody(id), false);
 
-    assert.equal(await staging.commit(id, 'shop', submission(raw), upload), id);
+    assert.equal((await staging.commit(id, 'shop', submission(raw), upload)).owner, id);
     assert.equal((await store.get(id))?.size, raw.length);
     assert.ok((await redis.getBuffer(keys.body(id)))?.equals(raw), 'body byte for byte');
     assert.equal(await redis.ttl(keys.body(id)), -1, 'the upload TTL did not follow the body');
@@ -95,10 +95,11 @@ describe('a large body is written ahead in pieces and staged by rename', () => {
   it('a repeated Idempotency-Key deletes its upload and writes nothing', async () => {
     const raw = largeRaw();
     const first = await staging.stage('shop', submission(raw, 'k-big'));
+    assert.ok(first);
     const index = await redis.zcard(keys.messageIndex());
     const waiting = (await queue.counts()).waiting;
     const repeat = await staging.stage('shop', submission(raw, 'k-big'));
-    assert.deepEqual(repeat, { id: first.id, duplicate: true });
+    assert.deepEqual(repeat, { id: first.id, duplicate: true, held: false });
     assert.equal(await redis.zcard(keys.messageIndex()), index);
     assert.equal((await queue.counts()).waiting, waiting, 'the job added for the repeat is gone');
     assert.deepEqual(await uploadKeys('*'), []);

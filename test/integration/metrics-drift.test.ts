@@ -17,6 +17,10 @@ const CONTRACT_METRICS = [
   'postwarden_bans_active',
   'postwarden_delivery_duration_seconds_bucket',
   'postwarden_ready',
+  'postwarden_credentials_held',
+  'postwarden_messages_held',
+  'postwarden_delivery_paused',
+  'postwarden_holds_total',
 ];
 
 interface Rule {
@@ -79,6 +83,8 @@ describe('metrics drift: dashboard and alert rules vs a running relay', () => {
       'PostwardenDeliveryFailureRatio',
       'PostwardenNotReady',
       'PostwardenBanBurst',
+      'PostwardenCredentialHeld',
+      'PostwardenDeliveryPaused',
     ]) {
       assert.ok(titles.includes(wanted), `alert ${wanted} is defined`);
     }

@@ -65,7 +65,10 @@ describe('Sentinel and replicated durability', { timeout: 180_000 }, () => {
   });
 
   it('accepts through the primary Sentinel names, with /readyz counting the replica', async () => {
-    assert.deepEqual(await readyz(), { status: 200, body: { status: 'ok', replicas: 1 } });
+    assert.deepEqual(await readyz(), {
+      status: 200,
+      body: { status: 'ok', paused: false, replicas: 1 },
+    });
     assert.equal((await post('first')).status, 202);
     await waitUntil(() => upstream.subjects.get('first') === 1, 15_000, 'delivery of first');
   });

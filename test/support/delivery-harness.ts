@@ -6,10 +6,10 @@ import { loadConfig } from '../../src/config/load.js';
 import { type DeliveryWorker, startDeliveryWorker } from '../../src/delivery/worker.js';
 import { acceptSubmission } from '../../src/intake/accept.js';
 import type { MessageStatus, Submission } from '../../src/message/types.js';
-import { QueueOperator } from '../../src/queue/operator.js';
+import type { QueueOperator } from '../../src/queue/operator.js';
 import type { RetryPolicy } from '../../src/queue/retry-policy.js';
 import { createAcceptDoor } from '../../src/runtime/intake-role.js';
-import { createServices, type Services } from '../../src/runtime/services.js';
+import { createOperator, createServices, type Services } from '../../src/runtime/services.js';
 import type { TlsPair } from '../../src/runtime/tls.js';
 import type { Credential } from '../../src/security/credentials/store.js';
 import { createSmtpUpstream } from '../../src/upstream/smtp.js';
@@ -54,7 +54,7 @@ export async function createDeliveryHarness(redisUrl: string): Promise<DeliveryH
   let sequence = 0;
   return {
     services,
-    operator: new QueueOperator(services.store, services.queue),
+    operator: createOperator(services, 'cli:test'),
     credential,
     dataDir,
     async submit(to, extra = {}) {

@@ -28,7 +28,17 @@ describe('postwarden usage', () => {
   it('prints the usage on stdout and exits 0 for --help', async () => {
     const result = await run(['--help']);
     assert.equal(result.code, 0);
-    for (const command of ['credentials create', 'queue stats', 'bans list', 'admin set-password'])
+    for (const command of [
+      'credentials create',
+      'queue stats',
+      'queue purge',
+      'hold NAME',
+      'release NAME',
+      'pause',
+      'audit',
+      'bans list',
+      'admin set-password',
+    ])
       assert.ok(result.stdout.includes(`postwarden ${command}`), command);
   });
 
@@ -53,6 +63,15 @@ describe('postwarden usage', () => {
     ['queue', 'retry'],
     ['queue', 'retry', 'ID', '--all-failed'],
     ['queue', 'stats', 'extra'],
+    ['queue', 'purge', 'ID'],
+    ['queue', 'purge', '--status', 'delivered'],
+    ['credentials', 'create', 'shop', '--allow-from', '*@example.com', '--hold-above', '5/min'],
+    ['hold'],
+    ['hold', 'a', 'b'],
+    ['release'],
+    ['pause', 'now'],
+    ['resume', 'later'],
+    ['audit', '--limit', 'all'],
     ['bans', 'unban'],
     ['bans', 'unban', 'not-an-ip'],
     ['bans', 'list', '10.0.0.1'],

@@ -76,6 +76,9 @@ describe('configuration', () => {
     ['POSTWARDEN_HTTP_TLS', 'yes'],
     ['POSTWARDEN_MAX_MESSAGE_BYTES', '0'],
     ['POSTWARDEN_MAX_RECIPIENTS', 'many'],
+    ['POSTWARDEN_HOLD_ABOVE', '1000/min'],
+    ['POSTWARDEN_HOLD_ABOVE', '1000'],
+    ['POSTWARDEN_HOLD_MAX', '0'],
     ['POSTWARDEN_RETRY_BASE', '10'],
     ['POSTWARDEN_RETRY_MAX_DELAY', '1 hour'],
     ['POSTWARDEN_RETRY_LIFETIME', '0s'],
@@ -113,6 +116,13 @@ describe('configuration', () => {
     }
   });
 
+  it('reads POSTWARDEN_HOLD_ABOVE as N/h, 0 meaning never', () => {
+    assert.equal(loadConfig({ POSTWARDEN_HOLD_ABOVE: '0' }).holdAbove, 0);
+    assert.equal(loadConfig({ POSTWARDEN_HOLD_ABOVE: '250/h' }).holdAbove, 250);
+    assert.equal(loadConfig({}).holdAbove, 1000);
+    assert.equal(loadConfig({}).holdMax, 10_000);
+  });
+
   it('reads a good value of every setting', () => {
     const config = loadConfig({
       REDIS_URL: 'redis://127.0.0.1:6390/2',
@@ -133,6 +143,8 @@ describe('configuration', () => {
       POSTWARDEN_ADMIN_PASSWORD: 'correct horse battery staple',
       POSTWARDEN_MAX_MESSAGE_BYTES: '1048576',
       POSTWARDEN_MAX_RECIPIENTS: '5',
+      POSTWARDEN_HOLD_ABOVE: '50/h',
+      POSTWARDEN_HOLD_MAX: '200',
       POSTWARDEN_RETRY_BASE: '500ms',
       POSTWARDEN_RETRY_MAX_DELAY: '5m',
       POSTWARDEN_RETRY_LIFETIME: '3d',
@@ -161,6 +173,8 @@ describe('configuration', () => {
         upstreams: ['smtps://mail.example.com:465'],
         adminPassword: 'correct horse battery staple',
         maxMessageBytes: 1_048_576,
+        holdAbove: 50,
+        holdMax: 200,
         maxRecipients: 5,
         retryBaseMs: 500,
         retryMaxDelayMs: 300_000,

@@ -19,6 +19,7 @@ describe('SMTP replies table', () => {
       too_large: '552 5.3.4',
       too_many_recipients: '452 4.5.3',
       rate_limited: '451 4.7.1',
+      credential_held: '451 4.7.1',
       invalid_request: '550 5.6.0',
       queue_unavailable: '451 4.3.0',
     };

@@ -36,7 +36,7 @@ export function actionRoutes(deps: AdminDeps) {
 
     app.post('/bans/unban', options, async (request, reply) => {
       const ip = field(request.body, 'ip').trim().slice(0, 64);
-      const lifted = ip !== '' && (await deps.abuseGuard.unban(ip));
+      const lifted = ip !== '' && (await deps.security.unban(ip));
       return redirectTo(reply, `/admin/bans?flash=${lifted ? 'unbanned' : 'not_banned'}`);
     });
 
@@ -56,7 +56,7 @@ export function actionRoutes(deps: AdminDeps) {
         });
       }
       try {
-        const { credential, secret } = await deps.credentials.create({
+        const { credential, secret } = await deps.security.createCredential({
           name: field(request.body, 'name').trim(),
           allowFrom,
           ratePerMinute: rate,
@@ -80,7 +80,7 @@ export function actionRoutes(deps: AdminDeps) {
       '/credentials/:name/revoke',
       options,
       async (request, reply) => {
-        const revoked = await deps.credentials.revoke(request.params.name);
+        const revoked = await deps.security.revokeCredential(request.params.name);
         return redirectTo(reply, `/admin/credentials?flash=${revoked ? 'revoked' : 'not_found'}`);
       },
     );

@@ -48,7 +48,7 @@ export function apiRoutes(deps: AdminDeps) {
     app.get('/api/attacks', async () => deps.attacks.read());
 
     app.post('/api/bans/unban', options, async (request) => ({
-      unbanned: await deps.abuseGuard.unban(field(request.body, 'ip').trim().slice(0, 64)),
+      unbanned: await deps.security.unban(field(request.body, 'ip').trim().slice(0, 64)),
     }));
 
     app.get('/api/credentials', async () => ({ credentials: await deps.credentials.list() }));

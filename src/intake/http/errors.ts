@@ -15,6 +15,7 @@ const DENIAL_STATUS: Readonly<Record<DenialCode, { status: number; code: string 
   too_large: { status: 413, code: 'too_large' },
   too_many_recipients: { status: 422, code: 'too_many_recipients' },
   rate_limited: { status: 429, code: 'rate_limited' },
+  credential_held: { status: 429, code: 'credential_held' },
   invalid_request: { status: 400, code: 'invalid_request' },
   queue_unavailable: { status: 503, code: 'queue_unavailable' },
 };

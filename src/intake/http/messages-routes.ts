@@ -82,7 +82,7 @@ export function messagesRoutes(deps: MessagesRoutesDeps) {
         const principal = { credential, ip: clientIp(request) };
         const result = await acceptSubmission(deps.accept, principal, submission);
         if (!result.accepted) return refuse(request, reply, result.denial);
-        return reply.code(202).send({ id: result.id, status: 'queued' });
+        return reply.code(202).send({ id: result.id, status: result.held ? 'held' : 'queued' });
       },
     );
 

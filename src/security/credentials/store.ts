@@ -12,6 +12,8 @@ export interface Credential {
   ratePerMinute: number | undefined;
   /** Recipients per message; undefined = the global POSTWARDEN_MAX_RECIPIENTS. */
   maxRecipients: number | undefined;
+  /** Trailing-hour volume above which it is held; undefined = POSTWARDEN_HOLD_ABOVE; 0 = never. */
+  holdAbove?: number | undefined;
   createdAt: string;
   revoked: boolean;
 }
@@ -21,6 +23,7 @@ export interface NewCredential {
   allowFrom: string[];
   ratePerMinute?: number | undefined;
   maxRecipients?: number | undefined;
+  holdAbove?: number | undefined;
 }
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -36,6 +39,7 @@ function toCredential(hash: Record<string, string>): Credential | undefined {
     allowFrom: JSON.parse(hash.allowFrom ?? '[]') as string[],
     ratePerMinute: hash.rate ? Number(hash.rate) : undefined,
     maxRecipients: hash.maxRecipients ? Number(hash.maxRecipients) : undefined,
+    holdAbove: hash.holdAbove !== undefined ? Number(hash.holdAbove) : undefined,
     createdAt: hash.createdAt ?? '',
     revoked: hash.revoked === '1',
   };
@@ -91,6 +95,7 @@ export class CredentialStore {
       allowFrom: input.allowFrom.map((pattern) => pattern.trim().toLowerCase()),
       ratePerMinute: input.ratePerMinute,
       maxRecipients: input.maxRecipients,
+      holdAbove: input.holdAbove,
       createdAt: new Date().toISOString(),
       revoked: false,
     };
@@ -104,6 +109,7 @@ export class CredentialStore {
     if (credential.ratePerMinute !== undefined) fields.rate = String(credential.ratePerMinute);
     if (credential.maxRecipients !== undefined)
       fields.maxRecipients = String(credential.maxRecipients);
+    if (credential.holdAbove !== undefined) fields.holdAbove = String(credential.holdAbove);
     await this.#change(
       this.redis
         .multi()
