@@ -15,7 +15,22 @@ import type { SessionStore } from './session.js';
  */
 export type AdminOperator = Pick<
   QueueOperator,
-  'stats' | 'show' | 'retry' | 'retryAllFailed' | 'search' | 'listFailed' | 'rawMessage'
+  | 'stats'
+  | 'show'
+  | 'retry'
+  | 'retryAllFailed'
+  | 'search'
+  | 'listFailed'
+  | 'rawMessage'
+  | 'holds'
+  | 'holdInfo'
+  | 'hold'
+  | 'release'
+  | 'purge'
+  | 'pause'
+  | 'resume'
+  | 'pauseState'
+  | 'auditLog'
 >;
 
 /** A captured message's listing entry (upstream/capture.ts CapturedMeta). */

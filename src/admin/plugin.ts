@@ -4,6 +4,7 @@ import { createAdminGuard, isApiRequest, sendJsonError } from './guard.js';
 import { actionRoutes } from './routes/actions.js';
 import { apiRoutes } from './routes/api.js';
 import { authRoutes } from './routes/auth-routes.js';
+import { containmentRoutes } from './routes/containment-routes.js';
 import { addFormParser } from './routes/form.js';
 import { pageRoutes } from './routes/pages.js';
 import { notFoundPage, sendPage } from './routes/respond.js';
@@ -64,6 +65,7 @@ export function createAdminPlugin(deps: AdminDeps): AdminPlugin {
     await app.register(pageRoutes(deps));
     await app.register(actionRoutes(deps));
     await app.register(apiRoutes(deps));
+    await app.register(containmentRoutes(deps));
   }
 
   const plugin = async (app: FastifyInstance): Promise<void> => {

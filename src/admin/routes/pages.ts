@@ -27,13 +27,19 @@ function pageNumber(query: unknown): number {
 export function pageRoutes(deps: AdminDeps) {
   return async function registerPageRoutes(app: FastifyInstance): Promise<void> {
     app.get('/', async (request, reply) => {
-      const [stats, upstreams] = await Promise.all([
+      const [stats, upstreams, pause] = await Promise.all([
         deps.operator.stats(),
         deps.upstreams.list(deps.upstreamLabels),
+        deps.operator.pauseState(),
       ]);
       return sendPage(
         reply,
-        renderOverview(pageContext(request, 'overview'), { stats, upstreams }),
+        renderOverview(pageContext(request, 'overview'), {
+          stats,
+          upstreams,
+          pause,
+          flash: flashOf(request.query),
+        }),
       );
     });
 

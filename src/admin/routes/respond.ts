@@ -26,6 +26,13 @@ const FLASHES: Readonly<Record<string, { kind: 'ok' | 'error'; text: string }>> 
   not_banned: { kind: 'ok', text: 'That address was not banned.' },
   revoked: { kind: 'ok', text: 'The credential was revoked; its secret stopped working.' },
   not_found: { kind: 'error', text: 'Not found.' },
+  held: { kind: 'ok', text: 'The credential is on hold: its mail is kept, not delivered.' },
+  already_held: { kind: 'ok', text: 'That credential was already on hold.' },
+  released: { kind: 'ok', text: 'Released: its held messages are queued for delivery again.' },
+  not_held: { kind: 'ok', text: 'That credential was not on hold.' },
+  purged: { kind: 'ok', text: 'The held messages were purged; none of them will be delivered.' },
+  paused: { kind: 'ok', text: 'All delivery is paused. Acceptance goes on.' },
+  resumed: { kind: 'ok', text: 'Delivery resumed.' },
 };
 
 export function flashOf(query: unknown): { kind: 'ok' | 'error'; text: string } | undefined {

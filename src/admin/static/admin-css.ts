@@ -42,7 +42,8 @@ form.login { display: flex; flex-direction: column; gap: 12px; max-width: 320px;
 label { display: flex; flex-direction: column; gap: 2px; color: var(--muted); font-size: 12px; }
 input, select { font: inherit; padding: 5px 8px; border: 1px solid var(--line); border-radius: 4px; color: var(--fg); background: #fff; }
 button, a.button { font: inherit; padding: 6px 14px; border: 1px solid var(--accent); border-radius: 4px; background: var(--accent); color: #fff; cursor: pointer; text-decoration: none; display: inline-block; }
-button.danger { background: #b91c1c; border-color: #b91c1c; }
+button.danger, a.button.danger { background: #b91c1c; border-color: #b91c1c; }
+.paused { border: 2px solid #b91c1c; background: #fef2f2; padding: 8px 14px; border-radius: 6px; margin: 0 0 16px; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; background: #fff; border: 1px solid var(--line); padding: 12px 16px; }
 dl.facts dt { color: var(--muted); }
 dl.facts dd { margin: 0; overflow-wrap: anywhere; }

@@ -15,6 +15,8 @@ const NAV: Array<[section: string, href: string, label: string]> = [
   ['bans', '/admin/bans', 'Bans'],
   ['attacks', '/admin/attacks', 'Attacks'],
   ['credentials', '/admin/credentials', 'Credentials'],
+  ['holds', '/admin/holds', 'Holds'],
+  ['audit', '/admin/audit', 'Audit'],
 ];
 
 /** The hidden CSRF field every state-changing form carries. */

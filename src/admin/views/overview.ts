@@ -1,11 +1,14 @@
 import type { UpstreamStatus } from '../../observability/upstream-status.js';
-import type { QueueStats } from '../../queue/operator.js';
+import type { PauseState, QueueStats } from '../../queue/operator.js';
+import { pauseSwitch } from './holds.js';
 import { html, type SafeHtml } from './html.js';
-import { formatAge, formatTime, layout, type PageContext } from './layout.js';
+import { formatAge, formatTime, layout, notice, type PageContext } from './layout.js';
 
 export interface OverviewData {
   stats: QueueStats;
   upstreams: UpstreamStatus[];
+  pause: PauseState;
+  flash?: { kind: 'ok' | 'error'; text: string } | undefined;
 }
 
 /** Messages an operator can retry: the same statuses as `queue retry --all-failed`. */
@@ -51,7 +54,9 @@ export function renderOverview(context: PageContext, data: OverviewData): SafeHt
   return layout(
     'Overview',
     context,
-    html`<section aria-labelledby="queue-h"><h2 id="queue-h">Delivery queue</h2>
+    html`${notice(data.flash?.kind ?? 'ok', data.flash?.text)}
+<section aria-labelledby="pause-h"><h2 id="pause-h">Kill switch</h2>${pauseSwitch(context, data.pause)}</section>
+<section aria-labelledby="queue-h"><h2 id="queue-h">Delivery queue</h2>
 <div class="tiles" id="queue-tiles">${queueTiles}</div></section>
 <section aria-labelledby="status-h"><h2 id="status-h">Messages by status</h2>
 <div class="tiles" id="status-tiles">${statusTiles}</div></section>
