@@ -25,6 +25,7 @@ export async function credentialsCommand(args: string[], out: Output): Promise<E
     allowPositionals: true,
     options: {
       'allow-from': { type: 'string', multiple: true },
+      'allow-to': { type: 'string', multiple: true },
       rate: { type: 'string' },
       'max-recipients': { type: 'string' },
       json: { type: 'boolean' },
@@ -40,14 +41,18 @@ export async function credentialsCommand(args: string[], out: Output): Promise<E
     const input = {
       name,
       allowFrom,
+      allowTo: values['allow-to'] ?? [],
       ratePerMinute: parseRate(values.rate),
       maxRecipients: parseCount(values['max-recipients'], '--max-recipients'),
     };
     const context = await openManagement();
     try {
       const { credential, secret } = await context.services.credentials.create(input);
-      out.result({ name: credential.name, secret, allowFrom: credential.allowFrom }, [
-        `Created credential ${credential.name} (may send as ${credential.allowFrom.join(', ')}).`,
+      const allowTo = credential.allowTo.length > 0 ? { allowTo: credential.allowTo } : {};
+      const mayMail =
+        credential.allowTo.length > 0 ? `, only to ${credential.allowTo.join(', ')}` : '';
+      out.result({ name: credential.name, secret, allowFrom: credential.allowFrom, ...allowTo }, [
+        `Created credential ${credential.name} (may send as ${credential.allowFrom.join(', ')}${mayMail}).`,
         `Secret (shown only now; it is the HTTP bearer token and the SMTP AUTH password, user ${credential.name}):`,
         secret,
       ]);
@@ -68,6 +73,7 @@ export async function credentialsCommand(args: string[], out: Output): Promise<E
           : list.map(
               (c) =>
                 `${c.name}\t${c.revoked ? 'revoked' : 'active'}\tallow-from ${c.allowFrom.join(',')}` +
+                `${c.allowTo.length > 0 ? `\tallow-to ${c.allowTo.join(',')}` : ''}` +
                 `${c.ratePerMinute ? `\trate ${c.ratePerMinute}/min` : ''}${c.maxRecipients ? `\tmax-recipients ${c.maxRecipients}` : ''}\tcreated ${c.createdAt}`,
             ),
       );

@@ -3,7 +3,7 @@ export const USAGE = `Postwarden — a secure transactional mail relay
 Usage:
   postwarden start [--role all|intake|worker]
   postwarden credentials create NAME --allow-from PATTERN [--allow-from PATTERN ...]
-                                [--rate N/min] [--max-recipients N]
+                                [--allow-to PATTERN ...] [--rate N/min] [--max-recipients N]
   postwarden credentials list | revoke NAME | rotate NAME
   postwarden queue stats | show ID | retry ID | retry --all-failed [--dry-run]
   postwarden bans list | unban IP

@@ -5,7 +5,7 @@ import type { Staging } from '../queue/staging.js';
 import type { DurabilityMonitor } from '../redis/durability.js';
 import type { Credential } from '../security/credentials/store.js';
 import type { CredentialRateLimiter } from '../security/rate-limit.js';
-import { isSenderAllowed } from '../security/sender-policy.js';
+import { isRecipientAllowed, isSenderAllowed } from '../security/sender-policy.js';
 import { type Denial, deny } from '../security/verdict.js';
 
 /** Who is submitting: an authenticated credential from a client address. */
@@ -39,6 +39,13 @@ export function checkEnvelopeSender(credential: Credential, from: string): Denia
     : deny('sender_not_allowed', `sender ${from || '<>'} is not granted to this credential`);
 }
 
+/** `--allow-to`: every recipient (to, cc, bcc; RCPT) must match one pattern, if any is set. */
+export function checkRecipient(credential: Credential, address: string): Denial | undefined {
+  return isRecipientAllowed(credential.allowTo, address)
+    ? undefined
+    : deny('recipient_not_allowed', `recipient ${address} is not granted to this credential`);
+}
+
 export function checkHeaderSenders(credential: Credential, senders: string[]): Denial | undefined {
   const refused = senders.find((address) => !isSenderAllowed(credential.allowFrom, address));
   return refused === undefined && senders.length > 0
@@ -61,6 +68,10 @@ function checkPolicy(
   if (submission.envelope.to.length === 0) return deny('invalid_request', 'no recipients');
   if (submission.envelope.to.length > recipientLimit(deps, credential)) {
     return deny('too_many_recipients', `more than ${recipientLimit(deps, credential)} recipients`);
+  }
+  for (const address of submission.envelope.to) {
+    const refused = checkRecipient(credential, address);
+    if (refused) return refused;
   }
   return (
     checkEnvelopeSender(credential, submission.envelope.from) ??

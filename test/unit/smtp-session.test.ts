@@ -10,6 +10,7 @@ import type { Credential, CredentialStore } from '../../src/security/credentials
 const credential: Credential = {
   name: 'shop',
   allowFrom: ['*@example.com'],
+  allowTo: [],
   ratePerMinute: undefined,
   maxRecipients: undefined,
   createdAt: '',

@@ -9,7 +9,7 @@ import { isValidAddress } from '../../message/addresses.js';
 import { plainIp } from '../../observability/events.js';
 import type { AbuseGuard } from '../../security/abuse-guard.js';
 import type { Credential, CredentialStore } from '../../security/credentials/store.js';
-import { type AcceptDeps, checkEnvelopeSender, recipientLimit } from '../accept.js';
+import { type AcceptDeps, checkEnvelopeSender, checkRecipient, recipientLimit } from '../accept.js';
 import { ConnectionLimiter } from './connection-limits.js';
 import { isLoopbackAddress } from './loopback.js';
 import {
@@ -148,6 +148,12 @@ export function createSessionHandlers(deps: SessionDeps) {
     const credential = credentialOf(session);
     if (!credential) throw replyError(Replies.authRequired);
     if (!isValidAddress(address.address)) throw replyError(Replies.badRecipientSyntax);
+    // CONTRACT: `550 5.7.1` for this recipient only; the others of the transaction stay.
+    const refused = checkRecipient(credential, address.address);
+    if (refused) {
+      stateOf(session).logger.info({ code: refused.code }, 'recipient refused');
+      throw replyError(replyForDenial(refused));
+    }
     const limit = recipientLimit(deps.accept, credential);
     const key = address.address.toLowerCase();
     const current = session.envelope.rcptTo;

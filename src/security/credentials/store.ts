@@ -8,6 +8,8 @@ import { generateSecret, hashSecret, secretMatchesHash } from './secret.js';
 export interface Credential {
   name: string;
   allowFrom: string[];
+  /** `--allow-to` recipient patterns; empty = any recipient (CONTRACT §Containment). */
+  allowTo: string[];
   /** Messages per minute; undefined = no per-credential limit. */
   ratePerMinute: number | undefined;
   /** Recipients per message; undefined = the global POSTWARDEN_MAX_RECIPIENTS. */
@@ -19,6 +21,7 @@ export interface Credential {
 export interface NewCredential {
   name: string;
   allowFrom: string[];
+  allowTo?: string[] | undefined;
   ratePerMinute?: number | undefined;
   maxRecipients?: number | undefined;
 }
@@ -34,6 +37,7 @@ function toCredential(hash: Record<string, string>): Credential | undefined {
   return {
     name: hash.name,
     allowFrom: JSON.parse(hash.allowFrom ?? '[]') as string[],
+    allowTo: JSON.parse(hash.allowTo ?? '[]') as string[],
     ratePerMinute: hash.rate ? Number(hash.rate) : undefined,
     maxRecipients: hash.maxRecipients ? Number(hash.maxRecipients) : undefined,
     createdAt: hash.createdAt ?? '',
@@ -72,14 +76,8 @@ export class CredentialStore {
         'at least one --allow-from pattern is required',
       );
     }
-    for (const pattern of input.allowFrom) {
-      if (!isValidSenderPattern(pattern)) {
-        throw new PostwardenError(
-          'invalid_allow_from',
-          `"${pattern}" is not a sender pattern; write user@example.com, *@example.com or *@*.example.com`,
-        );
-      }
-    }
+    checkPatterns(input.allowFrom, 'invalid_allow_from', 'sender');
+    checkPatterns(input.allowTo ?? [], 'invalid_allow_to', 'recipient');
     const existing = toCredential(await this.redis.hgetall(this.keys.credential(input.name)));
     if (existing && !existing.revoked) {
       throw new PostwardenError('exists', `credential ${input.name} already exists`);
@@ -88,7 +86,8 @@ export class CredentialStore {
     const secretHash = hashSecret(secret);
     const credential: Credential = {
       name: input.name,
-      allowFrom: input.allowFrom.map((pattern) => pattern.trim().toLowerCase()),
+      allowFrom: normalizePatterns(input.allowFrom),
+      allowTo: normalizePatterns(input.allowTo ?? []),
       ratePerMinute: input.ratePerMinute,
       maxRecipients: input.maxRecipients,
       createdAt: new Date().toISOString(),
@@ -101,6 +100,7 @@ export class CredentialStore {
       createdAt: credential.createdAt,
       revoked: '0',
     };
+    if (credential.allowTo.length > 0) fields.allowTo = JSON.stringify(credential.allowTo);
     if (credential.ratePerMinute !== undefined) fields.rate = String(credential.ratePerMinute);
     if (credential.maxRecipients !== undefined)
       fields.maxRecipients = String(credential.maxRecipients);
@@ -241,6 +241,22 @@ export class CredentialStore {
     if (hash.name) this.#cache.rememberRecord(name, version, hash);
     return hash;
   }
+}
+
+/** `--allow-from` and `--allow-to` share one syntax (CONTRACT §CLI). */
+function checkPatterns(patterns: readonly string[], code: string, kind: string): void {
+  for (const pattern of patterns) {
+    if (!isValidSenderPattern(pattern)) {
+      throw new PostwardenError(
+        code,
+        `"${pattern}" is not a ${kind} pattern; write user@example.com, *@example.com or *@*.example.com`,
+      );
+    }
+  }
+}
+
+function normalizePatterns(patterns: readonly string[]): string[] {
+  return patterns.map((pattern) => pattern.trim().toLowerCase());
 }
 
 function verified(hash: Record<string, string>, secret: string): Credential | undefined {
