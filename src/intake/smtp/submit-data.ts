@@ -72,7 +72,11 @@ export function createDataHandler(deps: SubmitDataDeps) {
       { from: mailFrom.address, to: session.envelope.rcptTo.map((rcpt) => rcpt.address) },
       { hostname: deps.hostname, headroom: verdict.headroom },
     );
-    if (!built.ok) return Replies.noFromHeader;
+    if (!built.ok) {
+      if (built.reason === 'no_from_header') return Replies.noFromHeader;
+      // CONTRACT: a malformed header sender is refused like an ungranted one (550 5.7.1).
+      return replyForDenial({ code: 'header_sender_not_allowed', message: built.detail });
+    }
     const result = await acceptSubmission(
       deps.accept,
       { credential, ip: state.ip },
