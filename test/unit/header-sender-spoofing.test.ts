@@ -43,23 +43,16 @@ describe('strict header mailboxes', () => {
   });
 
   it('reads a bare address, a display name, a quoted name and an encoded-word name', () => {
-    assert.deepEqual(parseSingleMailbox(' alice@a.test '), { name: '', address: 'alice@a.test' });
-    assert.deepEqual(parseSingleMailbox('Alice Liddell <alice@a.test>'), {
-      name: 'Alice Liddell',
-      address: 'alice@a.test',
-    });
-    assert.deepEqual(parseSingleMailbox('J. Smith <j@a.test>'), {
-      name: 'J. Smith',
-      address: 'j@a.test',
-    });
-    assert.deepEqual(parseSingleMailbox('"Shop, Inc. \\"HQ\\"" <orders@a.test>'), {
-      name: 'Shop, Inc. "HQ"',
-      address: 'orders@a.test',
-    });
-    assert.deepEqual(parseSingleMailbox('=?UTF-8?Q?Caf=C3=A9?= <cafe@a.test>'), {
-      name: '=?UTF-8?Q?Caf=C3=A9?=',
-      address: 'cafe@a.test',
-    });
-    assert.deepEqual(parseSingleMailbox('<alice@a.test>'), { name: '', address: 'alice@a.test' });
+    const readings: Array<[string, string, string]> = [
+      [' alice@a.test ', '', 'alice@a.test'],
+      ['Alice Liddell <alice@a.test>', 'Alice Liddell', 'alice@a.test'],
+      ['J. Smith <j@a.test>', 'J. Smith', 'j@a.test'],
+      ['"Shop, Inc. \\"HQ\\"" <orders@a.test>', 'Shop, Inc. "HQ"', 'orders@a.test'],
+      ['=?UTF-8?Q?Caf=C3=A9?= <cafe@a.test>', '=?UTF-8?Q?Caf=C3=A9?=', 'cafe@a.test'],
+      ['<alice@a.test>', '', 'alice@a.test'],
+    ];
+    for (const [text, name, address] of readings) {
+      assert.deepEqual(parseSingleMailbox(text), { name, address }, text);
+    }
   });
 });
