@@ -3,7 +3,7 @@ import type { Submission } from '../message/types.js';
 import { LogEvent } from '../observability/events.js';
 import type { Staging } from '../queue/staging.js';
 import type { DurabilityMonitor } from '../redis/durability.js';
-import type { Credential } from '../security/credentials/store.js';
+import type { Credential, CredentialStore } from '../security/credentials/store.js';
 import type { CredentialRateLimiter } from '../security/rate-limit.js';
 import { isRecipientAllowed, isSenderAllowed } from '../security/sender-policy.js';
 import { type Denial, deny } from '../security/verdict.js';
@@ -15,6 +15,8 @@ export interface Principal {
 }
 
 export interface AcceptDeps {
+  /** Re-checks, at the door, that the principal's credential and secret are still current. */
+  credentials: CredentialStore;
   staging: Staging;
   durability: DurabilityMonitor;
   rateLimiter: CredentialRateLimiter;
@@ -58,10 +60,9 @@ export function checkHeaderSenders(credential: Credential, senders: string[]): D
 
 function checkPolicy(
   deps: AcceptDeps,
-  principal: Principal,
+  credential: Credential,
   submission: Submission,
 ): Denial | undefined {
-  const { credential } = principal;
   if (submission.raw.length > deps.limits.maxMessageBytes) {
     return deny('too_large', `message exceeds ${deps.limits.maxMessageBytes} bytes`);
   }
@@ -92,7 +93,7 @@ function checkDurableQueue(deps: AcceptDeps): Denial | undefined {
 
 /**
  * The one door (ARCHITECTURE §1): every message from HTTP and SMTP comes through here.
- * Policy → durability → rate → stage (record, body and delivery job together, one round
+ * Current credential → policy → durability → rate → stage (record, body and delivery job together, one round
  * trip: queue/staging) → id. "Accepted" is returned only after the staging resolved.
  */
 export async function acceptSubmission(
@@ -100,28 +101,45 @@ export async function acceptSubmission(
   principal: Principal,
   submission: Submission,
 ): Promise<AcceptResult> {
-  const denial = checkPolicy(deps, principal, submission) ?? checkDurableQueue(deps);
-  if (denial) return { accepted: false, denial };
   try {
-    const limited = await deps.rateLimiter.consume(
-      principal.credential.name,
-      principal.credential.ratePerMinute,
+    const credential = await deps.credentials.current(principal.credential);
+    if (!credential) return refused(STALE_CREDENTIAL);
+    const denial = checkPolicy(deps, credential, submission) ?? checkDurableQueue(deps);
+    if (denial) return refused(denial);
+    const limited = await deps.rateLimiter.consume(credential.name, credential.ratePerMinute);
+    if (limited) return refused(limited);
+    const staged = await deps.staging.stage(
+      { id: credential.id, name: credential.name },
+      submission,
+      { waitAof: deps.durability.state.useWaitAof },
     );
-    if (limited) return { accepted: false, denial: limited };
-    const staged = await deps.staging.stage(principal.credential.name, submission, {
-      waitAof: deps.durability.state.useWaitAof,
-    });
-    if (!staged.duplicate) recordAccepted(deps, principal, submission, staged.id);
+    if (!staged.duplicate) recordAccepted(deps, credential, submission, staged.id);
     return { accepted: true, id: staged.id, duplicate: staged.duplicate };
   } catch (error) {
-    return { accepted: false, denial: queueFailure(deps, error) };
+    return refused(queueFailure(deps, error));
   }
+}
+
+/**
+ * The door re-checks that the principal's credential and secret are still current
+ * (CredentialStore.current): HTTP authenticates each request before its body is read and
+ * SMTP once per session, so either can reach here after a rotate, revoke or re-create,
+ * and an old secret queues nothing more (CONTRACT §CLI). The store's version-checked
+ * cache makes that one small GET.
+ */
+const STALE_CREDENTIAL = deny(
+  'unauthorized',
+  'the credential was rotated or revoked since this client authenticated; authenticate again',
+);
+
+function refused(denial: Denial): AcceptResult {
+  return { accepted: false, denial };
 }
 
 /** A newly queued message (not a repeated Idempotency-Key): metrics and the log line. */
 function recordAccepted(
   deps: AcceptDeps,
-  principal: Principal,
+  credential: Credential,
   submission: Submission,
   id: string,
 ): void {
@@ -131,7 +149,7 @@ function recordAccepted(
       event: LogEvent.messageAccepted,
       messageId: id,
       protocol: submission.protocol,
-      credential: principal.credential.name,
+      credential: credential.name,
       recipients: submission.envelope.to.length,
       size: submission.raw.length,
     },

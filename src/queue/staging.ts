@@ -27,6 +27,15 @@ export interface BodyUpload {
   length: number;
 }
 
+/**
+ * The credential a message belongs to: its immutable id (ownership, Idempotency-Keys) and
+ * its name (what admin and CLI show).
+ */
+export interface MessageOwner {
+  id: string;
+  name: string;
+}
+
 /** Which message owns a staged submission. */
 export interface Staged {
   /** The new message, or the first one for a repeated Idempotency-Key. */
@@ -73,7 +82,7 @@ export class Staging {
    * gets there first finds no record and drops it).
    */
   async stage(
-    credential: string,
+    credential: MessageOwner,
     submission: Submission,
     options: StageOptions = {},
   ): Promise<Staged> {
@@ -144,7 +153,7 @@ export class Staging {
    */
   async commit(
     id: string,
-    credential: string,
+    credential: MessageOwner,
     submission: Submission,
     upload: BodyUpload | undefined,
     options: StageOptions = {},
@@ -170,7 +179,7 @@ export class Staging {
   /** STAGE_MESSAGE's KEYS and ARGV (see its header). */
   #stageArgs(
     id: string,
-    credential: string,
+    credential: MessageOwner,
     submission: Submission,
     createdAtMs: number,
     upload: BodyUpload | undefined,
@@ -180,11 +189,12 @@ export class Staging {
     }
     const keys = this.#keys;
     const idemKey = submission.idempotencyKey
-      ? keys.idempotency(credential, hashIdempotencyKey(submission.idempotencyKey))
+      ? keys.idempotency(credential.id, hashIdempotencyKey(submission.idempotencyKey))
       : keys.message(id);
     const fields: Record<string, string> = {
       id,
-      credential,
+      credential: credential.name,
+      credentialId: credential.id,
       protocol: submission.protocol,
       envelopeFrom: submission.envelope.from,
       from: submission.fromHeader,

@@ -107,6 +107,7 @@ export function createAcceptDoor(
   onAccepted?: AcceptDeps['onAccepted'],
 ): AcceptDeps {
   return {
+    credentials: services.credentials,
     staging: new Staging(services.redis, services.keys, services.queue),
     durability: services.durability,
     rateLimiter: new CredentialRateLimiter(services.redis, services.keys),

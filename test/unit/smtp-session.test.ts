@@ -8,6 +8,8 @@ import type { AbuseGuard } from '../../src/security/abuse-guard.js';
 import type { Credential, CredentialStore } from '../../src/security/credentials/store.js';
 
 const credential: Credential = {
+  id: 'cr_shop',
+  generation: 1,
   name: 'shop',
   allowFrom: ['*@example.com'],
   allowTo: [],

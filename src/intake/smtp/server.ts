@@ -59,7 +59,6 @@ export function createSmtpIntake(deps: SmtpIntakeDeps): SmtpIntake {
   const logger = deps.logger.child({ component: 'smtp' });
   const session = createSessionHandlers({ ...deps, logger });
   const onData = createDataHandler({
-    credentials: deps.credentials,
     accept: deps.accept,
     hostname: deps.hostname,
     stateOf: session.stateOf,

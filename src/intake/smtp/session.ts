@@ -128,9 +128,12 @@ export function createSessionHandlers(deps: SessionDeps) {
     throw replyError(Replies.authFailed);
   }
 
-  function onMailFrom(address: SMTPServerAddress, session: SMTPServerSession): void {
-    const credential = credentialOf(session);
-    if (!credential) throw replyError(Replies.authRequired);
+  async function onMailFrom(address: SMTPServerAddress, session: SMTPServerSession) {
+    const held = credentialOf(session);
+    if (!held) throw replyError(Replies.authRequired);
+    // The session keeps the credential it authenticated as: after a rotate, a revoke or a
+    // re-create of the name it may start no new transaction (CONTRACT §CLI: 530 5.7.0).
+    const credential = await currentOrRefuse(held, stateOf(session));
     const from = address.address;
     if (from !== '' && !isValidAddress(from)) throw replyError(Replies.badSenderSyntax);
     const declared = Number(address.args && (address.args as Record<string, unknown>).SIZE);
@@ -142,6 +145,24 @@ export function createSessionHandlers(deps: SessionDeps) {
       stateOf(session).logger.info({ code: denial.code }, 'envelope sender refused');
       throw replyError(replyForDenial(denial));
     }
+  }
+
+  async function currentOrRefuse(held: Credential, state: ConnectionState): Promise<Credential> {
+    let current: Credential | undefined;
+    try {
+      current = await deps.credentials.current(held);
+    } catch (error) {
+      state.logger.warn({ err: { message: (error as Error).message } }, 'credential check failed');
+      throw replyError(Replies.authUnavailable);
+    }
+    if (current) return current;
+    state.logger.info({ credential: held.name }, 'session credential rotated or revoked');
+    throw replyError(
+      replyForDenial({
+        code: 'unauthorized',
+        message: 'Credential rotated or revoked since AUTH; authenticate again',
+      }),
+    );
   }
 
   function onRcptTo(address: SMTPServerAddress, session: SMTPServerSession): void {
@@ -180,7 +201,7 @@ export function createSessionHandlers(deps: SessionDeps) {
       onAuth(auth, session).then((response) => done(null, response), done);
     },
     onMailFrom: (address: SMTPServerAddress, session: SMTPServerSession, done: Done) => {
-      settle(() => onMailFrom(address, session), done);
+      onMailFrom(address, session).then(() => done(), done);
     },
     onRcptTo: (address: SMTPServerAddress, session: SMTPServerSession, done: Done) => {
       settle(() => onRcptTo(address, session), done);

@@ -1,49 +1,19 @@
 import type { Redis } from 'ioredis';
 import { PostwardenError } from '../../errors.js';
 import type { Keys } from '../../redis/keys.js';
-import { isValidSenderPattern } from '../sender-policy.js';
 import { CredentialCache, type CredentialCacheOptions } from './cache.js';
+import {
+  type Credential,
+  checkPatterns,
+  isValidCredentialName,
+  type NewCredential,
+  newCredentialId,
+  normalizePatterns,
+  toCredential,
+} from './record.js';
 import { generateSecret, hashSecret, secretMatchesHash } from './secret.js';
 
-export interface Credential {
-  name: string;
-  allowFrom: string[];
-  /** `--allow-to` recipient patterns; empty = any recipient (CONTRACT §Containment). */
-  allowTo: string[];
-  /** Messages per minute; undefined = no per-credential limit. */
-  ratePerMinute: number | undefined;
-  /** Recipients per message; undefined = the global POSTWARDEN_MAX_RECIPIENTS. */
-  maxRecipients: number | undefined;
-  createdAt: string;
-  revoked: boolean;
-}
-
-export interface NewCredential {
-  name: string;
-  allowFrom: string[];
-  allowTo?: string[] | undefined;
-  ratePerMinute?: number | undefined;
-  maxRecipients?: number | undefined;
-}
-
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-
-export function isValidCredentialName(name: string): boolean {
-  return NAME_RE.test(name);
-}
-
-function toCredential(hash: Record<string, string>): Credential | undefined {
-  if (!hash.name) return undefined;
-  return {
-    name: hash.name,
-    allowFrom: JSON.parse(hash.allowFrom ?? '[]') as string[],
-    allowTo: JSON.parse(hash.allowTo ?? '[]') as string[],
-    ratePerMinute: hash.rate ? Number(hash.rate) : undefined,
-    maxRecipients: hash.maxRecipients ? Number(hash.maxRecipients) : undefined,
-    createdAt: hash.createdAt ?? '',
-    revoked: hash.revoked === '1',
-  };
-}
+export type { Credential, NewCredential } from './record.js';
 
 /**
  * Credentials in Redis. Only the SHA-256 of a secret is stored; the secret is returned
@@ -85,6 +55,8 @@ export class CredentialStore {
     const secret = generateSecret();
     const secretHash = hashSecret(secret);
     const credential: Credential = {
+      id: newCredentialId(),
+      generation: 1,
       name: input.name,
       allowFrom: normalizePatterns(input.allowFrom),
       allowTo: normalizePatterns(input.allowTo ?? []),
@@ -94,6 +66,8 @@ export class CredentialStore {
       revoked: false,
     };
     const fields: Record<string, string> = {
+      id: credential.id,
+      generation: String(credential.generation),
       name: credential.name,
       secretHash,
       allowFrom: JSON.stringify(credential.allowFrom),
@@ -119,6 +93,21 @@ export class CredentialStore {
   async get(name: string): Promise<Credential | undefined> {
     if (!isValidCredentialName(name)) return undefined;
     return toCredential(await this.#record(name));
+  }
+
+  /**
+   * `held` as it is now, when it is still the credential and the secret it was
+   * authenticated with: same id, same generation, not revoked. Undefined after a rotate, a
+   * revoke, or a revoke and create of the same name (CONTRACT §CLI: a session or request
+   * authenticated with the old secret queues nothing more). Costs what get() costs: one
+   * GET of the version counter while the cached record is current.
+   */
+  async current(held: Credential): Promise<Credential | undefined> {
+    const now = await this.get(held.name);
+    if (!now || now.revoked || now.id !== held.id || now.generation !== held.generation) {
+      return undefined;
+    }
+    return now;
   }
 
   async list(): Promise<Credential[]> {
@@ -165,6 +154,7 @@ export class CredentialStore {
     const multi = this.redis
       .multi()
       .hset(this.keys.credential(name), 'secretHash', secretHash)
+      .hincrby(this.keys.credential(name), 'generation', 1)
       .set(this.keys.credentialBySecret(secretHash), name);
     if (hash.secretHash) multi.del(this.keys.credentialBySecret(hash.secretHash));
     await this.#change(multi);
@@ -241,22 +231,6 @@ export class CredentialStore {
     if (hash.name) this.#cache.rememberRecord(name, version, hash);
     return hash;
   }
-}
-
-/** `--allow-from` and `--allow-to` share one syntax (CONTRACT §CLI). */
-function checkPatterns(patterns: readonly string[], code: string, kind: string): void {
-  for (const pattern of patterns) {
-    if (!isValidSenderPattern(pattern)) {
-      throw new PostwardenError(
-        code,
-        `"${pattern}" is not a ${kind} pattern; write user@example.com, *@example.com or *@*.example.com`,
-      );
-    }
-  }
-}
-
-function normalizePatterns(patterns: readonly string[]): string[] {
-  return patterns.map((pattern) => pattern.trim().toLowerCase());
 }
 
 function verified(hash: Record<string, string>, secret: string): Credential | undefined {
