@@ -40,20 +40,20 @@ function isHeaderAddress(address: string): boolean {
   return isValidAddress(address) && !address.includes('=?');
 }
 
+/** Where the quoted string opening `text` ends (index of its closing quote), or -1. */
+function quotedEnd(text: string): number {
+  for (let i = 1; i < text.length; i++) {
+    if (text[i] === '\\') i += 1;
+    else if (text[i] === '"') return i;
+  }
+  return -1;
+}
+
 /** A display name: empty, one closed quoted string, or text without specials; unquoted. */
 function displayName(text: string): string | undefined {
   if (!text.startsWith('"')) return NAME_SPECIALS.test(text) ? undefined : text;
-  let name = '';
-  for (let i = 1; i < text.length; i++) {
-    const char = text[i] as string;
-    if (char === '"') return i === text.length - 1 ? name : undefined;
-    if (char === '\\') {
-      i += 1;
-      if (i >= text.length) return undefined;
-    }
-    name += text[i];
-  }
-  return undefined; // never closed
+  if (quotedEnd(text) !== text.length - 1) return undefined;
+  return text.slice(1, -1).replace(/\\(.)/g, '$1');
 }
 
 /**
@@ -67,12 +67,15 @@ function displayName(text: string): string | undefined {
 export function parseSingleMailbox(text: string): Mailbox | undefined {
   if (hasControlBreaks(text)) return undefined;
   const trimmed = text.trim();
-  const open = trimmed.indexOf('<');
+  // A quoted display name may hold anything, `<` included: the address comes after it.
+  const nameEnd = trimmed.startsWith('"') ? quotedEnd(trimmed) : 0;
+  if (nameEnd === -1) return undefined;
+  const open = trimmed.indexOf('<', nameEnd);
   if (open === -1) {
     if (trimmed.includes('>') || !isHeaderAddress(trimmed)) return undefined;
     return { name: '', address: trimmed };
   }
-  const close = trimmed.indexOf('>');
+  const close = trimmed.indexOf('>', nameEnd);
   if (open !== trimmed.lastIndexOf('<') || close !== trimmed.length - 1) return undefined;
   const address = trimmed.slice(open + 1, close).trim();
   const name = displayName(trimmed.slice(0, open).trim());

@@ -50,6 +50,7 @@ describe('strict header mailboxes', () => {
       ['"Shop, Inc. \\"HQ\\"" <orders@a.test>', 'Shop, Inc. "HQ"', 'orders@a.test'],
       ['=?UTF-8?Q?Caf=C3=A9?= <cafe@a.test>', '=?UTF-8?Q?Caf=C3=A9?=', 'cafe@a.test'],
       ['<alice@a.test>', '', 'alice@a.test'],
+      ['"<b>Sale</b> <x@evil.test>" <shop@a.test>', '<b>Sale</b> <x@evil.test>', 'shop@a.test'],
     ];
     for (const [text, name, address] of readings) {
       assert.deepEqual(parseSingleMailbox(text), { name, address }, text);
