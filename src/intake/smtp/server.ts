@@ -95,7 +95,10 @@ export function createSmtpIntake(deps: SmtpIntakeDeps): SmtpIntake {
     };
   }
 
-  const greeting = { greetingDelayMs: deps.greetingDelayMs };
+  const greeting = {
+    greetingDelayMs: deps.greetingDelayMs,
+    onMalformedAuth: session.onMalformedAuth,
+  };
   const servers: { server: PatchedSmtpServer; port: number; variable: string }[] = [
     {
       server: new PatchedSmtpServer(options(false), greeting),

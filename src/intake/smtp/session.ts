@@ -107,9 +107,11 @@ export function createSessionHandlers(deps: SessionDeps) {
     if (!session.secure && !isLoopbackSession(session))
       throw replyError(Replies.encryptionRequired);
     const user = auth.username ?? '';
+    const password = auth.password ?? '';
     let credential: Credential | undefined;
+    let banned = false;
     try {
-      credential = await deps.credentials.authenticate(user, auth.password ?? '');
+      ({ credential, banned } = await checkSecret(state, user, password));
     } catch (error) {
       state.logger.warn({ err: { message: (error as Error).message } }, 'auth lookup failed');
       throw replyError(Replies.authUnavailable);
@@ -119,13 +121,59 @@ export function createSessionHandlers(deps: SessionDeps) {
       return { user: credential };
     }
     state.authFailures += 1;
-    const { banned } = await deps.abuseGuard
-      .recordFailure({ ip: state.ip, protocol: 'smtp', user })
-      .catch(() => ({ banned: false }));
     if (banned || state.authFailures >= MAX_AUTH_FAILURES_PER_CONNECTION) {
       throw replyError(Replies.tooManyAuthFailures);
     }
     throw replyError(Replies.authFailed);
+  }
+
+  /**
+   * The secret checked in an abuse-guard slot (unless it authenticated here before), so
+   * parallel guesses from many connections cannot outrun the ban (CONTRACT §Abuse guard).
+   * No slot: `busy` → 454, banned → counted as a failure that closes the connection.
+   */
+  async function checkSecret(
+    state: ConnectionState,
+    user: string,
+    password: string,
+  ): Promise<{ credential: Credential | undefined; banned: boolean }> {
+    const failure = { ip: state.ip, protocol: 'smtp' as const, user };
+    if (deps.credentials.isProvenSecret(password, user)) {
+      const credential = await deps.credentials.authenticate(user, password);
+      if (credential) return { credential, banned: false };
+      const { banned } = await deps.abuseGuard.recordFailure(failure);
+      return { credential: undefined, banned };
+    }
+    const slot = await deps.abuseGuard.reserve(state.ip);
+    if (!slot.ok) {
+      if (slot.reason === 'busy') throw replyError(Replies.authUnavailable);
+      return { credential: undefined, banned: true };
+    }
+    const credential = await deps.credentials.authenticate(user, password);
+    const settled = await deps.abuseGuard.settle(
+      slot.reservation,
+      credential ? { ok: true } : { ok: false, failure },
+    );
+    return settled.allowed
+      ? { credential, banned: false }
+      : { credential: undefined, banned: settled.banned };
+  }
+
+  /**
+   * A malformed AUTH exchange (smtp-server answered it 501 itself: a PLAIN token without
+   * its NULs, an empty LOGIN user name) is a failure like a wrong secret (CONTRACT §Abuse
+   * guard): counted for the address, and the third on a connection closes it. Returns
+   * whether to close; the count for the address is written in the background.
+   */
+  function onMalformedAuth(session: SMTPServerSession): boolean {
+    const state = stateOf(session);
+    state.authFailures += 1;
+    deps.abuseGuard
+      .recordFailure({ ip: state.ip, protocol: 'smtp', user: null })
+      .catch((error: Error) =>
+        state.logger.warn({ err: { message: error.message } }, 'auth failure not counted'),
+      );
+    return state.authFailures >= MAX_AUTH_FAILURES_PER_CONNECTION;
   }
 
   async function onMailFrom(address: SMTPServerAddress, session: SMTPServerSession) {
@@ -194,6 +242,7 @@ export function createSessionHandlers(deps: SessionDeps) {
   return {
     stateOf,
     onClose,
+    onMalformedAuth,
     onConnect: (session: SMTPServerSession, done: Done) => {
       onConnect(session).then(() => done(), done);
     },

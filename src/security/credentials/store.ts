@@ -161,10 +161,23 @@ export class CredentialStore {
     return secret;
   }
 
+  /**
+   * Whether this secret (with this SMTP user name; none for a bearer) authenticated in
+   * this process before: the abuse guard lets such checks skip its slot (see cache.ts).
+   */
+  isProvenSecret(secret: string, name = ''): boolean {
+    return this.#cache.isProven(provenKey(secret, name));
+  }
+
   /** SMTP AUTH: username = credential name, password = secret. */
   async authenticate(name: string, secret: string): Promise<Credential | undefined> {
     if (!isValidCredentialName(name)) return undefined;
-    return verified(await this.#record(name), secret);
+    return this.#proven(verified(await this.#record(name), secret), secret, name);
+  }
+
+  #proven(credential: Credential | undefined, secret: string, name: string) {
+    if (credential) this.#cache.rememberProven(provenKey(secret, name));
+    return credential;
   }
 
   /**
@@ -190,7 +203,7 @@ export class CredentialStore {
       this.#cache.rememberName(secretHash, version, name);
     }
     if (!isValidCredentialName(name)) return undefined;
-    return verified(await this.#recordAt(name, version), secret);
+    return this.#proven(verified(await this.#recordAt(name, version), secret), secret, '');
   }
 
   /** Apply a change and bump the version in the same MULTI, so caches see both or neither. */
@@ -231,6 +244,10 @@ export class CredentialStore {
     if (hash.name) this.#cache.rememberRecord(name, version, hash);
     return hash;
   }
+}
+
+function provenKey(secret: string, name: string): string {
+  return `${name}\n${hashSecret(secret)}`;
 }
 
 function verified(hash: Record<string, string>, secret: string): Credential | undefined {
