@@ -31,9 +31,12 @@ export interface Keys {
   credentialBySecret(secretHash: string): string;
   /** string: counter bumped by every credential change (in-process caches check it). */
   credentialsVersion(): string;
-  /** hash: relay settings (passwordHash: the admin password's scrypt hash); SettingsStore. */
+  /**
+   * hash: relay settings (passwordHash: the admin password's scrypt hash;
+   * passwordGeneration: +1 per change, admin sessions compare it); SettingsStore.
+   */
   settings(): string;
-  /** hash {csrf, createdAt}: one admin session, by the SHA-256 of its cookie value; TTL = idle expiry. */
+  /** hash {csrf, createdAt, generation}: one admin session, by the SHA-256 of its cookie value; TTL = idle expiry. */
   adminSession(idHash: string): string;
   /** prefix for abuse-guard keys (failure counters, bans). */
   abusePrefix(): string;

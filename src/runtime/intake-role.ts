@@ -30,7 +30,7 @@ export async function buildIntakeRole(context: RoleContext): Promise<RolePart> {
     credentials: services.credentials,
     abuseGuard: services.abuseGuard,
     settings: services.settings,
-    sessions: new SessionStore(services.redis, services.keys),
+    sessions: new SessionStore(services.redis, services.keys, services.settings),
     throughput: activity.throughput,
     upstreams: activity.upstreams,
     captureStore: config.upstreams.some((spec) => spec.kind === 'capture')
