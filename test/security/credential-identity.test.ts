@@ -155,4 +155,28 @@ describe('credential identity and secret generation', () => {
     assert.equal(result.accepted ? 'accepted' : result.denial.code, 'unauthorized');
     assert.equal(await queuedCount(), before);
   });
+
+  it('credentials and records from before ids existed: stable legacy ids, old records owned by none', async () => {
+    const { redis, keys, credentials, store } = services;
+    const secret = await create('legacy');
+    // As an older release wrote them: no id, no generation.
+    await redis.hdel(keys.credential('legacy'), 'id', 'generation');
+    await redis.incr(keys.credentialsVersion());
+    const before = await credentials.get('legacy');
+    assert.match(before?.id ?? '', /^legacy:legacy:/);
+    assert.equal(before?.generation, 0);
+    const response = await post(secret);
+    assert.equal(response.status, 202);
+    const { id } = (await response.json()) as { id: string };
+    await redis.hdel(keys.message(id), 'credentialId');
+    const seen = await fetch(`${relay.baseUrl}/v1/messages/${id}`, {
+      headers: { authorization: `Bearer ${secret}` },
+    });
+    assert.equal(seen.status, 404, 'a record without an id is owned by no credential id');
+    assert.equal((await store.view(id))?.credential, 'legacy', 'admin and CLI still name it');
+    const client = await session('legacy', secret);
+    await credentials.rotate('legacy');
+    assert.equal((await credentials.get('legacy'))?.generation, 1);
+    assert.match(await transaction(client), /^530 5\.7\.0 /);
+  });
 });
