@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Keys } from '../redis/keys.js';
+import type { SettingsStore } from '../security/settings-store.js';
 
 export interface AdminSession {
   id: string;
@@ -31,20 +32,24 @@ export function tokensEqual(a: string | undefined, b: string | undefined): boole
 /**
  * Admin sessions in Redis: a random 256-bit id in an HttpOnly cookie, stored only as its
  * hash (a Redis dump does not hand out live sessions), each with its own CSRF token.
- * Sessions expire after 2 h idle and 12 h in all.
+ * Sessions expire after 2 h idle and 12 h in all, and end when the admin password changes:
+ * each remembers the password generation it was made under (SettingsStore), compared on
+ * every request — one field read instead of finding and deleting every session key.
  */
 export class SessionStore {
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
+    private readonly settings: SettingsStore,
   ) {}
 
   async create(now = Date.now()): Promise<AdminSession> {
     const session = { id: randomToken(), csrf: randomToken() };
     const key = this.keys.adminSession(hashId(session.id));
+    const generation = await this.settings.adminPasswordGeneration();
     await this.redis
       .multi()
-      .hset(key, { csrf: session.csrf, createdAt: String(now) })
+      .hset(key, { csrf: session.csrf, createdAt: String(now), generation })
       .expire(key, IDLE_SECONDS)
       .exec();
     return session;
@@ -54,9 +59,13 @@ export class SessionStore {
   async get(id: string | undefined, now = Date.now()): Promise<AdminSession | undefined> {
     if (!id || id.length > 100) return undefined;
     const key = this.keys.adminSession(hashId(id));
-    const hash = await this.redis.hgetall(key);
+    const [hash, generation] = await Promise.all([
+      this.redis.hgetall(key),
+      this.settings.adminPasswordGeneration(),
+    ]);
     if (!hash.csrf) return undefined;
-    if (now - Number(hash.createdAt ?? 0) > ABSOLUTE_SECONDS * 1000) {
+    const expired = now - Number(hash.createdAt ?? 0) > ABSOLUTE_SECONDS * 1000;
+    if (expired || (hash.generation ?? '0') !== generation) {
       await this.redis.del(key);
       return undefined;
     }

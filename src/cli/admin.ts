@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline/promises';
 import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
+import { MIN_ADMIN_PASSWORD_LENGTH } from '../config/schema.js';
 import { createSecurityOperator } from '../runtime/services.js';
 import { openManagement } from './context.js';
 import { ExitCode, type ExitCodeValue, type Output, UsageError } from './output.js';
@@ -40,14 +41,17 @@ export async function adminCommand(args: string[], out: Output): Promise<ExitCod
     throw new UsageError('admin: the only action is set-password');
   }
   const password = await readPassword();
-  if (password.length < 8) {
-    out.error('weak_password', 'the admin password must have at least 8 characters');
+  if ([...password].length < MIN_ADMIN_PASSWORD_LENGTH) {
+    out.error(
+      'weak_password',
+      `the admin password must have at least ${MIN_ADMIN_PASSWORD_LENGTH} characters`,
+    );
     return ExitCode.failure;
   }
   const context = await openManagement();
   try {
     await createSecurityOperator(context.services, context.actor).setAdminPassword(password);
-    out.result({ updated: true }, 'Admin password changed.');
+    out.result({ updated: true }, 'Admin password changed; every admin session has ended.');
     return ExitCode.ok;
   } finally {
     await context.close();

@@ -35,6 +35,7 @@ export async function credentialsCommand(args: string[], out: Output): Promise<E
     allowPositionals: true,
     options: {
       'allow-from': { type: 'string', multiple: true },
+      'allow-to': { type: 'string', multiple: true },
       rate: { type: 'string' },
       'max-recipients': { type: 'string' },
       'hold-above': { type: 'string' },
@@ -51,6 +52,7 @@ export async function credentialsCommand(args: string[], out: Output): Promise<E
     const input = {
       name,
       allowFrom,
+      allowTo: values['allow-to'] ?? [],
       ratePerMinute: parseRate(values.rate),
       maxRecipients: parseCount(values['max-recipients'], '--max-recipients'),
       holdAbove: parseHoldAbove(values['hold-above']),
@@ -59,10 +61,14 @@ export async function credentialsCommand(args: string[], out: Output): Promise<E
     try {
       const security = createSecurityOperator(context.services, context.actor);
       const { credential, secret } = await security.createCredential(input);
+      const allowTo = credential.allowTo.length > 0 ? { allowTo: credential.allowTo } : {};
       const holdAbove =
         credential.holdAbove === undefined ? {} : { holdAbove: credential.holdAbove };
-      out.result({ name: credential.name, secret, allowFrom: credential.allowFrom, ...holdAbove }, [
-        `Created credential ${credential.name} (may send as ${credential.allowFrom.join(', ')}).`,
+      const mayMail =
+        credential.allowTo.length > 0 ? `, only to ${credential.allowTo.join(', ')}` : '';
+      const json = { name: credential.name, secret, allowFrom: credential.allowFrom };
+      out.result({ ...json, ...allowTo, ...holdAbove }, [
+        `Created credential ${credential.name} (may send as ${credential.allowFrom.join(', ')}${mayMail}).`,
         `Secret (shown only now; it is the HTTP bearer token and the SMTP AUTH password, user ${credential.name}):`,
         secret,
       ]);
@@ -83,6 +89,7 @@ export async function credentialsCommand(args: string[], out: Output): Promise<E
           : list.map(
               (c) =>
                 `${c.name}\t${c.revoked ? 'revoked' : 'active'}\tallow-from ${c.allowFrom.join(',')}` +
+                `${c.allowTo.length > 0 ? `\tallow-to ${c.allowTo.join(',')}` : ''}` +
                 `${c.ratePerMinute ? `\trate ${c.ratePerMinute}/min` : ''}${c.maxRecipients ? `\tmax-recipients ${c.maxRecipients}` : ''}` +
                 `${c.holdAbove !== undefined ? `\thold-above ${c.holdAbove}/h` : ''}\tcreated ${c.createdAt}`,
             ),

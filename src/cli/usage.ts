@@ -3,7 +3,8 @@ export const USAGE = `Postwarden — a secure transactional mail relay
 Usage:
   postwarden start [--role all|intake|worker]
   postwarden credentials create NAME --allow-from PATTERN [--allow-from PATTERN ...]
-                                [--rate N/min] [--max-recipients N] [--hold-above N/h]
+                                [--allow-to PATTERN ...] [--rate N/min] [--max-recipients N]
+                                [--hold-above N/h]
   postwarden credentials list | revoke NAME | rotate NAME
   postwarden queue stats | show ID | retry ID | retry --all-failed [--dry-run]
   postwarden queue purge [--credential NAME] [--status held|queued|deferred ...] [--dry-run]

@@ -19,6 +19,17 @@ function fail(env: string, text: string, expected: string): never {
 }
 
 const text = (value: string) => value;
+
+/** CONTRACT §Abuse guard: an admin password shorter than this is refused. */
+export const MIN_ADMIN_PASSWORD_LENGTH = 12;
+
+/** The admin password is never echoed in the error, unlike other values. */
+const adminPassword = (value: string, env: string) => {
+  if ([...value].length >= MIN_ADMIN_PASSWORD_LENGTH) return value;
+  throw new ConfigError(
+    `${env} is too short: an admin password needs at least ${MIN_ADMIN_PASSWORD_LENGTH} characters (unset it to have one generated)`,
+  );
+};
 const port = (value: string, env: string) =>
   parseInteger(value, 0, 65535) ?? fail(env, value, 'a port number 0-65535');
 const positiveInt = (value: string, env: string) =>
@@ -156,8 +167,9 @@ export const settings = {
   adminPassword: {
     env: 'POSTWARDEN_ADMIN_PASSWORD',
     defaultText: undefined,
-    description: 'admin login; unset = generated on first start and printed once',
-    parse: text,
+    description:
+      'admin login, at least 12 characters; unset = generated on first start and printed once',
+    parse: adminPassword,
   },
   maxMessageBytes: {
     env: 'POSTWARDEN_MAX_MESSAGE_BYTES',

@@ -3,9 +3,9 @@ import type { Submission } from '../message/types.js';
 import { LogEvent } from '../observability/events.js';
 import type { Staged, Staging } from '../queue/staging.js';
 import type { DurabilityMonitor } from '../redis/durability.js';
-import type { Credential } from '../security/credentials/store.js';
+import type { Credential, CredentialStore } from '../security/credentials/store.js';
 import type { CredentialRateLimiter } from '../security/rate-limit.js';
-import { isSenderAllowed } from '../security/sender-policy.js';
+import { isRecipientAllowed, isSenderAllowed } from '../security/sender-policy.js';
 import { type Denial, deny } from '../security/verdict.js';
 
 /** Who is submitting: an authenticated credential from a client address. */
@@ -15,6 +15,8 @@ export interface Principal {
 }
 
 export interface AcceptDeps {
+  /** Re-checks, at the door, that the principal's credential and secret are still current. */
+  credentials: CredentialStore;
   staging: Staging;
   durability: DurabilityMonitor;
   rateLimiter: CredentialRateLimiter;
@@ -40,6 +42,13 @@ export function checkEnvelopeSender(credential: Credential, from: string): Denia
     : deny('sender_not_allowed', `sender ${from || '<>'} is not granted to this credential`);
 }
 
+/** `--allow-to`: every recipient (to, cc, bcc; RCPT) must match one pattern, if any is set. */
+export function checkRecipient(credential: Credential, address: string): Denial | undefined {
+  return isRecipientAllowed(credential.allowTo, address)
+    ? undefined
+    : deny('recipient_not_allowed', `recipient ${address} is not granted to this credential`);
+}
+
 export function checkHeaderSenders(credential: Credential, senders: string[]): Denial | undefined {
   const refused = senders.find((address) => !isSenderAllowed(credential.allowFrom, address));
   return refused === undefined && senders.length > 0
@@ -52,16 +61,19 @@ export function checkHeaderSenders(credential: Credential, senders: string[]): D
 
 function checkPolicy(
   deps: AcceptDeps,
-  principal: Principal,
+  credential: Credential,
   submission: Submission,
 ): Denial | undefined {
-  const { credential } = principal;
   if (submission.raw.length > deps.limits.maxMessageBytes) {
     return deny('too_large', `message exceeds ${deps.limits.maxMessageBytes} bytes`);
   }
   if (submission.envelope.to.length === 0) return deny('invalid_request', 'no recipients');
   if (submission.envelope.to.length > recipientLimit(deps, credential)) {
     return deny('too_many_recipients', `more than ${recipientLimit(deps, credential)} recipients`);
+  }
+  for (const address of submission.envelope.to) {
+    const refused = checkRecipient(credential, address);
+    if (refused) return refused;
   }
   return (
     checkEnvelopeSender(credential, submission.envelope.from) ??
@@ -82,7 +94,7 @@ function checkDurableQueue(deps: AcceptDeps): Denial | undefined {
 
 /**
  * The one door (ARCHITECTURE §1): every message from HTTP and SMTP comes through here.
- * Policy → durability → rate → stage (record, body and delivery job together, one round
+ * Current credential → policy → durability → rate → stage (record, body and delivery job together, one round
  * trip: queue/staging) → id. "Accepted" is returned only after the staging resolved.
  */
 export async function acceptSubmission(
@@ -90,33 +102,48 @@ export async function acceptSubmission(
   principal: Principal,
   submission: Submission,
 ): Promise<AcceptResult> {
-  const denial = checkPolicy(deps, principal, submission) ?? checkDurableQueue(deps);
-  if (denial) return { accepted: false, denial };
   try {
-    const limited = await deps.rateLimiter.consume(
-      principal.credential.name,
-      principal.credential.ratePerMinute,
-    );
-    if (limited) return { accepted: false, denial: limited };
+    const credential = await deps.credentials.current(principal.credential);
+    if (!credential) return refused(STALE_CREDENTIAL);
+    const denial = checkPolicy(deps, credential, submission) ?? checkDurableQueue(deps);
+    if (denial) return refused(denial);
+    const limited = await deps.rateLimiter.consume(credential.name, credential.ratePerMinute);
+    if (limited) return refused(limited);
     const { useWaitAof, waitReplicas } = deps.durability.state;
-    const staged = await deps.staging.stage(principal.credential.name, submission, {
-      waitAof: useWaitAof,
-      waitReplicas,
-      holdAbove: principal.credential.holdAbove,
-    });
-    if (!staged) return { accepted: false, denial: heldFull() };
-    if (!staged.duplicate) recordAccepted(deps, principal, submission, staged);
-    if (staged.heldNow) logVolumeHold(deps, principal);
+    const staged = await deps.staging.stage(
+      { id: credential.id, name: credential.name },
+      submission,
+      { waitAof: useWaitAof, waitReplicas, holdAbove: credential.holdAbove },
+    );
+    if (!staged) return refused(heldFull());
+    if (!staged.duplicate) recordAccepted(deps, credential, submission, staged);
+    if (staged.heldNow) logVolumeHold(deps, credential);
     return { accepted: true, id: staged.id, duplicate: staged.duplicate, held: staged.held };
   } catch (error) {
-    return { accepted: false, denial: queueFailure(deps, error) };
+    return refused(queueFailure(deps, error));
   }
+}
+
+/**
+ * The door re-checks that the principal's credential and secret are still current
+ * (CredentialStore.current): HTTP authenticates each request before its body is read and
+ * SMTP once per session, so either can reach here after a rotate, revoke or re-create,
+ * and an old secret queues nothing more (CONTRACT §CLI). The store's version-checked
+ * cache makes that one small GET.
+ */
+const STALE_CREDENTIAL = deny(
+  'unauthorized',
+  'the credential was rotated or revoked since this client authenticated; authenticate again',
+);
+
+function refused(denial: Denial): AcceptResult {
+  return { accepted: false, denial };
 }
 
 /** A newly queued message (not a repeated Idempotency-Key): metrics and the log line. */
 function recordAccepted(
   deps: AcceptDeps,
-  principal: Principal,
+  credential: Credential,
   submission: Submission,
   staged: Staged,
 ): void {
@@ -127,7 +154,7 @@ function recordAccepted(
       messageId: staged.id,
       held: staged.held,
       protocol: submission.protocol,
-      credential: principal.credential.name,
+      credential: credential.name,
       recipients: submission.envelope.to.length,
       size: submission.raw.length,
     },
@@ -136,9 +163,9 @@ function recordAccepted(
 }
 
 /** This message took its credential past --hold-above: it is held from now on. */
-function logVolumeHold(deps: AcceptDeps, principal: Principal): void {
+function logVolumeHold(deps: AcceptDeps, credential: Credential): void {
   deps.logger.warn(
-    { event: LogEvent.credentialHeld, credential: principal.credential.name, reason: 'volume' },
+    { event: LogEvent.credentialHeld, credential: credential.name, reason: 'volume' },
     'credential put on hold: too many messages in the trailing hour',
   );
 }

@@ -1,5 +1,3 @@
-import addressparser from 'nodemailer/lib/addressparser';
-
 /** CR, LF or NUL anywhere: header injection / smuggling; always refused. */
 export function hasControlBreaks(text: string): boolean {
   return /[\r\n\0]/.test(text);
@@ -27,33 +25,62 @@ export interface Mailbox {
 }
 
 /**
- * Exactly one mailbox from a header-style string (`Shop <orders@example.com>` or a bare
- * address). A list, a group, or an invalid address gives undefined: one address per
- * string, so a list cannot be smuggled inside one field.
+ * RFC 5322 specials that may not stand unquoted in a display name (the dot is allowed:
+ * `J. Smith` is common and harmless). An `@`, `,`, `:` or `;` there is how a second
+ * address, a list or a group hides in what looks like one mailbox.
+ */
+const NAME_SPECIALS = /[()<>[\]:;@\\,"]/;
+
+/**
+ * An address inside a header mailbox: a valid bare address (one `@`, no route, no IP
+ * literal, no quotes: isValidAddress) that holds no RFC 2047 encoded word — `=?…?=` in an
+ * address is decoded by some readers into a different address (CONTRACT §SMTP submission).
+ */
+function isHeaderAddress(address: string): boolean {
+  return isValidAddress(address) && !address.includes('=?');
+}
+
+/** Where the quoted string opening `text` ends (index of its closing quote), or -1. */
+function quotedEnd(text: string): number {
+  for (let i = 1; i < text.length; i++) {
+    if (text[i] === '\\') i += 1;
+    else if (text[i] === '"') return i;
+  }
+  return -1;
+}
+
+/** A display name: empty, one closed quoted string, or text without specials; unquoted. */
+function displayName(text: string): string | undefined {
+  if (!text.startsWith('"')) return NAME_SPECIALS.test(text) ? undefined : text;
+  if (quotedEnd(text) !== text.length - 1) return undefined;
+  return text.slice(1, -1).replace(/\\(.)/g, '$1');
+}
+
+/**
+ * Exactly one mailbox, read strictly (CONTRACT §SMTP submission, the same rules for SMTP
+ * headers and HTTP fields): a bare `local@domain`, or a display name and one closed
+ * `<local@domain>` at the very end. Anything else is undefined: a list, a group, a route
+ * (`<@x:a@b>`), two `@`, an unclosed `<`, text after `>`, a comment, an encoded word in
+ * the address. Lenient parsers (nodemailer's addressparser) repair such input, and other
+ * readers repair it differently, so a grant check on their result can be fooled (GOTCHAS).
  */
 export function parseSingleMailbox(text: string): Mailbox | undefined {
   if (hasControlBreaks(text)) return undefined;
-  const parsed = addressparser(text);
-  if (parsed.length !== 1) return undefined;
-  const entry = parsed[0];
-  if (!entry || ('group' in entry && entry.group)) return undefined;
-  const address = (entry as { address?: string }).address ?? '';
-  if (!isValidAddress(address)) return undefined;
-  return { name: (entry as { name?: string }).name ?? '', address };
-}
-
-/** Every mailbox in a header value (From: may hold several); invalid entries are kept as-is. */
-export function parseMailboxList(text: string): string[] {
-  const out: string[] = [];
-  const walk = (entries: ReturnType<typeof addressparser>) => {
-    for (const entry of entries) {
-      const group = (entry as { group?: ReturnType<typeof addressparser> }).group;
-      if (group) walk(group);
-      else out.push((entry as { address?: string }).address ?? '');
-    }
-  };
-  walk(addressparser(text));
-  return out;
+  const trimmed = text.trim();
+  // A quoted display name may hold anything, `<` included: the address comes after it.
+  const nameEnd = trimmed.startsWith('"') ? quotedEnd(trimmed) : 0;
+  if (nameEnd === -1) return undefined;
+  const open = trimmed.indexOf('<', nameEnd);
+  if (open === -1) {
+    if (trimmed.includes('>') || !isHeaderAddress(trimmed)) return undefined;
+    return { name: '', address: trimmed };
+  }
+  const close = trimmed.indexOf('>', nameEnd);
+  if (open !== trimmed.lastIndexOf('<') || close !== trimmed.length - 1) return undefined;
+  const address = trimmed.slice(open + 1, close).trim();
+  const name = displayName(trimmed.slice(0, open).trim());
+  if (name === undefined || !isHeaderAddress(address)) return undefined;
+  return { name, address };
 }
 
 /** Lower-case the domain; local parts are case-sensitive by the RFC but we compare as users expect. */

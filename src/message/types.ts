@@ -17,7 +17,10 @@ export interface Submission {
   protocol: Protocol;
   envelope: Envelope;
   raw: Buffer;
-  /** Every mailbox of `From:` and the `Sender:` mailbox, bare addresses (policy checks). */
+  /**
+   * The `From:`, `Sender:`, `Resent-From:` and `Resent-Sender:` mailboxes, bare addresses,
+   * each read strictly (message/header-senders.ts), for the grant check.
+   */
   headerSenders: string[];
   /** The `From:` header value as written, for the record and the API. */
   fromHeader: string;

@@ -11,7 +11,14 @@ import type { Keys } from '../redis/keys.js';
 
 export interface StoredMessage {
   id: string;
+  /** The owning credential's name (shown by admin and CLI). */
   credential: string;
+  /**
+   * The owning credential's immutable id (API ownership). '' for records written before
+   * ids existed: those are owned by no credential's id, so no API client sees them — a
+   * name re-created since could otherwise claim them; admin and CLI still show them.
+   */
+  credentialId: string;
   protocol: string;
   envelopeFrom: string;
   fromHeader: string;
@@ -43,6 +50,7 @@ function toStored(hash: Record<string, string>): StoredMessage | undefined {
   return {
     id: hash.id,
     credential: hash.credential ?? '',
+    credentialId: hash.credentialId ?? '',
     protocol: hash.protocol ?? '',
     envelopeFrom: hash.envelopeFrom ?? '',
     fromHeader: hash.from ?? '',
@@ -99,13 +107,16 @@ export class MessageRecords {
   }
 
   /** The API/CLI/admin view of a message. */
-  async view(id: string): Promise<(MessageView & { credential: string }) | undefined> {
+  async view(
+    id: string,
+  ): Promise<(MessageView & { credential: string; credentialId: string }) | undefined> {
     const stored = await this.get(id);
     if (!stored) return undefined;
     const [recipients, events] = await Promise.all([this.recipients(id), this.events(id)]);
     return {
       id: stored.id,
       credential: stored.credential,
+      credentialId: stored.credentialId,
       status: stored.status,
       from: stored.fromHeader,
       subject: stored.subject,

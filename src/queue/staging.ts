@@ -27,6 +27,15 @@ export interface BodyUpload {
   length: number;
 }
 
+/**
+ * The credential a message belongs to: its immutable id (ownership, Idempotency-Keys) and
+ * its name (what admin and CLI show).
+ */
+export interface MessageOwner {
+  id: string;
+  name: string;
+}
+
 /** Which message owns a staged submission. */
 export interface Staged {
   /** The new message, or the first one for a repeated Idempotency-Key. */
@@ -102,7 +111,7 @@ export class Staging {
    * worker finds nothing pending and ends it, and release gives it a new one.
    */
   async stage(
-    credential: string,
+    credential: MessageOwner,
     submission: Submission,
     options: StageOptions = {},
   ): Promise<Staged | undefined> {
@@ -177,7 +186,7 @@ export class Staging {
    */
   async commit(
     id: string,
-    credential: string,
+    credential: MessageOwner,
     submission: Submission,
     upload: BodyUpload | undefined,
     options: StageOptions = {},
@@ -207,7 +216,7 @@ export class Staging {
   /** STAGE_MESSAGE's KEYS and ARGV (see its header). */
   #stageArgs(
     id: string,
-    credential: string,
+    credential: MessageOwner,
     submission: Submission,
     createdAtMs: number,
     upload: BodyUpload | undefined,
@@ -218,11 +227,12 @@ export class Staging {
     }
     const keys = this.#keys;
     const idemKey = submission.idempotencyKey
-      ? keys.idempotency(credential, hashIdempotencyKey(submission.idempotencyKey))
+      ? keys.idempotency(credential.id, hashIdempotencyKey(submission.idempotencyKey))
       : keys.message(id);
     const fields: Record<string, string> = {
       id,
-      credential,
+      credential: credential.name,
+      credentialId: credential.id,
       protocol: submission.protocol,
       envelopeFrom: submission.envelope.from,
       from: submission.fromHeader,
@@ -247,10 +257,12 @@ export class Staging {
       keys.messageIndex(),
       idemKey,
       upload ? upload.key : keys.body(id),
-      keys.hold(credential),
-      keys.heldMessages(credential),
+      // Holds go by name: `postwarden hold NAME`, and a name re-created after a leak stays
+      // held until an operator releases it.
+      keys.hold(credential.name),
+      keys.heldMessages(credential.name),
       keys.heldAll(),
-      keys.holdVolume(credential),
+      keys.holdVolume(credential.name),
       keys.heldCredentials(),
       keys.holdsTotal(),
     ];
@@ -268,7 +280,7 @@ export class Staging {
         String(holdAbove),
         String(this.#limits.holdMax),
         eventEntry('held', 'credential on hold', at),
-        credential,
+        credential.name,
         `more than ${holdAbove} messages in the trailing hour`,
         at.toISOString(),
         ...fieldArgs,

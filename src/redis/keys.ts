@@ -5,7 +5,7 @@
  * installations share one Redis without touching each other.
  */
 export interface Keys {
-  /** hash: a message's record (status, sender, subject, createdAt, attempts, …). */
+  /** hash: a message's record (credential name and id, status, sender, subject, createdAt, …). */
   message(id: string): string;
   /** hash: recipient address → JSON {status, detail}; the per-recipient delivered mark. */
   recipients(id: string): string;
@@ -15,9 +15,15 @@ export interface Keys {
   body(id: string): string;
   /** sorted set: message id scored by createdAt (ms), for listing (nothing prunes it yet). */
   messageIndex(): string;
-  /** string: message id for one (credential, Idempotency-Key), 24 h TTL. */
-  idempotency(credential: string, keyHash: string): string;
-  /** hash: a credential (name, secretHash, allowFrom JSON, rate, maxRecipients, createdAt). */
+  /**
+   * string: message id for one (credential id, Idempotency-Key), 24 h TTL. By the
+   * immutable id, not the name: a re-created name must not inherit the old keys.
+   */
+  idempotency(credentialId: string, keyHash: string): string;
+  /**
+   * hash: a credential (id, generation, name, secretHash, allowFrom JSON, allowTo JSON,
+   * rate, maxRecipients, createdAt, revoked).
+   */
   credential(name: string): string;
   /** set: all credential names. */
   credentialNames(): string;
@@ -25,9 +31,12 @@ export interface Keys {
   credentialBySecret(secretHash: string): string;
   /** string: counter bumped by every credential change (in-process caches check it). */
   credentialsVersion(): string;
-  /** hash: relay settings (passwordHash: the admin password's scrypt hash); SettingsStore. */
+  /**
+   * hash: relay settings (passwordHash: the admin password's scrypt hash;
+   * passwordGeneration: +1 per change, admin sessions compare it); SettingsStore.
+   */
   settings(): string;
-  /** hash {csrf, createdAt}: one admin session, by the SHA-256 of its cookie value; TTL = idle expiry. */
+  /** hash {csrf, createdAt, generation}: one admin session, by the SHA-256 of its cookie value; TTL = idle expiry. */
   adminSession(idHash: string): string;
   /** prefix for abuse-guard keys (failure counters, bans). */
   abusePrefix(): string;
@@ -75,7 +84,7 @@ export function createKeys(prefix = 'pw'): Keys {
     events: (id) => `${prefix}:msg:${id}:events`,
     body: (id) => `${prefix}:msg:${id}:body`,
     messageIndex: () => `${prefix}:messages`,
-    idempotency: (credential, keyHash) => `${prefix}:idem:${credential}:${keyHash}`,
+    idempotency: (credentialId, keyHash) => `${prefix}:idem:${credentialId}:${keyHash}`,
     credential: (name) => `${prefix}:cred:${name}`,
     credentialNames: () => `${prefix}:creds`,
     credentialBySecret: (secretHash) => `${prefix}:cred-by-secret:${secretHash}`,

@@ -32,7 +32,7 @@ export async function buildIntakeRole(context: RoleContext): Promise<RolePart> {
     credentials: services.credentials,
     abuseGuard: services.abuseGuard,
     settings: services.settings,
-    sessions: new SessionStore(services.redis, services.keys),
+    sessions: new SessionStore(services.redis, services.keys, services.settings),
     throughput: activity.throughput,
     upstreams: activity.upstreams,
     attacks: services.attacks,
@@ -110,6 +110,7 @@ export function createAcceptDoor(
   onAccepted?: AcceptDeps['onAccepted'],
 ): AcceptDeps {
   return {
+    credentials: services.credentials,
     staging: new Staging(services.redis, services.keys, services.queue, {
       holdAbove: config.holdAbove,
       holdMax: config.holdMax,

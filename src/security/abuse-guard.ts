@@ -4,6 +4,8 @@ import type { Logger } from 'pino';
 import type { BanEvent, FailedLogin } from '../observability/attack-stats.js';
 import { LogEvent, plainIp } from '../observability/events.js';
 import type { Keys } from '../redis/keys.js';
+import { CheckSlots, type SlotKeys } from './check-slots.js';
+import { guardAddress } from './client-address.js';
 import { isInNetworks, networkBlockList } from './networks.js';
 
 export type AuthFailure = FailedLogin;
@@ -16,11 +18,27 @@ export interface AbuseGuardOptions {
   /** First ban; each repeat offence doubles it. */
   banSeconds?: number;
   trustedNetworks?: string[];
+  /** Checks of one address that may be in flight at once (default 5). */
+  maxInFlight?: number;
+  /** How long a check waits for a slot before it is answered "busy" (default 2 s). */
+  slotWaitMs?: number;
   /** Called for every counted failure, the address written plainly (metrics, attack view). */
   onFailure?: (failure: AuthFailure) => void;
   /** Called when an address is banned (the attack view's timeline). */
   onBan?: (ban: BanEvent) => void;
 }
+
+/** A slot taken by reserve(): the secret may be checked now, then settle() it. */
+export interface Reservation {
+  ip: string;
+  /** No slot in Redis: a trusted address, never counted. */
+  trusted: boolean;
+}
+
+export type ReserveResult =
+  | { ok: true; reservation: Reservation }
+  /** banned: refuse as banned; busy: the address has no check left before a ban, for now. */
+  | { ok: false; reason: 'banned' | 'busy' };
 
 export interface BanInfo {
   ip: string;
@@ -29,9 +47,11 @@ export interface BanInfo {
 }
 
 /**
- * Failed authentications count per client IP in Redis; the tenth within ten minutes bans
- * the IP for an hour, doubling for repeat offenders. Bans are by IP only, never by user
- * name, so an attacker cannot lock the real user out. Shared by every intake process.
+ * Failed authentications count per client address in Redis (IPv4, or an IPv6 /64:
+ * guardAddress); the tenth within ten minutes bans it for an hour, doubling for repeat
+ * offenders. Bans are by address only, never by user name, so an attacker cannot lock the
+ * real user out. Shared by every intake process. Secret checks take a slot first
+ * (reserve/settle), so parallel guesses cannot outrun the count.
  */
 export class AbuseGuard {
   readonly #maxFailures: number;
@@ -40,6 +60,7 @@ export class AbuseGuard {
   readonly #trusted: BlockList;
   readonly #onFailure: AbuseGuardOptions['onFailure'];
   readonly #onBan: AbuseGuardOptions['onBan'];
+  readonly #slots: CheckSlots;
 
   constructor(
     private readonly redis: Redis,
@@ -53,6 +74,20 @@ export class AbuseGuard {
     this.#trusted = networkBlockList(options.trustedNetworks ?? []);
     this.#onFailure = options.onFailure;
     this.#onBan = options.onBan;
+    this.#slots = new CheckSlots(redis, {
+      maxFailures: this.#maxFailures,
+      maxInFlight: options.maxInFlight ?? 5,
+      waitMs: options.slotWaitMs ?? 2000,
+      windowSeconds: this.#windowSeconds,
+    });
+  }
+
+  #slotKeys(key: string): SlotKeys {
+    return {
+      ban: this.#banKey(key),
+      failures: this.#failuresKey(key),
+      inFlight: `${this.keys.abusePrefix()}:inflight:${key}`,
+    };
   }
 
   #failuresKey(ip: string): string {
@@ -75,24 +110,69 @@ export class AbuseGuard {
   async isBanned(ip: string): Promise<boolean> {
     const plain = plainIp(ip);
     if (this.isTrusted(plain)) return false;
-    return (await this.redis.exists(this.#banKey(plain))) === 1;
+    return (await this.redis.exists(this.#banKey(guardAddress(plain)))) === 1;
   }
 
-  /** Count one failure, log it, and ban the IP when it reaches the limit. */
+  /**
+   * Take a slot before checking a secret (CONTRACT §Abuse guard: guesses in flight
+   * together count too). In one script: refused when the address is banned, and no slot
+   * while failures + checks in flight have reached the ban limit or the in-flight cap — so
+   * at most ten checks are ever made before the ban and none after it, however many
+   * guesses arrive at once. A full address waits a little for a slot (a burst of honest
+   * logins settles in milliseconds) and is then answered "busy", unchecked.
+   */
+  async reserve(ip: string): Promise<ReserveResult> {
+    const plain = plainIp(ip);
+    if (this.isTrusted(plain)) return { ok: true, reservation: { ip: plain, trusted: true } };
+    const answer = await this.#slots.take(this.#slotKeys(guardAddress(plain)));
+    if (answer === 'ok') return { ok: true, reservation: { ip: plain, trusted: false } };
+    return { ok: false, reason: answer };
+  }
+
+  /**
+   * Give the slot back with the check's outcome. A success is allowed only if the address
+   * was not banned meanwhile (by guesses that were in flight with it); a failure is
+   * counted, logged and may ban, exactly as recordFailure.
+   */
+  async settle(
+    reservation: Reservation,
+    outcome: { ok: true } | { ok: false; failure: AuthFailure },
+  ): Promise<{ allowed: boolean; banned: boolean }> {
+    if (!outcome.ok) this.#logFailure(outcome.failure);
+    if (reservation.trusted) return { allowed: outcome.ok, banned: false };
+    const key = guardAddress(reservation.ip);
+    const count = await this.#slots.give(this.#slotKeys(key), outcome.ok);
+    if (outcome.ok)
+      return count === -1 ? { allowed: false, banned: true } : { allowed: true, banned: false };
+    return { allowed: false, banned: await this.#banAtLimit(key, count, outcome.failure) };
+  }
+
+  /** Count one failure made without a slot (a malformed exchange), log it, maybe ban. */
   async recordFailure(failure: AuthFailure): Promise<{ banned: boolean }> {
+    const ip = plainIp(failure.ip);
+    this.#logFailure(failure);
+    if (this.isTrusted(ip)) return { banned: false };
+    const key = guardAddress(ip);
+    const [[, count]] = (await this.redis
+      .multi()
+      .incr(this.#failuresKey(key))
+      .expire(this.#failuresKey(key), this.#windowSeconds, 'NX')
+      .exec()) as [[unknown, number]];
+    return { banned: await this.#banAtLimit(key, count, failure) };
+  }
+
+  #logFailure(failure: AuthFailure): void {
     const ip = plainIp(failure.ip);
     this.logger.warn(
       { event: LogEvent.authFailed, ip, protocol: failure.protocol, user: failure.user },
       'authentication failed',
     );
     this.#onFailure?.({ ...failure, ip });
-    if (this.isTrusted(ip)) return { banned: false };
-    const [[, count]] = (await this.redis
-      .multi()
-      .incr(this.#failuresKey(ip))
-      .expire(this.#failuresKey(ip), this.#windowSeconds, 'NX')
-      .exec()) as [[unknown, number]];
-    if (count < this.#maxFailures) return { banned: false };
+  }
+
+  /** Ban `ip` (a guard address) when `count` failures reached the limit; whether it did. */
+  async #banAtLimit(ip: string, count: number, failure: AuthFailure): Promise<boolean> {
+    if (count < this.#maxFailures) return false;
     const offences = await this.redis.incr(this.#offencesKey(ip));
     await this.redis.expire(this.#offencesKey(ip), 30 * 24 * 3600);
     const seconds = this.#banSeconds * 2 ** Math.min(offences - 1, 10);
@@ -104,7 +184,14 @@ export class AbuseGuard {
       .del(this.#failuresKey(ip))
       .exec();
     this.logger.warn(
-      { event: LogEvent.ipBanned, ip, protocol: failure.protocol, user: failure.user, seconds },
+      {
+        event: LogEvent.ipBanned,
+        ip: plainIp(failure.ip),
+        ...(ip.endsWith('/64') ? { network: ip } : {}),
+        protocol: failure.protocol,
+        user: failure.user,
+        seconds,
+      },
       'ip banned',
     );
     this.#onBan?.({
@@ -114,12 +201,12 @@ export class AbuseGuard {
       at: new Date(until - seconds * 1000).toISOString(),
       until: new Date(until).toISOString(),
     });
-    return { banned: true };
+    return true;
   }
 
   /** Failures counted for an IP in the current window. */
   async failureCount(ip: string): Promise<number> {
-    return Number((await this.redis.get(this.#failuresKey(plainIp(ip)))) ?? 0);
+    return Number((await this.redis.get(this.#failuresKey(guardAddress(ip)))) ?? 0);
   }
 
   /**
@@ -128,7 +215,7 @@ export class AbuseGuard {
    */
   async forgiveFailures(ip: string, count: number): Promise<void> {
     if (count <= 0) return;
-    const key = this.#failuresKey(plainIp(ip));
+    const key = this.#failuresKey(guardAddress(ip));
     const left = await this.redis.decrby(key, count);
     if (left <= 0) await this.redis.del(key);
   }
@@ -151,7 +238,7 @@ export class AbuseGuard {
 
   /** Lift a ban; false when the IP was not banned. Its failure count starts again. */
   async unban(ip: string): Promise<boolean> {
-    const plain = plainIp(ip);
+    const plain = guardAddress(ip);
     const [[, removed]] = (await this.redis
       .multi()
       .del(this.#banKey(plain))

@@ -1,7 +1,7 @@
 import { normalizeAddress } from '../message/addresses.js';
 
 /**
- * `--allow-from` patterns (CONTRACT §CLI): `user@example.com` (that address),
+ * `--allow-from` and `--allow-to` patterns (CONTRACT §CLI, same syntax): `user@example.com` (that address),
  * `*@example.com` (any address of that domain, not its subdomains),
  * `*@*.example.com` (any address of any subdomain).
  */
@@ -31,4 +31,12 @@ function splitAt(address: string): [string, string] {
 /** Whether a credential granted `patterns` may send as `address`. */
 export function isSenderAllowed(patterns: readonly string[], address: string): boolean {
   return patterns.some((pattern) => matchesPattern(pattern, address));
+}
+
+/**
+ * Whether a credential with `--allow-to` `patterns` may mail `address`. No pattern = no
+ * recipient limit; with at least one, every recipient must match one (CONTRACT §CLI).
+ */
+export function isRecipientAllowed(patterns: readonly string[], address: string): boolean {
+  return patterns.length === 0 || isSenderAllowed(patterns, address);
 }

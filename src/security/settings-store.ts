@@ -1,4 +1,6 @@
 import type { Redis } from 'ioredis';
+import { MIN_ADMIN_PASSWORD_LENGTH } from '../config/schema.js';
+import { PostwardenError } from '../errors.js';
 import type { Keys } from '../redis/keys.js';
 import { generatePassword, hashPassword, verifyPassword } from './password.js';
 
@@ -25,8 +27,30 @@ export class SettingsStore {
     return stored !== null && (await verifyPassword(password, stored));
   }
 
+  /**
+   * A new admin password (at least MIN_ADMIN_PASSWORD_LENGTH characters, else
+   * PostwardenError `weak_password`). Its generation goes up in the same step, which ends
+   * every admin session made under the old one (SessionStore compares it on each request:
+   * one field read, no scan of the sessions).
+   */
   async setAdminPassword(password: string): Promise<void> {
-    await this.redis.hset(this.keys.settings(), 'passwordHash', await hashPassword(password));
+    if ([...password].length < MIN_ADMIN_PASSWORD_LENGTH) {
+      throw new PostwardenError(
+        'weak_password',
+        `the admin password must have at least ${MIN_ADMIN_PASSWORD_LENGTH} characters`,
+      );
+    }
+    const hash = await hashPassword(password);
+    await this.redis
+      .multi()
+      .hset(this.keys.settings(), 'passwordHash', hash)
+      .hincrby(this.keys.settings(), 'passwordGeneration', 1)
+      .exec();
+  }
+
+  /** Which admin password is current: sessions remember it (0 before the first change). */
+  async adminPasswordGeneration(): Promise<string> {
+    return (await this.redis.hget(this.keys.settings(), 'passwordGeneration')) ?? '0';
   }
 
   /**

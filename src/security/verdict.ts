@@ -9,6 +9,8 @@ export type DenialCode =
   | 'sender_not_allowed'
   /** A `From:`/`Sender:` mailbox not granted (SMTP answers 550 after DATA, HTTP 403). */
   | 'header_sender_not_allowed'
+  /** A recipient outside the credential's `--allow-to` (SMTP 550 at RCPT, HTTP 403). */
+  | 'recipient_not_allowed'
   | 'too_large'
   | 'too_many_recipients'
   | 'rate_limited'

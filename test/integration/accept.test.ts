@@ -49,6 +49,7 @@ describe('acceptSubmission (the one door)', () => {
     store = new MessageStore(redis, keys);
     queue = new MailQueue(redis, keys);
     deps = {
+      credentials,
       staging: new Staging(redis, keys, queue),
       durability,
       rateLimiter: new CredentialRateLimiter(redis, keys),

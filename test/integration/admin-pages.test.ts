@@ -99,15 +99,18 @@ describe('admin pages and API with a session', () => {
     const staging = new Staging(redis, keys, parked);
     try {
       for (let i = 0; i < 26; i++) {
-        await staging.stage('shop', {
-          protocol: 'http',
-          envelope: { from: 'orders@example.com', to: ['page@example.net'] },
-          raw: Buffer.from('Subject: page\r\n\r\nx\r\n'),
-          headerSenders: ['orders@example.com'],
-          fromHeader: 'orders@example.com',
-          subject: 'page',
-          messageIdHeader: `<p${i}@example.com>`,
-        });
+        await staging.stage(
+          { id: 'cr_shop', name: 'shop' },
+          {
+            protocol: 'http',
+            envelope: { from: 'orders@example.com', to: ['page@example.net'] },
+            raw: Buffer.from('Subject: page\r\n\r\nx\r\n'),
+            headerSenders: ['orders@example.com'],
+            fromHeader: 'orders@example.com',
+            subject: 'page',
+            messageIdHeader: `<p${i}@example.com>`,
+          },
+        );
       }
     } finally {
       await parked.close();

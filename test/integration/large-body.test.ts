@@ -14,6 +14,9 @@ import { startTestRedis, type TestRedis } from '../support/redis.js';
 import { testTlsPair } from '../support/tls.js';
 import { waitUntil } from '../support/wait-until.js';
 
+/** The owning credential of the messages staged here. */
+const SHOP = { id: 'cr_shop', name: 'shop' };
+
 /** A body over the upload threshold, not a whole number of pieces, no two pieces alike. */
 function largeRaw(): Buffer {
   const head = 'From: orders@example.com\r\nTo: a@example.net\r\nSubject: big\r\n\r\n';
@@ -84,7 +87,7 @@ describe('a large body is written ahead in pieces and staged by rename', () => {
     assert.equal(await store.get(id), undefined);
     assert.equal(await store.hasBody(id), false);
 
-    assert.equal((await staging.commit(id, 'shop', submission(raw), upload)).owner, id);
+    assert.equal((await staging.commit(id, SHOP, submission(raw), upload)).owner, id);
     assert.equal((await store.get(id))?.size, raw.length);
     assert.ok((await redis.getBuffer(keys.body(id)))?.equals(raw), 'body byte for byte');
     assert.equal(await redis.ttl(keys.body(id)), -1, 'the upload TTL did not follow the body');
@@ -94,11 +97,11 @@ describe('a large body is written ahead in pieces and staged by rename', () => {
 
   it('a repeated Idempotency-Key deletes its upload and writes nothing', async () => {
     const raw = largeRaw();
-    const first = await staging.stage('shop', submission(raw, 'k-big'));
+    const first = await staging.stage(SHOP, submission(raw, 'k-big'));
     assert.ok(first);
     const index = await redis.zcard(keys.messageIndex());
     const waiting = (await queue.counts()).waiting;
-    const repeat = await staging.stage('shop', submission(raw, 'k-big'));
+    const repeat = await staging.stage(SHOP, submission(raw, 'k-big'));
     assert.deepEqual(repeat, { id: first.id, duplicate: true, held: false });
     assert.equal(await redis.zcard(keys.messageIndex()), index);
     assert.equal((await queue.counts()).waiting, waiting, 'the job added for the repeat is gone');
@@ -116,7 +119,7 @@ describe('a large body is written ahead in pieces and staged by rename', () => {
       const upload = await ownStaging.uploadBody(id, raw);
       assert.ok(upload);
       own.disconnect(); // Redis is gone for this connection before the MULTI.
-      await assert.rejects(ownStaging.commit(id, 'shop', submission(raw), upload));
+      await assert.rejects(ownStaging.commit(id, SHOP, submission(raw), upload));
       assert.equal(await store.get(id), undefined);
       assert.equal(await store.hasBody(id), false);
       assert.equal(await queue.hasJob(id), false);
@@ -135,7 +138,7 @@ describe('a large body is written ahead in pieces and staged by rename', () => {
     const upload = await staging.uploadBody(id, raw);
     assert.ok(upload);
     await redis.del(upload.key); // Expired, or lost with a Redis that kept no data.
-    await assert.rejects(staging.commit(id, 'shop', submission(raw), upload), /upload is missing/);
+    await assert.rejects(staging.commit(id, SHOP, submission(raw), upload), /upload is missing/);
     assert.equal(await store.get(id), undefined);
     assert.equal(await store.hasBody(id), false);
   });

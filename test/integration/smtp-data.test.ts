@@ -213,13 +213,17 @@ describe('SMTP intake: end of DATA', () => {
     assert.match(await submit(client, crlf('From: orders@example.com\n\nhi\n')), QUEUED);
   });
 
-  it('refuses DATA from a credential revoked after AUTH', async () => {
+  it('refuses MAIL, and DATA in progress, from a credential revoked after AUTH', async () => {
     const revokedSecret = await h.credential({ name: 'gone', allowFrom: ['*@example.com'] });
     const client = await session('gone', revokedSecret);
+    assert.match(await client.command('MAIL FROM:<orders@example.com>'), /^250 /);
+    assert.match(await client.command('RCPT TO:<a@example.net>'), /^250 /);
+    assert.match(await client.command('DATA'), /^354 /);
     await h.services.credentials.revoke('gone');
     await assertNothingQueued(async () => {
-      const reply = await submit(client, crlf('From: orders@example.com\n\nhi\n'));
+      const reply = await client.command('From: orders@example.com\r\n\r\nhi\r\n.');
       assert.match(reply, /^530 5\.7\.0 /);
+      assert.match(await client.command('MAIL FROM:<orders@example.com>'), /^530 5\.7\.0 /);
     });
   });
 });

@@ -57,7 +57,7 @@ export async function startFaultWorld(upstreamUrl: string): Promise<FaultWorld> 
           redisUrl: world.redis.url,
           upstreamUrl: world.upstreamUrl,
           fastRetry: true,
-          adminPassword: 'x',
+          adminPassword: 'faults-admin-password',
         },
         extraEnv,
       );

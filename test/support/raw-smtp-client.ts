@@ -35,9 +35,15 @@ export class RawSmtpClient {
    */
   static async connect(
     port: number,
-    options: { implicitTls?: boolean; localAddress?: string; talkFirst?: string } = {},
+    options: {
+      implicitTls?: boolean;
+      /** The relay's address: 127.0.0.1 unless given (e.g. ::1 for IPv6 clients). */
+      host?: string;
+      localAddress?: string;
+      talkFirst?: string;
+    } = {},
   ): Promise<RawSmtpClient> {
-    const where = { host: '127.0.0.1', port, localAddress: options.localAddress };
+    const where = { host: options.host ?? '127.0.0.1', port, localAddress: options.localAddress };
     const socket = options.implicitTls
       ? tls.connect({ ...where, rejectUnauthorized: false })
       : net.connect(where);

@@ -48,7 +48,7 @@ describe('buildRawSubmission', () => {
 
   it('uses the hostname for the Message-ID with a null envelope sender and no usable From domain', () => {
     const result = buildRawSubmission(
-      crlf('From: garbage\n\nx\n'),
+      crlf('From: Someone <ü@bücher.example>\n\nx\n'),
       { from: '', to: ['a@b.example'] },
       {
         hostname: 'relay.test',
@@ -58,31 +58,43 @@ describe('buildRawSubmission', () => {
     assert.match(result.submission.messageIdHeader, /@relay\.test>$/);
   });
 
-  it('collects every From: mailbox and the Sender: mailbox as header senders', () => {
+  it('collects the From:, Sender:, Resent-From: and Resent-Sender: mailboxes as header senders', () => {
     const s = build(
-      'From: "Shop" <a@shop.example>, b@shop.example\nFrom: c@shop.example\nSender: =?UTF-8?Q?Caf=C3=A9?= <d@shop.example>\nSubject: =?UTF-8?B?R3LDvMOfZQ==?=\n\nx\n',
+      'From: "Shop" <a@shop.example>\nSender: =?UTF-8?Q?Caf=C3=A9?= <d@shop.example>\nResent-From: e@shop.example\nResent-Sender: F <f@shop.example>\nSubject: =?UTF-8?B?R3LDvMOfZQ==?=\n\nx\n',
     );
     assert.deepEqual(s.headerSenders, [
       'a@shop.example',
-      'b@shop.example',
-      'c@shop.example',
       'd@shop.example',
+      'e@shop.example',
+      'f@shop.example',
     ]);
-    assert.equal(s.fromHeader, '"Shop" <a@shop.example>, b@shop.example, c@shop.example');
+    assert.equal(s.fromHeader, '"Shop" <a@shop.example>');
     assert.equal(s.subject, 'Grüße');
   });
 
-  it('keeps an unparseable From: entry as an empty sender, so the grant check refuses it', () => {
-    assert.deepEqual(build('From: garbage\n\nx\n').headerSenders, ['']);
+  it('removes a submitted Return-Path', () => {
+    const s = build('Return-Path: <ceo@bank.example>\nFrom: a@shop.example\nSubject: s\n\nx\n');
+    assert.doesNotMatch(s.raw.toString('latin1'), /Return-Path/i);
+  });
+
+  it('refuses header senders that are not exactly one well-formed mailbox each', () => {
+    for (const text of [
+      'From: garbage\n\nx\n',
+      'From: a@shop.example, b@shop.example\n\nx\n',
+      'From: a@shop.example\nFrom: b@shop.example\n\nx\n',
+      'From: undisclosed:;\n\nx\n',
+      'From: a@shop.example\nSender: ceo@bank.example <a@shop.example\n\nx\n',
+      'From: a@shop.example\nSender: a@shop.example\nSender: b@shop.example\n\nx\n',
+      'From: a@shop.example\nResent-From: <a@shop.example> ceo@bank.example\n\nx\n',
+      'From: a@shop.example\nResent-Sender: x@@shop.example\n\nx\n',
+    ]) {
+      const result = buildRawSubmission(crlf(text), envelope);
+      assert.equal(result.ok ? 'ok' : result.reason, 'bad_header_sender', text);
+    }
   });
 
   it('refuses a message without a From: mailbox', () => {
-    for (const text of [
-      'Sender: a@shop.example\n\nx\n',
-      'From: \n\nx\n',
-      'From: undisclosed:;\n\nx\n',
-      'no headers at all',
-    ]) {
+    for (const text of ['Sender: a@shop.example\n\nx\n', 'From: \n\nx\n', 'no headers at all']) {
       assert.deepEqual(
         buildRawSubmission(crlf(text), envelope),
         { ok: false, reason: 'no_from_header' },

@@ -8,8 +8,11 @@ import type { Credential, CredentialStore } from '../../src/security/credentials
 import { silentLogger } from '../support/log-sink.js';
 
 const credential: Credential = {
+  id: 'cr_shop',
+  generation: 1,
   name: 'shop',
   allowFrom: ['*@example.com'],
+  allowTo: [],
   ratePerMinute: undefined,
   maxRecipients: undefined,
   createdAt: '',
@@ -23,11 +26,13 @@ function handlers(calls: string[]) {
         calls.push(`authenticate ${name}`);
         return secret === 'right' ? credential : undefined;
       },
+      isProvenSecret: () => false,
     } as unknown as CredentialStore,
     abuseGuard: {
-      recordFailure: async () => {
-        calls.push('recordFailure');
-        return { banned: false };
+      reserve: async (ip: string) => ({ ok: true, reservation: { ip, trusted: false } }),
+      settle: async (_slot: unknown, outcome: { ok: boolean }) => {
+        if (!outcome.ok) calls.push('recordFailure');
+        return { allowed: outcome.ok, banned: false };
       },
     } as unknown as AbuseGuard,
     accept: { limits: { maxRecipients: 2, maxMessageBytes: 100 } } as AcceptDeps,

@@ -14,6 +14,11 @@ function positiveInt(text: string): number | undefined | 'invalid' {
   return /^\d{1,7}$/.test(trimmed) && Number(trimmed) > 0 ? Number(trimmed) : 'invalid';
 }
 
+/** A form field of patterns, separated by commas or white space. */
+function patternList(text: string): string[] {
+  return text.split(/[\s,]+/).filter((pattern) => pattern !== '');
+}
+
 /**
  * The admin's state changes — each a form POST that the guard lets through only with the
  * session's CSRF token — calling the same operations as the CLI (queue/operator,
@@ -44,9 +49,8 @@ export function actionRoutes(deps: AdminDeps) {
       const context = pageContext(request, 'credentials');
       const rate = positiveInt(field(request.body, 'rate'));
       const maxRecipients = positiveInt(field(request.body, 'maxRecipients'));
-      const allowFrom = field(request.body, 'allowFrom')
-        .split(/[\s,]+/)
-        .filter((pattern) => pattern !== '');
+      const allowFrom = patternList(field(request.body, 'allowFrom'));
+      const allowTo = patternList(field(request.body, 'allowTo'));
       const show = async (status: number, extra: Parameters<typeof renderCredentials>[1]) =>
         sendPage(reply, renderCredentials(context, extra), status);
       if (rate === 'invalid' || maxRecipients === 'invalid') {
@@ -59,6 +63,7 @@ export function actionRoutes(deps: AdminDeps) {
         const { credential, secret } = await deps.security.createCredential({
           name: field(request.body, 'name').trim(),
           allowFrom,
+          allowTo,
           ratePerMinute: rate,
           maxRecipients,
         });

@@ -14,6 +14,7 @@ import { renderLogin } from '../views/login.js';
 import { ADMIN_BODY_LIMIT, field } from './form.js';
 
 const LOGIN_TOKEN_SECONDS = 30 * 60;
+const BANNED = 'This address is banned after repeated failed logins.';
 const MAX_PASSWORD_LENGTH = 1024;
 
 function clientIp(request: FastifyRequest): string {
@@ -55,20 +56,31 @@ export function authRoutes(deps: AdminDeps) {
       { config: { adminPublic: true }, bodyLimit: ADMIN_BODY_LIMIT },
       async (request, reply) => {
         const ip = clientIp(request);
-        if (await deps.abuseGuard.isBanned(ip)) {
-          return showLogin(reply, 403, 'This address is banned after repeated failed logins.');
-        }
+        if (await deps.abuseGuard.isBanned(ip)) return showLogin(reply, 403, BANNED);
         const cookieToken = parseCookies(request.headers.cookie).get(LOGIN_COOKIE);
         if (!tokensEqual(cookieToken, field(request.body, '_login'))) {
           // No password was checked: nothing to count. The fresh form carries a new token.
           return showLogin(reply, 403, 'The login form expired; please try again.');
         }
+        // The password is checked only in an abuse-guard slot: guesses sent at once get
+        // no more checks than one after another, and none once the address is banned.
+        const slot = await deps.abuseGuard.reserve(ip);
+        if (!slot.ok) {
+          return slot.reason === 'banned'
+            ? showLogin(reply, 403, BANNED)
+            : showLogin(reply, 429, 'Too many login attempts at once; try again in a moment.');
+        }
         const password = field(request.body, 'password').slice(0, MAX_PASSWORD_LENGTH);
-        if (!(await deps.settings.verifyAdminPassword(password))) {
-          await deps.abuseGuard.recordFailure({ ip, protocol: 'admin', user: 'admin' });
+        const right = await deps.settings.verifyAdminPassword(password);
+        const settled = await deps.abuseGuard.settle(
+          slot.reservation,
+          right ? { ok: true } : { ok: false, failure: { ip, protocol: 'admin', user: 'admin' } },
+        );
+        if (!right) {
           deps.logger.debug({ ip }, 'admin login failed');
           return showLogin(reply, 401, 'Wrong password.');
         }
+        if (!settled.allowed) return showLogin(reply, 403, BANNED);
         const session = await sessions.create();
         reply.header('Set-Cookie', [
           serializeCookie(SESSION_COOKIE, session.id, {

@@ -19,25 +19,30 @@ export function redirectTo(reply: FastifyReply, location: string): FastifyReply 
  * Outcomes shown after a redirect are fixed texts picked by a code in the query string —
  * never free text from the URL, so a crafted link cannot put words on the page.
  */
-const FLASHES: Readonly<Record<string, { kind: 'ok' | 'error'; text: string }>> = {
-  retried: { kind: 'ok', text: 'The message was queued again for delivery.' },
-  not_retried: { kind: 'error', text: 'Nothing to retry: the message is not failed (or is gone).' },
-  unbanned: { kind: 'ok', text: 'The address was unbanned.' },
-  not_banned: { kind: 'ok', text: 'That address was not banned.' },
-  revoked: { kind: 'ok', text: 'The credential was revoked; its secret stopped working.' },
-  not_found: { kind: 'error', text: 'Not found.' },
-  held: { kind: 'ok', text: 'The credential is on hold: its mail is kept, not delivered.' },
-  already_held: { kind: 'ok', text: 'That credential was already on hold.' },
-  released: { kind: 'ok', text: 'Released: its held messages are queued for delivery again.' },
-  not_held: { kind: 'ok', text: 'That credential was not on hold.' },
-  purged: { kind: 'ok', text: 'The held messages were purged; none of them will be delivered.' },
-  paused: { kind: 'ok', text: 'All delivery is paused. Acceptance goes on.' },
-  resumed: { kind: 'ok', text: 'Delivery resumed.' },
+/** Flash codes whose text reports something that did not happen. */
+const ERROR_FLASHES: ReadonlySet<string> = new Set(['not_retried', 'not_found']);
+const FLASHES: Readonly<Record<string, string>> = {
+  retried: 'The message was queued again for delivery.',
+  not_retried: 'Nothing to retry: the message is not failed (or is gone).',
+  unbanned: 'The address was unbanned.',
+  not_banned: 'That address was not banned.',
+  revoked: 'The credential was revoked; its secret stopped working.',
+  not_found: 'Not found.',
+  held: 'The credential is on hold: its mail is kept, not delivered.',
+  already_held: 'That credential was already on hold.',
+  released: 'Released: its held messages are queued for delivery again.',
+  not_held: 'That credential was not on hold.',
+  purged: 'The held messages were purged; none of them will be delivered.',
+  paused: 'All delivery is paused. Acceptance goes on.',
+  resumed: 'Delivery resumed.',
 };
 
 export function flashOf(query: unknown): { kind: 'ok' | 'error'; text: string } | undefined {
   const code = (query as Record<string, unknown> | undefined)?.flash;
-  return typeof code === 'string' ? FLASHES[code] : undefined;
+  const text = typeof code === 'string' ? FLASHES[code] : undefined;
+  return text === undefined
+    ? undefined
+    : { kind: ERROR_FLASHES.has(code as string) ? 'error' : 'ok', text };
 }
 
 export function notFoundPage(request: FastifyRequest): SafeHtml {

@@ -19,6 +19,7 @@ export function renderCredentials(context: PageContext, data: CredentialsPageDat
     (credential) => html`<tr${credential.revoked ? html` class="revoked"` : ''}>
 <td><code>${credential.name}</code></td>
 <td>${credential.allowFrom.join(', ')}</td>
+<td>${credential.allowTo.length > 0 ? credential.allowTo.join(', ') : 'any'}</td>
 <td>${credential.ratePerMinute ?? '—'}</td>
 <td>${credential.maxRecipients ?? '—'}</td>
 <td>${formatTime(credential.createdAt)}</td>
@@ -37,7 +38,7 @@ export function renderCredentials(context: PageContext, data: CredentialsPageDat
     'Credentials',
     context,
     html`${notice(data.flash?.kind ?? 'ok', data.flash?.text)}${created}
-<table><thead><tr><th>Name</th><th>Allowed senders</th><th>Rate/min</th><th>Max recipients</th><th>Created</th><th></th></tr></thead>
+<table><thead><tr><th>Name</th><th>Allowed senders</th><th>Allowed recipients</th><th>Rate/min</th><th>Max recipients</th><th>Created</th><th></th></tr></thead>
 <tbody>${rows}</tbody></table>
 <h2>Create a credential</h2>
 ${postForm(
@@ -45,6 +46,7 @@ ${postForm(
   '/admin/credentials',
   html`<label>Name <input name="name" required pattern="[A-Za-z0-9][A-Za-z0-9._\\-]{0,63}"></label>
 <label>Allowed senders <input name="allowFrom" required placeholder="*@example.com, noreply@example.org"></label>
+<label>Allowed recipients <input name="allowTo" placeholder="any (or *@example.net, ops@example.org)"></label>
 <label>Rate per minute <input name="rate" inputmode="numeric" placeholder="none"></label>
 <label>Max recipients <input name="maxRecipients" inputmode="numeric" placeholder="default"></label>
 <button type="submit">Create</button>`,

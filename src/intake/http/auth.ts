@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { QueueUnavailableError } from '../../errors.js';
 import type { AbuseGuard } from '../../security/abuse-guard.js';
 import type { Credential, CredentialStore } from '../../security/credentials/store.js';
-import { type Denial, deny } from '../../security/verdict.js';
+import { type Denial, deny, isDenial } from '../../security/verdict.js';
 import { clientIp } from './client-ip.js';
 import { sendDenial } from './errors.js';
 
@@ -40,31 +40,51 @@ function refuseUnread(reply: FastifyReply, denial: Denial): FastifyReply {
  * unauthenticated client cannot make us parse a large body. Order (CONTRACT §HTTP API,
  * §Abuse guard): a banned IP is refused first (403), then a missing, unknown or revoked
  * secret is 401 and counts as a failure against the IP (user null: a bearer has no name).
+ * A secret not yet proven in this process is checked only in an abuse-guard slot, so
+ * guesses sent at once get no more checks than one after another.
  */
 export function createBearerAuth(deps: BearerAuthDeps) {
+  async function check(ip: string, secret: string | undefined): Promise<Denial | Credential> {
+    if (secret !== undefined && deps.credentials.isProvenSecret(secret)) {
+      // Both reads go out together: one round trip. A banned address is still refused.
+      const [banned, credential] = await Promise.all([
+        deps.abuseGuard.isBanned(ip),
+        deps.credentials.authenticateBySecret(secret),
+      ]);
+      if (banned) return BANNED;
+      if (credential) return credential;
+      await deps.abuseGuard.recordFailure({ ip, protocol: 'http', user: null });
+      return UNAUTHORIZED;
+    }
+    const slot = await deps.abuseGuard.reserve(ip);
+    if (!slot.ok) return slot.reason === 'banned' ? BANNED : BUSY;
+    const credential = secret ? await deps.credentials.authenticateBySecret(secret) : undefined;
+    const settled = await deps.abuseGuard.settle(
+      slot.reservation,
+      credential ? { ok: true } : { ok: false, failure: { ip, protocol: 'http', user: null } },
+    );
+    if (credential && settled.allowed) return credential;
+    return credential ? BANNED : UNAUTHORIZED;
+  }
+
   return async function bearerAuth(
     request: FastifyRequest,
     reply: FastifyReply,
   ): Promise<FastifyReply | undefined> {
-    const ip = clientIp(request);
+    let verdict: Denial | Credential;
     try {
-      // Both reads go out together: one Redis round trip instead of two in a row. The
-      // verdict order is unchanged — a banned address is refused whatever its token.
-      const secret = bearerSecret(request);
-      const [banned, credential] = await Promise.all([
-        deps.abuseGuard.isBanned(ip),
-        secret ? deps.credentials.authenticateBySecret(secret) : undefined,
-      ]);
-      if (banned) return refuseUnread(reply, deny('banned', 'this client address is banned'));
-      if (!credential) {
-        await deps.abuseGuard.recordFailure({ ip, protocol: 'http', user: null });
-        return refuseUnread(reply, deny('unauthorized', 'a valid bearer token is required'));
-      }
-      request.apiCredential = credential;
-      return undefined;
+      verdict = await check(clientIp(request), bearerSecret(request));
     } catch (error) {
       // Redis unreachable: say so (503) rather than letting anyone through or answering 500.
       throw new QueueUnavailableError('credential store unreachable', { cause: error });
     }
+    if (isDenial(verdict)) return refuseUnread(reply, verdict);
+    request.apiCredential = verdict;
+    return undefined;
   };
 }
+
+const BANNED = deny('banned', 'this client address is banned');
+const UNAUTHORIZED = deny('unauthorized', 'a valid bearer token is required');
+/** Every check this address may have before a ban is in flight: try again in a moment. */
+const BUSY = deny('rate_limited', 'too many authentication attempts at once', 1);

@@ -12,6 +12,7 @@ const DENIAL_STATUS: Readonly<Record<DenialCode, { status: number; code: string 
   sender_not_allowed: { status: 403, code: 'sender_not_allowed' },
   // HTTP composes From: from `from`, so a header sender refusal is the same answer.
   header_sender_not_allowed: { status: 403, code: 'sender_not_allowed' },
+  recipient_not_allowed: { status: 403, code: 'recipient_not_allowed' },
   too_large: { status: 413, code: 'too_large' },
   too_many_recipients: { status: 422, code: 'too_many_recipients' },
   rate_limited: { status: 429, code: 'rate_limited' },

@@ -100,7 +100,8 @@ export function messagesRoutes(deps: MessagesRoutesDeps) {
           throw new QueueUnavailableError('message store unreachable', { cause: error });
         }
         // Another credential's message is "not found" too: do not reveal that it exists.
-        if (!view || view.credential !== credential.name) {
+        // By id, not name: a revoked name created again owns none of the old messages.
+        if (!view || view.credentialId !== credential.id) {
           return sendError(reply, HttpErrors.notFound);
         }
         return reply.code(200).send(publicView(view));

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { parseMailboxList } from '../../message/addresses.js';
+import { readHeaderSenders } from '../../message/header-senders.js';
 import {
   decodeEncodedWords,
   editHeaders,
@@ -9,12 +9,17 @@ import {
 } from '../../message/headers.js';
 import type { Envelope, Submission } from '../../message/types.js';
 
-/** Header fields that never leave the relay (CONTRACT §SMTP submission, §Delivery). */
-const REMOVED_FIELDS = ['bcc', 'resent-bcc', 'idempotency-key'];
+/**
+ * Header fields that never leave the relay (CONTRACT §SMTP submission, §Delivery).
+ * Return-Path is the final receiver's record of the envelope sender; one written by the
+ * client would be a second, unchecked sender claim.
+ */
+const REMOVED_FIELDS = ['bcc', 'resent-bcc', 'idempotency-key', 'return-path'];
 
 export type RawSubmissionResult =
   | { ok: true; submission: Submission }
-  | { ok: false; reason: 'no_from_header' };
+  | { ok: false; reason: 'no_from_header' }
+  | { ok: false; reason: 'bad_header_sender'; detail: string };
 
 export interface RawSubmissionOptions {
   /** Domain for a generated Message-ID when the sender's domain is unknown. */
@@ -40,9 +45,10 @@ function generateMessageId(domain: string): string {
 /**
  * The DATA bytes of an SMTP submission → a Submission for the one door. The message is
  * kept byte for byte (ARCHITECTURE: never re-compose it); the only edits are the ones the
- * contract names: `Bcc:`, `Resent-Bcc:` and `Idempotency-Key:` removed (the key's value is
- * kept for intake/accept), `Message-ID:` and `Date:` prepended when missing.
- * A message without `From:` is refused: there is no header sender to hold to the grant.
+ * contract names: `Bcc:`, `Resent-Bcc:`, `Return-Path:` and `Idempotency-Key:` removed (the
+ * key's value is kept for intake/accept), `Message-ID:` and `Date:` prepended when missing.
+ * A message without `From:`, or whose header senders are not each exactly one
+ * well-formed mailbox (readHeaderSenders), is refused before the grant check.
  */
 export function buildRawSubmission(
   data: Buffer,
@@ -50,14 +56,8 @@ export function buildRawSubmission(
   options: RawSubmissionOptions = {},
 ): RawSubmissionResult {
   const parsed = parseHeaders(data);
-  const fromValues = headerValues(parsed, 'from');
-  if (fromValues.length === 0) return { ok: false, reason: 'no_from_header' };
-  const fromMailboxes = fromValues.flatMap((value) => parseMailboxList(value));
-  // `From:` with no mailbox at all is no author either (a bare Sender: must not stand in).
-  if (fromMailboxes.length === 0) return { ok: false, reason: 'no_from_header' };
-  const senderMailboxes = headerValues(parsed, 'sender').flatMap((value) =>
-    parseMailboxList(value),
-  );
+  const senders = readHeaderSenders(parsed);
+  if (!senders.ok) return senders;
   const idempotencyKey = headerValues(parsed, 'idempotency-key')[0]?.trim() || undefined;
 
   const added: string[] = [];
@@ -65,7 +65,7 @@ export function buildRawSubmission(
   if (!messageIdHeader) {
     const domain =
       domainOf(envelope.from) ??
-      domainOf(fromMailboxes[0] ?? '') ??
+      domainOf(senders.fromAddress) ??
       options.hostname ??
       'postwarden.invalid';
     messageIdHeader = generateMessageId(domain);
@@ -87,10 +87,8 @@ export function buildRawSubmission(
       protocol: 'smtp',
       envelope,
       raw,
-      // Every From: mailbox and the Sender: mailbox; an unparseable entry stays as '' and
-      // is refused by the grant check (fail closed).
-      headerSenders: [...fromMailboxes, ...senderMailboxes],
-      fromHeader: decodeEncodedWords(fromValues.join(', ')),
+      headerSenders: senders.senders,
+      fromHeader: decodeEncodedWords(senders.fromValue),
       subject: decodeEncodedWords(headerValues(parsed, 'subject')[0] ?? ''),
       messageIdHeader,
       idempotencyKey,

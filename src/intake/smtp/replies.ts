@@ -30,6 +30,7 @@ const DENIAL_REPLIES = parseTable<DenialCode>({
   banned: '554 5.7.1',
   sender_not_allowed: '553 5.7.1',
   header_sender_not_allowed: '550 5.7.1',
+  recipient_not_allowed: '550 5.7.1',
   too_large: '552 5.3.4',
   too_many_recipients: '452 4.5.3',
   rate_limited: '451 4.7.1',

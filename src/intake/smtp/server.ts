@@ -59,7 +59,6 @@ export function createSmtpIntake(deps: SmtpIntakeDeps): SmtpIntake {
   const logger = deps.logger.child({ component: 'smtp' });
   const session = createSessionHandlers({ ...deps, logger });
   const onData = createDataHandler({
-    credentials: deps.credentials,
     accept: deps.accept,
     hostname: deps.hostname,
     stateOf: session.stateOf,
@@ -96,7 +95,10 @@ export function createSmtpIntake(deps: SmtpIntakeDeps): SmtpIntake {
     };
   }
 
-  const greeting = { greetingDelayMs: deps.greetingDelayMs };
+  const greeting = {
+    greetingDelayMs: deps.greetingDelayMs,
+    onMalformedAuth: session.onMalformedAuth,
+  };
   const servers: { server: PatchedSmtpServer; port: number; variable: string }[] = [
     {
       server: new PatchedSmtpServer(options(false), greeting),

@@ -10,7 +10,7 @@ import { plainIp } from '../../observability/events.js';
 import type { AbuseGuard } from '../../security/abuse-guard.js';
 import { ConnectionLimiter } from '../../security/connection-limits.js';
 import type { Credential, CredentialStore } from '../../security/credentials/store.js';
-import { type AcceptDeps, checkEnvelopeSender, recipientLimit } from '../accept.js';
+import { type AcceptDeps, checkEnvelopeSender, checkRecipient, recipientLimit } from '../accept.js';
 import { isLoopbackAddress } from './loopback.js';
 import {
   Replies,
@@ -107,9 +107,11 @@ export function createSessionHandlers(deps: SessionDeps) {
     if (!session.secure && !isLoopbackSession(session))
       throw replyError(Replies.encryptionRequired);
     const user = auth.username ?? '';
+    const password = auth.password ?? '';
     let credential: Credential | undefined;
+    let banned = false;
     try {
-      credential = await deps.credentials.authenticate(user, auth.password ?? '');
+      ({ credential, banned } = await checkSecret(state, user, password));
     } catch (error) {
       state.logger.warn({ err: { message: (error as Error).message } }, 'auth lookup failed');
       throw replyError(Replies.authUnavailable);
@@ -119,18 +121,67 @@ export function createSessionHandlers(deps: SessionDeps) {
       return { user: credential };
     }
     state.authFailures += 1;
-    const { banned } = await deps.abuseGuard
-      .recordFailure({ ip: state.ip, protocol: 'smtp', user })
-      .catch(() => ({ banned: false }));
     if (banned || state.authFailures >= MAX_AUTH_FAILURES_PER_CONNECTION) {
       throw replyError(Replies.tooManyAuthFailures);
     }
     throw replyError(Replies.authFailed);
   }
 
-  function onMailFrom(address: SMTPServerAddress, session: SMTPServerSession): void {
-    const credential = credentialOf(session);
-    if (!credential) throw replyError(Replies.authRequired);
+  /**
+   * The secret checked in an abuse-guard slot (unless it authenticated here before), so
+   * parallel guesses from many connections cannot outrun the ban (CONTRACT §Abuse guard).
+   * No slot: `busy` → 454, banned → counted as a failure that closes the connection.
+   */
+  async function checkSecret(
+    state: ConnectionState,
+    user: string,
+    password: string,
+  ): Promise<{ credential: Credential | undefined; banned: boolean }> {
+    const failure = { ip: state.ip, protocol: 'smtp' as const, user };
+    if (deps.credentials.isProvenSecret(password, user)) {
+      const credential = await deps.credentials.authenticate(user, password);
+      if (credential) return { credential, banned: false };
+      const { banned } = await deps.abuseGuard.recordFailure(failure);
+      return { credential: undefined, banned };
+    }
+    const slot = await deps.abuseGuard.reserve(state.ip);
+    if (!slot.ok) {
+      if (slot.reason === 'busy') throw replyError(Replies.authUnavailable);
+      return { credential: undefined, banned: true };
+    }
+    const credential = await deps.credentials.authenticate(user, password);
+    const settled = await deps.abuseGuard.settle(
+      slot.reservation,
+      credential ? { ok: true } : { ok: false, failure },
+    );
+    return settled.allowed
+      ? { credential, banned: false }
+      : { credential: undefined, banned: settled.banned };
+  }
+
+  /**
+   * A malformed AUTH exchange (smtp-server answered it 501 itself: a PLAIN token without
+   * its NULs, an empty LOGIN user name) is a failure like a wrong secret (CONTRACT §Abuse
+   * guard): counted for the address, and the third on a connection closes it. Returns
+   * whether to close; the count for the address is written in the background.
+   */
+  function onMalformedAuth(session: SMTPServerSession): boolean {
+    const state = stateOf(session);
+    state.authFailures += 1;
+    deps.abuseGuard
+      .recordFailure({ ip: state.ip, protocol: 'smtp', user: null })
+      .catch((error: Error) =>
+        state.logger.warn({ err: { message: error.message } }, 'auth failure not counted'),
+      );
+    return state.authFailures >= MAX_AUTH_FAILURES_PER_CONNECTION;
+  }
+
+  async function onMailFrom(address: SMTPServerAddress, session: SMTPServerSession) {
+    const held = credentialOf(session);
+    if (!held) throw replyError(Replies.authRequired);
+    // The session keeps the credential it authenticated as: after a rotate, a revoke or a
+    // re-create of the name it may start no new transaction (CONTRACT §CLI: 530 5.7.0).
+    const credential = await currentOrRefuse(held, stateOf(session));
     const from = address.address;
     if (from !== '' && !isValidAddress(from)) throw replyError(Replies.badSenderSyntax);
     const declared = Number(address.args && (address.args as Record<string, unknown>).SIZE);
@@ -144,10 +195,34 @@ export function createSessionHandlers(deps: SessionDeps) {
     }
   }
 
+  async function currentOrRefuse(held: Credential, state: ConnectionState): Promise<Credential> {
+    let current: Credential | undefined;
+    try {
+      current = await deps.credentials.current(held);
+    } catch (error) {
+      state.logger.warn({ err: { message: (error as Error).message } }, 'credential check failed');
+      throw replyError(Replies.authUnavailable);
+    }
+    if (current) return current;
+    state.logger.info({ credential: held.name }, 'session credential rotated or revoked');
+    throw replyError(
+      replyForDenial({
+        code: 'unauthorized',
+        message: 'Credential rotated or revoked since AUTH; authenticate again',
+      }),
+    );
+  }
+
   function onRcptTo(address: SMTPServerAddress, session: SMTPServerSession): void {
     const credential = credentialOf(session);
     if (!credential) throw replyError(Replies.authRequired);
     if (!isValidAddress(address.address)) throw replyError(Replies.badRecipientSyntax);
+    // CONTRACT: `550 5.7.1` for this recipient only; the others of the transaction stay.
+    const refused = checkRecipient(credential, address.address);
+    if (refused) {
+      stateOf(session).logger.info({ code: refused.code }, 'recipient refused');
+      throw replyError(replyForDenial(refused));
+    }
     const limit = recipientLimit(deps.accept, credential);
     const key = address.address.toLowerCase();
     const current = session.envelope.rcptTo;
@@ -167,6 +242,7 @@ export function createSessionHandlers(deps: SessionDeps) {
   return {
     stateOf,
     onClose,
+    onMalformedAuth,
     onConnect: (session: SMTPServerSession, done: Done) => {
       onConnect(session).then(() => done(), done);
     },
@@ -174,7 +250,7 @@ export function createSessionHandlers(deps: SessionDeps) {
       onAuth(auth, session).then((response) => done(null, response), done);
     },
     onMailFrom: (address: SMTPServerAddress, session: SMTPServerSession, done: Done) => {
-      settle(() => onMailFrom(address, session), done);
+      onMailFrom(address, session).then(() => done(), done);
     },
     onRcptTo: (address: SMTPServerAddress, session: SMTPServerSession, done: Done) => {
       settle(() => onRcptTo(address, session), done);

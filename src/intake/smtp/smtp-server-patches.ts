@@ -37,6 +37,12 @@ import { Replies, replyText } from './replies.js';
  * 4. `init` — the greeting waits `greetingDelayMs` (default 0) instead of a fixed 100 ms;
  *    `setGreetingDelay` says why. The replacement is a copy of 3.21.6's `init()` with
  *    only that wait changed.
+ * 5. `send` — a malformed AUTH exchange is a failure too (CONTRACT §Abuse guard). Its
+ *    sasl.js answers a PLAIN token without the two NULs, an empty or control-character
+ *    LOGIN user name, or extra AUTH arguments with a 501 of its own and never calls
+ *    onAuth, so nothing would count it. The 501s of sasl.js are recognised by their text
+ *    (MALFORMED_AUTH_REPLY, 3.21.6's wording), reported to `onMalformedAuth`, and the one
+ *    it says is too many is sent as our 421 instead, which closes the connection.
  */
 export const SUPPORTED_SMTP_SERVER_VERSIONS: readonly string[] = ['3.21.6'];
 
@@ -70,6 +76,8 @@ type Connection = SMTPServer['connections'] extends Set<infer C> ? C : never;
 export interface PatchOptions {
   /** Wait before the 220 greeting (POSTWARDEN_SMTP_GREETING_DELAY); default 0. */
   greetingDelayMs?: number | undefined;
+  /** Patch 5: a malformed AUTH exchange was refused; return true to close instead. */
+  onMalformedAuth?: ((session: Connection['session']) => boolean) | undefined;
 }
 
 /** smtp-server with the patches above; throws on an smtp-server they were not written for. */
@@ -79,7 +87,7 @@ export class PatchedSmtpServer extends SMTPServer {
     super(options);
     const greetingDelayMs = patches.greetingDelayMs ?? 0;
     this.connections = new AdaptingSet((connection) => {
-      patchReplies(connection);
+      patchReplies(connection, patches.onMalformedAuth);
       setGreetingDelay(connection, greetingDelayMs);
     });
   }
@@ -107,10 +115,26 @@ function needsTlsForAuth(connection: Connection): boolean {
   return !connection.secure && !isLoopbackAddress(connection.remoteAddress);
 }
 
-/** Patches 1–3: `send` and `handler_AUTH`. */
-function patchReplies(connection: Connection): void {
+/** smtp-server 3.21.6 sasl.js's own 501 replies to a malformed exchange (patch 5). */
+const MALFORMED_AUTH_REPLY =
+  /^Error: (?:invalid userdata|missing username|syntax: AUTH PLAIN token|syntax: AUTH LOGIN)$/;
+
+/** Patches 1–3 and 5: `send` and `handler_AUTH`. */
+function patchReplies(
+  connection: Connection,
+  onMalformedAuth: PatchOptions['onMalformedAuth'],
+): void {
   const send = connection.send.bind(connection);
   connection.send = (code, data, context) => {
+    if (code === 501 && typeof data === 'string' && MALFORMED_AUTH_REPLY.test(data)) {
+      if (onMalformedAuth?.(connection.session)) {
+        return send(
+          Replies.tooManyAuthFailures.code,
+          replyText(Replies.tooManyAuthFailures),
+          false,
+        );
+      }
+    }
     if (typeof data === 'string' && LEADING_ENHANCED_CODE.test(data)) {
       return send(code, data, false);
     }

@@ -1,6 +1,5 @@
 import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { LogEvent } from '../../observability/events.js';
-import type { CredentialStore } from '../../security/credentials/store.js';
 import { type AcceptDeps, acceptSubmission } from '../accept.js';
 import { DataGuard } from './data-guard.js';
 import { buildRawSubmission } from './raw-submission.js';
@@ -16,7 +15,6 @@ import {
 import { type ConnectionState, credentialOf } from './session.js';
 
 export interface SubmitDataDeps {
-  credentials: CredentialStore;
   accept: AcceptDeps;
   /** Domain for generated Message-IDs when the sender's domain is unknown. */
   hostname?: string | undefined;
@@ -58,21 +56,22 @@ export function createDataHandler(deps: SubmitDataDeps) {
       );
       return verdict.reason === 'too_large' ? replyTooLarge(maxBytes) : Replies.smuggling;
     }
-    const authed = credentialOf(session);
+    // The door re-checks that this session's credential and secret are still current
+    // (a rotate or revoke since AUTH: 530 5.7.0, CONTRACT §CLI).
+    const credential = credentialOf(session);
     const mailFrom = session.envelope.mailFrom;
-    if (!authed || !mailFrom) return Replies.authRequired;
-    // Re-read the credential: a revoke or a changed grant applies at once.
-    const credential = await deps.credentials.get(authed.name);
-    if (!credential || credential.revoked) {
-      return replyForDenial({ code: 'unauthorized', message: 'Credential no longer valid' });
-    }
+    if (!credential || !mailFrom) return Replies.authRequired;
     // The guard handed the bytes over: header edits may be made in place.
     const built = buildRawSubmission(
       verdict.raw,
       { from: mailFrom.address, to: session.envelope.rcptTo.map((rcpt) => rcpt.address) },
       { hostname: deps.hostname, headroom: verdict.headroom },
     );
-    if (!built.ok) return Replies.noFromHeader;
+    if (!built.ok) {
+      if (built.reason === 'no_from_header') return Replies.noFromHeader;
+      // CONTRACT: a malformed header sender is refused like an ungranted one (550 5.7.1).
+      return replyForDenial({ code: 'header_sender_not_allowed', message: built.detail });
+    }
     const result = await acceptSubmission(
       deps.accept,
       { credential, ip: state.ip },

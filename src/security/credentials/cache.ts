@@ -30,6 +30,12 @@ export class CredentialCache {
   readonly #records = new Map<string, Entry<Record<string, string>>>();
   /** SHA-256 of a bearer secret → credential name. */
   readonly #names = new Map<string, Entry<string>>();
+  /**
+   * Secrets (by hash; for SMTP with the user name) that authenticated here before. Only
+   * a hint for the abuse guard — such a check needs no slot reserved first, since a
+   * guesser cannot produce one — never a verdict: the secret is still checked each time.
+   */
+  readonly #proven = new Set<string>();
 
   constructor(options: CredentialCacheOptions = {}) {
     this.#ttlMs = options.ttlMs ?? DEFAULT_CREDENTIAL_CACHE_TTL_MS;
@@ -62,9 +68,19 @@ export class CredentialCache {
     this.#remember(this.#names, secretHash, version, name);
   }
 
+  isProven(key: string): boolean {
+    return this.#proven.has(key);
+  }
+
+  rememberProven(key: string): void {
+    if (this.#proven.size >= this.#maxEntries) this.#proven.clear();
+    this.#proven.add(key);
+  }
+
   clear(): void {
     this.#records.clear();
     this.#names.clear();
+    this.#proven.clear();
   }
 
   #fresh<T>(map: Map<string, Entry<T>>, key: string, version: string): T | undefined {

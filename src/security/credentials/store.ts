@@ -1,49 +1,19 @@
 import type { Redis } from 'ioredis';
 import { PostwardenError } from '../../errors.js';
 import type { Keys } from '../../redis/keys.js';
-import { isValidSenderPattern } from '../sender-policy.js';
 import { CredentialCache, type CredentialCacheOptions } from './cache.js';
+import {
+  type Credential,
+  checkPatterns,
+  isValidCredentialName,
+  type NewCredential,
+  newCredentialId,
+  normalizePatterns,
+  toCredential,
+} from './record.js';
 import { generateSecret, hashSecret, secretMatchesHash } from './secret.js';
 
-export interface Credential {
-  name: string;
-  allowFrom: string[];
-  /** Messages per minute; undefined = no per-credential limit. */
-  ratePerMinute: number | undefined;
-  /** Recipients per message; undefined = the global POSTWARDEN_MAX_RECIPIENTS. */
-  maxRecipients: number | undefined;
-  /** Trailing-hour volume above which it is held; undefined = POSTWARDEN_HOLD_ABOVE; 0 = never. */
-  holdAbove?: number | undefined;
-  createdAt: string;
-  revoked: boolean;
-}
-
-export interface NewCredential {
-  name: string;
-  allowFrom: string[];
-  ratePerMinute?: number | undefined;
-  maxRecipients?: number | undefined;
-  holdAbove?: number | undefined;
-}
-
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-
-export function isValidCredentialName(name: string): boolean {
-  return NAME_RE.test(name);
-}
-
-function toCredential(hash: Record<string, string>): Credential | undefined {
-  if (!hash.name) return undefined;
-  return {
-    name: hash.name,
-    allowFrom: JSON.parse(hash.allowFrom ?? '[]') as string[],
-    ratePerMinute: hash.rate ? Number(hash.rate) : undefined,
-    maxRecipients: hash.maxRecipients ? Number(hash.maxRecipients) : undefined,
-    holdAbove: hash.holdAbove !== undefined ? Number(hash.holdAbove) : undefined,
-    createdAt: hash.createdAt ?? '',
-    revoked: hash.revoked === '1',
-  };
-}
+export type { Credential, NewCredential } from './record.js';
 
 /**
  * Credentials in Redis. Only the SHA-256 of a secret is stored; the secret is returned
@@ -76,14 +46,8 @@ export class CredentialStore {
         'at least one --allow-from pattern is required',
       );
     }
-    for (const pattern of input.allowFrom) {
-      if (!isValidSenderPattern(pattern)) {
-        throw new PostwardenError(
-          'invalid_allow_from',
-          `"${pattern}" is not a sender pattern; write user@example.com, *@example.com or *@*.example.com`,
-        );
-      }
-    }
+    checkPatterns(input.allowFrom, 'invalid_allow_from', 'sender');
+    checkPatterns(input.allowTo ?? [], 'invalid_allow_to', 'recipient');
     const existing = toCredential(await this.redis.hgetall(this.keys.credential(input.name)));
     if (existing && !existing.revoked) {
       throw new PostwardenError('exists', `credential ${input.name} already exists`);
@@ -91,8 +55,11 @@ export class CredentialStore {
     const secret = generateSecret();
     const secretHash = hashSecret(secret);
     const credential: Credential = {
+      id: newCredentialId(),
+      generation: 1,
       name: input.name,
-      allowFrom: input.allowFrom.map((pattern) => pattern.trim().toLowerCase()),
+      allowFrom: normalizePatterns(input.allowFrom),
+      allowTo: normalizePatterns(input.allowTo ?? []),
       ratePerMinute: input.ratePerMinute,
       maxRecipients: input.maxRecipients,
       holdAbove: input.holdAbove,
@@ -100,12 +67,15 @@ export class CredentialStore {
       revoked: false,
     };
     const fields: Record<string, string> = {
+      id: credential.id,
+      generation: String(credential.generation),
       name: credential.name,
       secretHash,
       allowFrom: JSON.stringify(credential.allowFrom),
       createdAt: credential.createdAt,
       revoked: '0',
     };
+    if (credential.allowTo.length > 0) fields.allowTo = JSON.stringify(credential.allowTo);
     if (credential.ratePerMinute !== undefined) fields.rate = String(credential.ratePerMinute);
     if (credential.maxRecipients !== undefined)
       fields.maxRecipients = String(credential.maxRecipients);
@@ -125,6 +95,21 @@ export class CredentialStore {
   async get(name: string): Promise<Credential | undefined> {
     if (!isValidCredentialName(name)) return undefined;
     return toCredential(await this.#record(name));
+  }
+
+  /**
+   * `held` as it is now, when it is still the credential and the secret it was
+   * authenticated with: same id, same generation, not revoked. Undefined after a rotate, a
+   * revoke, or a revoke and create of the same name (CONTRACT §CLI: a session or request
+   * authenticated with the old secret queues nothing more). Costs what get() costs: one
+   * GET of the version counter while the cached record is current.
+   */
+  async current(held: Credential): Promise<Credential | undefined> {
+    const now = await this.get(held.name);
+    if (!now || now.revoked || now.id !== held.id || now.generation !== held.generation) {
+      return undefined;
+    }
+    return now;
   }
 
   async list(): Promise<Credential[]> {
@@ -171,16 +156,30 @@ export class CredentialStore {
     const multi = this.redis
       .multi()
       .hset(this.keys.credential(name), 'secretHash', secretHash)
+      .hincrby(this.keys.credential(name), 'generation', 1)
       .set(this.keys.credentialBySecret(secretHash), name);
     if (hash.secretHash) multi.del(this.keys.credentialBySecret(hash.secretHash));
     await this.#change(multi);
     return secret;
   }
 
+  /**
+   * Whether this secret (with this SMTP user name; none for a bearer) authenticated in
+   * this process before: the abuse guard lets such checks skip its slot (see cache.ts).
+   */
+  isProvenSecret(secret: string, name = ''): boolean {
+    return this.#cache.isProven(provenKey(secret, name));
+  }
+
   /** SMTP AUTH: username = credential name, password = secret. */
   async authenticate(name: string, secret: string): Promise<Credential | undefined> {
     if (!isValidCredentialName(name)) return undefined;
-    return verified(await this.#record(name), secret);
+    return this.#proven(verified(await this.#record(name), secret), secret, name);
+  }
+
+  #proven(credential: Credential | undefined, secret: string, name: string) {
+    if (credential) this.#cache.rememberProven(provenKey(secret, name));
+    return credential;
   }
 
   /**
@@ -206,7 +205,7 @@ export class CredentialStore {
       this.#cache.rememberName(secretHash, version, name);
     }
     if (!isValidCredentialName(name)) return undefined;
-    return verified(await this.#recordAt(name, version), secret);
+    return this.#proven(verified(await this.#recordAt(name, version), secret), secret, '');
   }
 
   /** Apply a change and bump the version in the same MULTI, so caches see both or neither. */
@@ -247,6 +246,10 @@ export class CredentialStore {
     if (hash.name) this.#cache.rememberRecord(name, version, hash);
     return hash;
   }
+}
+
+function provenKey(secret: string, name: string): string {
+  return `${name}\n${hashSecret(secret)}`;
 }
 
 function verified(hash: Record<string, string>, secret: string): Credential | undefined {

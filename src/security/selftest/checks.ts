@@ -14,20 +14,24 @@ export interface Endpoint {
   port: number;
 }
 
-/** A temporary credential the selftest may use, granted exactly `sender`. */
+/**
+ * A temporary credential the selftest may use, granted `*@domain` (a whole domain, so the
+ * header probes can dress a forged sender up as one of its addresses); `sender` is one.
+ */
 export interface ProbeCredential {
   name: string;
   secret: string;
   sender: string;
+  domain: string;
 }
 
 // Addresses under .invalid (RFC 2606) can never be delivered anywhere.
 export const FOREIGN_SENDER = 'selftest@foreign-sender.invalid';
 export const FOREIGN_RECIPIENT = 'victim@foreign-recipient.invalid';
 
-const summary = (reply: SmtpReply) =>
+export const summary = (reply: SmtpReply) =>
   reply.code === 0 ? 'connection closed' : `${reply.code} ${reply.text.split('\n')[0]}`;
-const refused = (reply: SmtpReply) => reply.code === 0 || reply.code >= 400;
+export const refused = (reply: SmtpReply) => reply.code === 0 || reply.code >= 400;
 
 export function isLoopbackHost(host: string): boolean {
   if (host === 'localhost') return true;
@@ -123,7 +127,7 @@ export async function checkAuthBeforeTls(endpoint: Endpoint, label: string): Pro
   }
 }
 
-async function authenticated(
+export async function authenticated(
   endpoint: Endpoint,
   credential: ProbeCredential,
 ): Promise<SmtpDialogue> {
@@ -139,7 +143,7 @@ async function authenticated(
   return dialogue;
 }
 
-function message(from: string, extra = ''): string {
+export function message(from: string, extra = ''): string {
   return `From: ${from}\r\nTo: ${FOREIGN_RECIPIENT}\r\nSubject: postwarden selftest\r\n\r\nselftest${extra}\r\n`;
 }
 

@@ -21,10 +21,15 @@ export async function createSelftestFixture(
 
   const make = async (label: string): Promise<ProbeCredential> => {
     const name = `selftest-${label}-${suffix}`;
-    const sender = `selftest-${suffix}@selftest.invalid`;
+    const domain = `selftest-${suffix}.invalid`;
+    const sender = `selftest@${domain}`;
     names.push(name);
-    const { secret } = await credentials.create({ name, allowFrom: [sender], maxRecipients: 1 });
-    return { name, secret, sender };
+    const { secret } = await credentials.create({
+      name,
+      allowFrom: [`*@${domain}`],
+      maxRecipients: 1,
+    });
+    return { name, secret, sender, domain };
   };
 
   return {

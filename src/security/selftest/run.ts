@@ -8,6 +8,7 @@ import {
   type Endpoint,
   type ProbeCredential,
 } from './checks.js';
+import { checkHeaderSpoofing } from './header-probes.js';
 
 /** What the selftest needs from the relay's own store: credentials to probe with. */
 export interface SelftestFixture {
@@ -49,6 +50,7 @@ export async function runSelftest(options: SelftestOptions): Promise<SelftestRep
     results.push(await checkAuthBeforeTls(options.smtp, submission));
     const credential = await options.fixture.credential();
     results.push(...(await checkSpoofing(options.smtp, credential, submission)));
+    results.push(...(await checkHeaderSpoofing(options.smtp, credential, submission)));
     results.push(await checkSmuggling(options.smtp, credential, submission));
     results.push(...(await checkHttp(options.httpUrl, await options.fixture.revokedSecret())));
   } finally {
