@@ -257,7 +257,7 @@ export const settings = {
     env: 'POSTWARDEN_TRUSTED_PROXIES',
     defaultText: '',
     description:
-      'IPs/CIDRs of reverse proxies and load balancers: from these peers only, HTTP takes the client address from X-Forwarded-For (the right-most address not itself trusted)',
+      'IPs/CIDRs of reverse proxies and load balancers: from these peers only, HTTP takes the client address from X-Forwarded-For (the right-most address not itself trusted) and SMTP requires and reads a PROXY protocol v1/v2 header',
     parse: networkList,
   },
   httpTls: {

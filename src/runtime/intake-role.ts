@@ -61,6 +61,7 @@ export async function buildIntakeRole(context: RoleContext): Promise<RolePart> {
     accept,
     logger,
     greetingDelayMs: config.smtpGreetingDelayMs,
+    trustedProxies: config.trustedProxies,
     ...overrides.smtp,
   });
 

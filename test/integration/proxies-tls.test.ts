@@ -4,6 +4,7 @@ import https from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import { type InProcessRelay, startInProcessRelay } from '../support/in-process-relay.js';
 import { silentLogger } from '../support/log-sink.js';
+import { RawSmtpClient } from '../support/raw-smtp-client.js';
 import { testTlsPair } from '../support/tls.js';
 
 interface Answer {
@@ -92,6 +93,62 @@ describe('behind a trusted proxy: X-Forwarded-For names the client', () => {
     await badToken('127.0.0.3', '203.0.113.30');
     assert.equal(await guard.failureCount('127.0.0.3'), 1);
     assert.equal(await guard.failureCount('203.0.113.30'), 0);
+  });
+});
+
+describe('behind a trusted proxy: SMTP reads the PROXY protocol header (v1 and v2)', () => {
+  let relay: InProcessRelay;
+  let smtpPort: number;
+
+  before(async () => {
+    relay = await startInProcessRelay(
+      { POSTWARDEN_TRUSTED_PROXIES: PROXY },
+      { role: 'intake', logger: silentLogger },
+    );
+    smtpPort = relay.started.smtp?.submissionPort ?? 0;
+    const guard = relay.relay.services.abuseGuard;
+    for (let i = 0; i < 10; i++) {
+      await guard.recordFailure({ ip: '203.0.113.60', protocol: 'smtp', user: 'x' });
+    }
+  });
+
+  after(async () => {
+    await relay?.close();
+  });
+
+  const v1 = (client: string) => `PROXY TCP4 ${client} 127.0.0.1 40000 ${smtpPort}\r\n`;
+  function v2(client: number[]): Buffer {
+    const signature = [0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a];
+    const body = [...client, 127, 0, 0, 1, 0x9c, 0x40, smtpPort >> 8, smtpPort & 255];
+    return Buffer.from([...signature, 0x21, 0x11, 0, body.length, ...body]);
+  }
+  const greet = async (options: { localAddress: string; talkFirst?: string | Buffer }) => {
+    const client = await RawSmtpClient.connect(smtpPort, options);
+    client.close();
+    return client.greeting;
+  };
+
+  it('applies bans to the client the proxy names (v1 and v2), never to the proxy', async () => {
+    assert.match(
+      await greet({ localAddress: PROXY, talkFirst: v1('203.0.113.60') }),
+      /^554 5\.7\.1 /,
+    );
+    assert.match(await greet({ localAddress: PROXY, talkFirst: v1('203.0.113.61') }), /^220 /);
+    assert.match(await greet({ localAddress: PROXY, talkFirst: v2([203, 0, 113, 60]) }), /^554 /);
+    assert.match(await greet({ localAddress: PROXY, talkFirst: v2([203, 0, 113, 62]) }), /^220 /);
+  });
+
+  it('requires the header from the proxy and ignores it from anyone else', async () => {
+    const client = await RawSmtpClient.connect(smtpPort, {
+      localAddress: PROXY,
+      talkFirst: 'EHLO no-header.example\r\n',
+    });
+    assert.match(client.greeting, /^421 4\.7\.0 .*PROXY protocol header is required/);
+    await client.closed();
+    const other = await RawSmtpClient.connect(smtpPort, { localAddress: '127.0.0.3' });
+    assert.match(other.greeting, /^220 /);
+    assert.match(await other.command(v1('203.0.113.60').trim()), /^5\d\d /);
+    other.close();
   });
 });
 

@@ -40,7 +40,7 @@ export class RawSmtpClient {
       /** The relay's address: 127.0.0.1 unless given (e.g. ::1 for IPv6 clients). */
       host?: string;
       localAddress?: string;
-      talkFirst?: string;
+      talkFirst?: string | Buffer;
     } = {},
   ): Promise<RawSmtpClient> {
     const where = { host: options.host ?? '127.0.0.1', port, localAddress: options.localAddress };

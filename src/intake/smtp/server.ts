@@ -4,6 +4,7 @@ import type { SMTPServerOptions } from 'smtp-server';
 import { LogEvent } from '../../observability/events.js';
 import type { AbuseGuard } from '../../security/abuse-guard.js';
 import type { CredentialStore } from '../../security/credentials/store.js';
+import { networkBlockList } from '../../security/networks.js';
 import type { AcceptDeps } from '../accept.js';
 import { Replies, replyText } from './replies.js';
 import { createSessionHandlers } from './session.js';
@@ -35,6 +36,8 @@ export interface SmtpIntakeDeps {
    * smtp-server-patches.ts says why).
    */
   greetingDelayMs?: number | undefined;
+  /** Load balancers that send a PROXY protocol header (POSTWARDEN_TRUSTED_PROXIES). */
+  trustedProxies?: readonly string[] | undefined;
 }
 
 export interface SmtpIntake {
@@ -98,6 +101,7 @@ export function createSmtpIntake(deps: SmtpIntakeDeps): SmtpIntake {
   const greeting = {
     greetingDelayMs: deps.greetingDelayMs,
     onMalformedAuth: session.onMalformedAuth,
+    trustedProxies: deps.trustedProxies?.length ? networkBlockList(deps.trustedProxies) : undefined,
   };
   const servers: { server: PatchedSmtpServer; port: number; variable: string }[] = [
     {

@@ -1,7 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
+import type { BlockList, Socket } from 'node:net';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { PostwardenError } from '../../errors.js';
+import { isInNetworks } from '../../security/networks.js';
 import { isLoopbackAddress } from './loopback.js';
+import { readProxyHeader } from './proxy-header.js';
 import { Replies, replyText } from './replies.js';
 
 /**
@@ -43,6 +47,11 @@ import { Replies, replyText } from './replies.js';
  *    onAuth, so nothing would count it. The 501s of sasl.js are recognised by their text
  *    (MALFORMED_AUTH_REPLY, 3.21.6's wording), reported to `onMalformedAuth`, and the one
  *    it says is too many is sent as our 421 instead, which closes the connection.
+ * 6. `_handleProxy` — PROXY protocol from the listed load balancers only
+ *    (POSTWARDEN_TRUSTED_PROXIES, IPs and CIDRs), v1 and v2: smtp-server's own reader
+ *    takes exact addresses only and reads v1 only. From a listed peer the header is
+ *    required (a connection without one is closed with 421); from any other peer it is
+ *    not read, so `PROXY …` is just an unknown command there (proxy-header.ts).
  */
 export const SUPPORTED_SMTP_SERVER_VERSIONS: readonly string[] = ['3.21.6'];
 
@@ -78,18 +87,54 @@ export interface PatchOptions {
   greetingDelayMs?: number | undefined;
   /** Patch 5: a malformed AUTH exchange was refused; return true to close instead. */
   onMalformedAuth?: ((session: Connection['session']) => boolean) | undefined;
+  /** Patch 6: peers that must send a PROXY header first, and may name the client in it. */
+  trustedProxies?: BlockList | undefined;
 }
+
+type ProxyCallback = Parameters<SMTPServer['_handleProxy']>[1];
+/** A listed proxy has this long to send its header (it sends it at once). */
+const PROXY_HEADER_TIMEOUT_MS = 5000;
 
 /** smtp-server with the patches above; throws on an smtp-server they were not written for. */
 export class PatchedSmtpServer extends SMTPServer {
+  readonly #trustedProxies: BlockList | undefined;
+
   constructor(options: SMTPServerOptions, patches: PatchOptions = {}) {
     checkSmtpServerVersion(installedSmtpServerVersion());
     super(options);
+    this.#trustedProxies = patches.trustedProxies;
     const greetingDelayMs = patches.greetingDelayMs ?? 0;
     this.connections = new AdaptingSet((connection) => {
       patchReplies(connection, patches.onMalformedAuth);
       setGreetingDelay(connection, greetingDelayMs);
     });
+  }
+
+  /** Patch 6 (see above). The session id is made as smtp-server makes its own. */
+  override _handleProxy(socket: Socket, callback: ProxyCallback): void {
+    const proxies = this.#trustedProxies;
+    if (!proxies || !isInNetworks(proxies, socket.remoteAddress)) {
+      super._handleProxy(socket, callback);
+      return;
+    }
+    const id = BigInt(`0x${randomBytes(10).toString('hex')}`)
+      .toString(32)
+      .padStart(16, '0');
+    readProxyHeader(socket, PROXY_HEADER_TIMEOUT_MS).then(
+      (source) =>
+        callback(
+          null,
+          source.kind === 'proxied'
+            ? { id, remoteAddress: source.address, remotePort: source.port }
+            : { id },
+        ),
+      (error: Error) => {
+        socket.on('error', () => {});
+        socket.end(`421 4.7.0 ${error.message}; a PROXY protocol header is required\r\n`);
+        setTimeout(() => socket.destroy(), 1000).unref();
+        callback(error);
+      },
+    );
   }
 }
 
