@@ -1,4 +1,5 @@
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RecipientOutcome } from '../message/types.js';
 import { LogEvent } from '../observability/events.js';
@@ -11,6 +12,7 @@ import { closeRedis, createRedis } from '../redis/connections.js';
 import type { Keys } from '../redis/keys.js';
 import type { Upstream } from '../upstream/types.js';
 import { deliverMessage } from './deliver.js';
+import { startWatchdog } from './watchdog.js';
 
 export interface DeliveryWorkerDeps {
   redisUrl: string;
@@ -21,14 +23,22 @@ export interface DeliveryWorkerDeps {
   logger: Logger;
   /** Metrics: once per recipient result, with the attempt's send duration in seconds. */
   onOutcome?: (outcome: RecipientOutcome, seconds: number) => void;
+  /** How often the watchdog looks whether the worker still takes jobs (default 10 s). */
+  watchdogIntervalMs?: number;
 }
 
 export interface DeliveryWorker {
   /** Stop taking jobs, let deliveries in flight finish within the deadline, close everything. */
   close(deadlineMs?: number): Promise<void>;
+  /** The BullMQ worker delivering now (diagnostics; the watchdog may replace it). */
+  current(): Worker<DeliveryJobData>;
+  /** How many times the watchdog replaced a worker that took no jobs. */
+  recreations(): number;
 }
 
 const DEFAULT_CLOSE_DEADLINE_MS = 30_000;
+/** The watchdog's look: two deaf checks in a row (20 s) recreate the worker. */
+const WATCHDOG_INTERVAL_MS = 10_000;
 /** BullMQ's default job lock; its Worker constructor fills `opts.lockDuration` with it. */
 const DEFAULT_LOCK_DURATION_MS = 30_000;
 /**
@@ -69,15 +79,12 @@ export function createBackoffStrategy(retry: RetryPolicy) {
 export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<DeliveryWorker> {
   const { keys, logger } = deps;
   // Worker connections wait out a Redis outage instead of failing jobs (ARCHITECTURE §10).
-  const connection = createRedis(deps.redisUrl, 'worker', 'delivery-worker');
   const storeRedis = createRedis(deps.redisUrl, 'worker', 'delivery-store');
-  for (const redis of [connection, storeRedis]) {
-    redis.on('error', (error) => logger.debug({ err: error }, 'worker redis connection error'));
-  }
+  storeRedis.on('error', (error) => logger.debug({ err: error }, 'worker redis connection error'));
   const store = new MessageStore(storeRedis, keys);
-  // Only for checkBeforeSend's keys (the queue's meta hash): this queue adds no jobs.
-  const holdsQueue = new MailQueue(storeRedis, keys);
-  const holds = new Holds(storeRedis, keys, holdsQueue);
+  // For checkBeforeSend's keys (the queue's meta hash) and the watchdog: adds no jobs.
+  const queue = new MailQueue(storeRedis, keys);
+  const holds = new Holds(storeRedis, keys, queue);
   const deliverDeps = {
     store,
     beforeSend: (id: string, credential: string) => holds.checkBeforeSend(id, credential),
@@ -87,35 +94,42 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
     onOutcome: deps.onOutcome,
   };
 
-  const worker = new Worker<DeliveryJobData>(
-    keys.queueName(),
-    async (job: Job<DeliveryJobData>, token?: string) => {
-      // extendLock answers 1 only while the lock still holds our token (and renews it for
-      // the send ahead); 0 when it expired or another worker took the job meanwhile.
-      const stillOwner = async () =>
-        token === undefined ||
-        (await job.extendLock(token, worker.opts.lockDuration ?? DEFAULT_LOCK_DURATION_MS)) === 1;
-      const end = await deliverMessage({ ...deliverDeps, stillOwner }, job.data.id);
-      if (end.kind === 'lost') {
-        logger.warn(
-          { event: LogEvent.deliveryAttempt, messageId: job.data.id },
-          'job lock lost before sending (worker stalled); left to the worker that holds it now',
-        );
-        return 'lost';
-      }
-      if (end.kind === 'gone') return 'gone';
-      if (end.kind === 'held') return 'held';
-      if (end.kind === 'paused' && token !== undefined) {
-        await job.moveToDelayed(Date.now() + PAUSED_RETRY_MS, token);
-        throw new DelayedError();
-      }
-      if (end.kind === 'paused') throw new Error('delivery paused'); // retried by the backoff
-      if (end.kind === 'retry') throw new DeferredAttempt(end.detail, end.lifetimeStartMs);
-      // Expired: the job ends as failed and is never retried by BullMQ (only by an operator).
-      if (end.kind === 'expired') throw new UnrecoverableError(`expired: ${end.detail}`);
-      return end.status;
-    },
-    {
+  async function processJob(job: Job<DeliveryJobData>, token?: string): Promise<string> {
+    // extendLock answers 1 only while the lock still holds our token (and renews it for
+    // the send ahead); 0 when it expired or another worker took the job meanwhile.
+    const stillOwner = async () =>
+      token === undefined || (await job.extendLock(token, DEFAULT_LOCK_DURATION_MS)) === 1;
+    const end = await deliverMessage({ ...deliverDeps, stillOwner }, job.data.id);
+    if (end.kind === 'lost') {
+      logger.warn(
+        { event: LogEvent.deliveryAttempt, messageId: job.data.id },
+        'job lock lost before sending (worker stalled); left to the worker that holds it now',
+      );
+      return 'lost';
+    }
+    if (end.kind === 'gone') return 'gone';
+    if (end.kind === 'held') return 'held';
+    if (end.kind === 'paused' && token !== undefined) {
+      await job.moveToDelayed(Date.now() + PAUSED_RETRY_MS, token);
+      throw new DelayedError();
+    }
+    if (end.kind === 'paused') throw new Error('delivery paused'); // retried by the backoff
+    if (end.kind === 'retry') throw new DeferredAttempt(end.detail, end.lifetimeStartMs);
+    // Expired: the job ends as failed and is never retried by BullMQ (only by an operator).
+    if (end.kind === 'expired') throw new UnrecoverableError(`expired: ${end.detail}`);
+    return end.status;
+  }
+
+  const counts = { started: 0, running: 0 };
+  /** Workers replaced by the watchdog: what they still finish no longer counts. */
+  const retired = new WeakSet<Worker<DeliveryJobData>>();
+  /** A BullMQ worker on a connection of its own, counted for the watchdog. */
+  async function createWorker(): Promise<{ worker: Worker<DeliveryJobData>; connection: Redis }> {
+    const connection = createRedis(deps.redisUrl, 'worker', 'delivery-worker');
+    connection.on('error', (error) =>
+      logger.debug({ err: error }, 'worker redis connection error'),
+    );
+    const worker = new Worker<DeliveryJobData>(keys.queueName(), processJob, {
       connection,
       prefix: keys.queuePrefix(),
       concurrency: deps.concurrency,
@@ -124,28 +138,75 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
       // the second stall, which would strand an accepted message. A stall is never the
       // message's fault: always put it back (the delivered mark prevents resends).
       maxStalledCount: Number.MAX_SAFE_INTEGER,
+    });
+    worker.on('error', (error) => logger.error({ err: error }, 'delivery worker error'));
+    worker.on('active', () => {
+      if (retired.has(worker)) return;
+      counts.started += 1;
+      counts.running += 1;
+    });
+    const finished = () => {
+      if (!retired.has(worker)) counts.running = Math.max(0, counts.running - 1);
+    };
+    worker.on('completed', finished);
+    worker.on('failed', finished);
+    await worker.waitUntilReady();
+    return { worker, connection };
+  }
+
+  let current: { worker: Worker<DeliveryJobData>; connection: Redis } = await createWorker();
+  let recreations = 0;
+  /** Stop a replaced worker in the background: what it runs may finish, the rest stalls back. */
+  async function retire(old: typeof current, deadlineMs: number): Promise<void> {
+    const graceful = old.worker.close().then(() => true);
+    const timedOut = new Promise<boolean>((resolve) => {
+      setTimeout(() => resolve(false), deadlineMs).unref();
+    });
+    if (!(await Promise.race([graceful, timedOut]))) {
+      // Jobs still active are picked up again after the stall check; the delivered
+      // mark keeps already-recorded recipients from being sent twice.
+      logger.warn({ deadlineMs }, 'delivery worker close deadline passed; forcing');
+      await old.worker.close(true).catch(() => {});
+    }
+    await closeRedis(old.connection);
+  }
+
+  const watchdog = startWatchdog(
+    {
+      waitingJobs: async () => ((await queue.isPaused()) ? 0 : (await queue.counts()).waiting),
+      takeStarted: () => {
+        const started = counts.started;
+        counts.started = 0;
+        return started;
+      },
+      running: () => counts.running,
+    },
+    {
+      intervalMs: deps.watchdogIntervalMs ?? WATCHDOG_INTERVAL_MS,
+      concurrency: deps.concurrency,
+      async recreate(reason) {
+        logger.warn({ event: LogEvent.workerRecreated, reason }, 'delivery worker recreated');
+        const old = current;
+        retired.add(old.worker);
+        counts.running = 0;
+        current = await createWorker();
+        recreations += 1;
+        void retire(old, DEFAULT_CLOSE_DEADLINE_MS);
+      },
     },
   );
-  worker.on('error', (error) => logger.error({ err: error }, 'delivery worker error'));
-  await worker.waitUntilReady();
 
   let closing: Promise<void> | undefined;
   return {
+    current: () => current.worker,
+    recreations: () => recreations,
     close(deadlineMs = DEFAULT_CLOSE_DEADLINE_MS) {
       closing ??= (async () => {
-        const graceful = worker.close().then(() => true);
-        const timedOut = new Promise<boolean>((resolve) => {
-          setTimeout(() => resolve(false), deadlineMs).unref();
-        });
-        if (!(await Promise.race([graceful, timedOut]))) {
-          // Jobs still active are picked up again after the stall check; the delivered
-          // mark keeps already-recorded recipients from being sent twice.
-          logger.warn({ deadlineMs }, 'delivery worker close deadline passed; forcing');
-          await worker.close(true).catch(() => {});
-        }
+        watchdog.stop();
+        await retire(current, deadlineMs);
         await deps.upstream.close().catch(() => {});
-        await holdsQueue.close();
-        await Promise.all([closeRedis(connection), closeRedis(storeRedis)]);
+        await queue.close();
+        await closeRedis(storeRedis);
       })();
       return closing;
     },

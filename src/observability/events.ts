@@ -16,6 +16,8 @@ export const LogEvent = {
   /** An upstream refused our login or configuration: an operator must fix the URL. */
   upstreamError: 'upstream_error',
   queueUnavailable: 'queue_unavailable',
+  /** A delivery worker took no waiting job for a while and was replaced (watchdog). */
+  workerRecreated: 'worker_recreated',
   durabilityChanged: 'durability_changed',
   /** Containment (CONTRACT §Containment): fields credential, reason (volume|manual). */
   credentialHeld: 'credential_held',

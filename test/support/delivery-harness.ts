@@ -32,7 +32,11 @@ export interface DeliveryHarness {
   dataDir: string;
   /** Put a message in through the real door (acceptSubmission); returns its id. */
   submit(to: string[], extra?: Partial<Submission>): Promise<string>;
-  startWorker(upstream: Upstream, retry?: RetryPolicy): Promise<DeliveryWorker>;
+  startWorker(
+    upstream: Upstream,
+    retry?: RetryPolicy,
+    options?: { watchdogIntervalMs?: number },
+  ): Promise<DeliveryWorker>;
   /** Poll the record until its status is one of `statuses`. */
   waitForStatus(id: string, statuses: MessageStatus[], timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -81,7 +85,7 @@ export async function createDeliveryHarness(redisUrl: string): Promise<DeliveryH
       if (!result.accepted) throw new Error(`not accepted: ${result.denial.code}`);
       return result.id;
     },
-    async startWorker(upstream, retry = FAST_RETRY) {
+    async startWorker(upstream, retry = FAST_RETRY, options = {}) {
       const worker = await startDeliveryWorker({
         redisUrl,
         keys: services.keys,
@@ -89,6 +93,7 @@ export async function createDeliveryHarness(redisUrl: string): Promise<DeliveryH
         retry,
         concurrency: 4,
         logger: silentLogger,
+        ...options,
       });
       workers.push(worker);
       return worker;
