@@ -2,7 +2,17 @@ import type { MessageSearch, MessageSummary } from '../../queue/operator.js';
 import { html, type SafeHtml } from './html.js';
 import { formatTime, layout, type PageContext, pager, statusBadge } from './layout.js';
 
-const STATUSES = ['', 'queued', 'deferred', 'delivered', 'bounced', 'expired', 'partial'];
+const STATUSES = [
+  '',
+  'queued',
+  'deferred',
+  'held',
+  'delivered',
+  'bounced',
+  'expired',
+  'partial',
+  'purged',
+];
 
 export function searchParams(search: MessageSearch): Record<string, string | undefined> {
   return {

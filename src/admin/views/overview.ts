@@ -16,7 +16,16 @@ export function failedMessages(byStatus: Record<string, number>): number {
   return (byStatus.bounced ?? 0) + (byStatus.expired ?? 0) + (byStatus.partial ?? 0);
 }
 
-const MESSAGE_STATUSES = ['queued', 'deferred', 'delivered', 'bounced', 'expired', 'partial'];
+const MESSAGE_STATUSES = [
+  'queued',
+  'deferred',
+  'held',
+  'delivered',
+  'bounced',
+  'expired',
+  'partial',
+  'purged',
+];
 
 function tile(label: string, stat: string, value: number | string, href?: string): SafeHtml {
   const body = html`<span class="tile-value" data-stat="${stat}">${value}</span><span class="tile-label">${label}</span>`;

@@ -1,0 +1,170 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { createKeys } from '../../src/redis/keys.js';
+import { CredentialStore } from '../../src/security/credentials/store.js';
+import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream.js';
+import { reportCounts, waitForDelivery } from '../support/faults-harness.js';
+import { bodyOfSize, type Credentials, sendHttp, sendSmtp } from '../support/load-clients.js';
+import { freeRelayPorts, relayEnv, tempDataDir } from '../support/relay-env.js';
+import { type RelayProcess, spawnRelay, waitForRelay } from '../support/relay-process.js';
+import { type SentinelGroup, startSentinelGroup } from '../support/sentinel.js';
+import { waitUntil } from '../support/wait-until.js';
+
+const KILLS = 2;
+
+interface RunFigures {
+  acked: number;
+  lost: number;
+  duplicates: number;
+  /** Seconds from each kill until the first new acceptance / delivery. */
+  acceptAfter: number[];
+  deliverAfter: number[];
+}
+
+/**
+ * CONTRACT §More than one machine, with real processes: a primary, a replica and three
+ * Sentinels; two intakes and two workers; SMTP and HTTP load through both intakes; the
+ * primary SIGKILLed (then brought back, which makes it the new primary's replica) several
+ * times. With `replicated` nothing acknowledged may be lost; the same run with `fsync`
+ * shows what the mode buys (its losses, if any, are reported, not failed).
+ */
+async function failoverRun(durability: 'replicated' | 'fsync'): Promise<RunFigures> {
+  const group: SentinelGroup = await startSentinelGroup();
+  const sink: FakeUpstream = await startFakeUpstream({ mode: 'plain' });
+  const relays: RelayProcess[] = [];
+  const data = tempDataDir('pw-failover-');
+  try {
+    const primary = new Redis({ port: group.primary.port, host: '127.0.0.1' });
+    const created = await new CredentialStore(primary, createKeys()).create({
+      name: 'failover',
+      allowFrom: ['*@example.com'],
+      holdAbove: 0,
+    });
+    primary.disconnect();
+    const credentials: Credentials = { name: 'failover', secret: created.secret };
+    const start = async (role: 'intake' | 'worker') => {
+      const ports = await freeRelayPorts();
+      const env = relayEnv(
+        { dataDir: data.dir, ports, redisUrl: group.url, upstreamUrl: sink.url, fastRetry: true },
+        { POSTWARDEN_DURABILITY: durability, POSTWARDEN_MIN_REPLICAS: '1', LOG_LEVEL: 'warn' },
+      );
+      const relay = spawnRelay(['start', '--role', role], env);
+      relays.push(relay);
+      await waitForRelay(relay, ports.http);
+      return ports;
+    };
+    const intakes = [await start('intake'), await start('intake')];
+    await start('worker');
+    await start('worker');
+
+    const acked = new Set<string>();
+    const ackTimes: number[] = [];
+    let sent = 0;
+    let stop = false;
+    const lane = async (index: number) => {
+      const intake = intakes[index % 2];
+      if (!intake) return;
+      while (!stop) {
+        const token = `failover-${durability}-${index}-${sent++}`;
+        const mail = { from: 'load@example.com', to: ['rcpt@example.net'], subject: token };
+        try {
+          const ok =
+            index % 3 === 0
+              ? (
+                  await sendSmtp(intake.smtp, credentials, { ...mail, text: bodyOfSize(1024) })
+                ).startsWith('250')
+              : (await sendHttp(intake.http, credentials, { ...mail, text: bodyOfSize(1024) }))
+                  .status === 202;
+          if (ok) {
+            acked.add(token);
+            ackTimes.push(Date.now());
+          } else {
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+        } catch {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
+    };
+    const lanes = Array.from({ length: 6 }, (_, index) => lane(index));
+    const figures: RunFigures = {
+      acked: 0,
+      lost: 0,
+      duplicates: 0,
+      acceptAfter: [],
+      deliverAfter: [],
+    };
+    const deliveredAt = () => sink.received.map((message) => message.receivedAt);
+    for (let kill = 0; kill < KILLS; kill++) {
+      const before = acked.size;
+      await waitUntil(() => acked.size >= before + 150, 60_000, 'acknowledgements before a kill');
+      const primaryPort = await group.primaryPort();
+      const victim = primaryPort === group.primary.port ? group.primary : group.replica;
+      const survivor = victim === group.primary ? group.replica : group.primary;
+      await victim.server.kill();
+      const killedAt = Date.now();
+      await waitUntil(
+        async () => (await group.primaryPort()) === survivor.port,
+        30_000,
+        'Sentinel to promote the replica',
+        100,
+      );
+      // The old primary comes back as the new primary's replica (Sentinel reconfigures it).
+      await victim.restart();
+      await waitUntil(() => ackTimes.some((at) => at > killedAt), 60_000, 'a new acceptance', 100);
+      figures.acceptAfter.push(
+        (Math.min(...ackTimes.filter((at) => at > killedAt)) - killedAt) / 1000,
+      );
+      await waitUntil(
+        () => deliveredAt().some((at) => at > killedAt),
+        60_000,
+        'a new delivery',
+        100,
+      );
+      figures.deliverAfter.push(
+        (Math.min(...deliveredAt().filter((at) => at > killedAt)) - killedAt) / 1000,
+      );
+      await waitUntil(
+        async () => (await group.onlineReplicas(survivor.port)) >= 1,
+        30_000,
+        'the old primary to be a replica again',
+        100,
+      );
+    }
+    stop = true;
+    await Promise.all(lanes);
+    await waitForDelivery(acked, sink.subjects, 120_000);
+    const counts = reportCounts(`sentinel failover (${durability})`, acked, sink.subjects, KILLS);
+    figures.acked = counts.acked;
+    figures.lost = counts.missing.length;
+    figures.duplicates = counts.duplicates;
+    console.log(
+      `# sentinel failover (${durability}): lost ${figures.lost}, first acceptance after each kill ${figures.acceptAfter.join(', ')} s, first delivery ${figures.deliverAfter.join(', ')} s`,
+    );
+    return figures;
+  } finally {
+    await Promise.all(relays.map((relay) => relay.kill('SIGKILL')));
+    await sink.close();
+    await group.stop();
+    data.remove();
+  }
+}
+
+describe('fault: Sentinel failovers under load, two intakes and two workers', {
+  timeout: 600_000,
+}, () => {
+  it('replicated: the primary SIGKILLed twice, no acknowledged message lost', async () => {
+    const figures = await failoverRun('replicated');
+    assert.ok(figures.acked >= 300, `acked ${figures.acked}`);
+    assert.equal(figures.lost, 0, 'every acknowledged message delivered');
+    assert.equal(figures.acceptAfter.length, KILLS);
+  });
+
+  it('fsync: the same run, to show what replicated buys (losses reported)', async () => {
+    const figures = await failoverRun('fsync');
+    assert.ok(figures.acked >= 300, `acked ${figures.acked}`);
+    // Asynchronous replication may lose what the primary acknowledged just before it died:
+    // reported above, not asserted.
+  });
+});
