@@ -20,6 +20,8 @@ export interface RedisNode {
 export interface SentinelGroup {
   primary: RedisNode;
   replica: RedisNode;
+  /** Every Redis node: the primary first, then the replicas. */
+  nodes: RedisNode[];
   sentinelPorts: number[];
   /** REDIS_URL for Postwarden: `redis+sentinel://127.0.0.1:a,127.0.0.1:b,127.0.0.1:c/NAME`. */
   url: string;
@@ -56,14 +58,21 @@ async function ask<T>(port: number, work: (client: Redis) => Promise<T>): Promis
 }
 
 /**
- * Real Redis Sentinel on loopback, from Debian's redis-server (`--sentinel`): a primary, a
- * replica (AOF, appendfsync always, like production) and three sentinels with a quorum
- * of two that notice a dead primary after one second.
+ * Real Redis Sentinel on loopback, from Debian's redis-server (`--sentinel`): a primary,
+ * one replica or more (AOF, appendfsync always, like production) and three sentinels with
+ * a quorum of two that notice a dead primary after one second.
  */
-export async function startSentinelGroup(): Promise<SentinelGroup> {
+export async function startSentinelGroup(
+  options: { replicas?: number } = {},
+): Promise<SentinelGroup> {
   const root = mkdtempSync(path.join(os.tmpdir(), 'pw-sentinel-'));
   const primary = await startNode(path.join(root, 'primary'), await freePort());
-  const replica = await startNode(path.join(root, 'replica'), await freePort(), primary.port);
+  const replicas: RedisNode[] = [];
+  for (let i = 0; i < (options.replicas ?? 1); i++) {
+    replicas.push(await startNode(path.join(root, `replica-${i}`), await freePort(), primary.port));
+  }
+  const [replica] = replicas;
+  if (!replica) throw new Error('a Sentinel group needs a replica');
   const sentinels: ChildProcess[] = [];
   const sentinelPorts: number[] = [];
   for (let i = 0; i < 3; i++) {
@@ -88,6 +97,7 @@ export async function startSentinelGroup(): Promise<SentinelGroup> {
   const group: SentinelGroup = {
     primary,
     replica,
+    nodes: [primary, ...replicas],
     sentinelPorts,
     url: `redis+sentinel://${sentinelPorts.map((port) => `127.0.0.1:${port}`).join(',')}/${MASTER_NAME}`,
     async primaryPort() {
@@ -103,19 +113,19 @@ export async function startSentinelGroup(): Promise<SentinelGroup> {
       }).catch(() => 0),
     async stop() {
       for (const sentinel of sentinels) sentinel.kill('SIGKILL');
-      await Promise.all([primary.server.kill(), replica.server.kill()]);
+      await Promise.all(group.nodes.map((node) => node.server.kill()));
       rmSync(root, { recursive: true, force: true });
     },
   };
   // Every sentinel knows the replica, and the replica is in sync, before a test begins.
   await waitUntil(
     async () => {
-      if ((await group.onlineReplicas(primary.port)) < 1) return false;
+      if ((await group.onlineReplicas(primary.port)) < replicas.length) return false;
       for (const port of sentinelPorts) {
-        const replicas = (await ask(port, (client) =>
+        const known = (await ask(port, (client) =>
           client.call('SENTINEL', 'replicas', MASTER_NAME),
         ).catch(() => [])) as unknown[];
-        if (replicas.length < 1) return false;
+        if (known.length < replicas.length) return false;
       }
       return true;
     },
