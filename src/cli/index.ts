@@ -20,6 +20,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   bans: async () => (await import('./bans.js')).bansCommand,
   admin: async () => (await import('./admin.js')).adminCommand,
   selftest: async () => (await import('./selftest.js')).selftestCommand,
+  // Lead forms (issue 12).
+  forms: async () => (await import('./forms.js')).formsCommand,
 };
 
 /** argv (without node and script) → exit code. Never throws. */

@@ -29,6 +29,8 @@ export interface Config {
   durability: ParsedOf<'durability'>;
   logLevel: string;
   trustedNetworks: string[];
+  /** Lead forms: the default sender of form submissions. */
+  formsFrom: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -79,6 +81,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     durability: required(env, 'durability'),
     logLevel: required(env, 'logLevel'),
     trustedNetworks: required(env, 'trustedNetworks'),
+    formsFrom: required(env, 'formsFrom'),
   };
   return Object.freeze(config);
 }

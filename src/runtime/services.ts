@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import { AttackStats } from '../observability/attack-stats.js';
+import { FormQuarantine } from '../queue/form-quarantine.js';
 import { MailQueue } from '../queue/mail-queue.js';
 import { MessageStore } from '../queue/message-store.js';
 import { closeRedis, createRedis, waitForReady } from '../redis/connections.js';
@@ -9,6 +10,7 @@ import { DurabilityMonitor } from '../redis/durability.js';
 import { createKeys, type Keys } from '../redis/keys.js';
 import { AbuseGuard, type AuthFailure } from '../security/abuse-guard.js';
 import { CredentialStore } from '../security/credentials/store.js';
+import { FormStore } from '../security/forms/form-store.js';
 import { SettingsStore } from '../security/settings-store.js';
 
 /**
@@ -28,6 +30,9 @@ export interface Services {
   /** Failed logins and bans over the last day (the admin page's attack view). */
   attacks: AttackStats;
   settings: SettingsStore;
+  // Lead forms (issue 12).
+  forms: FormStore;
+  formQuarantine: FormQuarantine;
   close(): Promise<void>;
 }
 
@@ -76,6 +81,8 @@ export async function createServices(
     abuseGuard,
     attacks,
     settings,
+    forms: new FormStore(redis, keys),
+    formQuarantine: new FormQuarantine(redis, keys),
     async close() {
       if (closed) return;
       closed = true;

@@ -28,7 +28,14 @@ describe('postwarden usage', () => {
   it('prints the usage on stdout and exits 0 for --help', async () => {
     const result = await run(['--help']);
     assert.equal(result.code, 0);
-    for (const command of ['credentials create', 'queue stats', 'bans list', 'admin set-password'])
+    for (const command of [
+      'credentials create',
+      'queue stats',
+      'bans list',
+      'admin set-password',
+      'forms create',
+      'forms spam',
+    ])
       assert.ok(result.stdout.includes(`postwarden ${command}`), command);
   });
 
@@ -60,6 +67,27 @@ describe('postwarden usage', () => {
     ['admin', 'reset'],
     ['selftest', 'now'],
     ['selftest', '--smtp', 'no-port'],
+    // Lead forms (issue 12).
+    ['forms'],
+    ['forms', 'create'],
+    ['forms', 'create', 'contact', '--origin', 'https://www.example.com'],
+    ['forms', 'create', 'contact', '--to', 'sales@example.com'],
+    [
+      'forms',
+      'create',
+      'contact',
+      '--to',
+      'a@example.com',
+      '--origin',
+      'https://x.example',
+      '--rate',
+      'fast',
+    ],
+    ['forms', 'list', 'extra'],
+    ['forms', 'remove'],
+    ['forms', 'spam', 'release'],
+    ['forms', 'spam', 'list', 'ID'],
+    ['forms', 'spam', 'purge'],
   ];
   for (const argv of usageErrors) {
     it(`exits 2 for: postwarden ${argv.join(' ')}`, async () => {
