@@ -5,6 +5,7 @@ import { actionRoutes } from './routes/actions.js';
 import { apiRoutes } from './routes/api.js';
 import { authRoutes } from './routes/auth-routes.js';
 import { addFormParser } from './routes/form.js';
+import { formsAdminRoutes } from './routes/forms.js';
 import { pageRoutes } from './routes/pages.js';
 import { notFoundPage, sendPage } from './routes/respond.js';
 import { staticRoutes } from './routes/static-routes.js';
@@ -64,6 +65,7 @@ export function createAdminPlugin(deps: AdminDeps): AdminPlugin {
     await app.register(pageRoutes(deps));
     await app.register(actionRoutes(deps));
     await app.register(apiRoutes(deps));
+    await app.register(formsAdminRoutes(deps));
   }
 
   const plugin = async (app: FastifyInstance): Promise<void> => {

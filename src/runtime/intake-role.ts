@@ -30,6 +30,12 @@ export async function buildIntakeRole(context: RoleContext): Promise<RolePart> {
   const admin = createAdminPlugin({
     operator,
     credentials: services.credentials,
+    forms: {
+      list: () => services.forms.list(),
+      remove: (name) => services.forms.remove(name),
+      spam: () => services.formQuarantine.list(),
+      release: (id) => services.formQuarantine.release(id, accept.staging),
+    },
     abuseGuard: services.abuseGuard,
     settings: services.settings,
     sessions: new SessionStore(services.redis, services.keys),

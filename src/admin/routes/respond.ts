@@ -26,6 +26,8 @@ const FLASHES: Readonly<Record<string, { kind: 'ok' | 'error'; text: string }>> 
   not_banned: { kind: 'ok', text: 'That address was not banned.' },
   revoked: { kind: 'ok', text: 'The credential was revoked; its secret stopped working.' },
   not_found: { kind: 'error', text: 'Not found.' },
+  form_removed: { kind: 'ok', text: 'The form was removed; its id now answers 404.' },
+  released: { kind: 'ok', text: 'The form post was released and queued for delivery.' },
 };
 
 export function flashOf(query: unknown): { kind: 'ok' | 'error'; text: string } | undefined {

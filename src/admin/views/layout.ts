@@ -15,6 +15,7 @@ const NAV: Array<[section: string, href: string, label: string]> = [
   ['bans', '/admin/bans', 'Bans'],
   ['attacks', '/admin/attacks', 'Attacks'],
   ['credentials', '/admin/credentials', 'Credentials'],
+  ['forms', '/admin/forms', 'Forms'],
 ];
 
 /** The hidden CSRF field every state-changing form carries. */
