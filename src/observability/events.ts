@@ -17,6 +17,9 @@ export const LogEvent = {
   upstreamError: 'upstream_error',
   queueUnavailable: 'queue_unavailable',
   durabilityChanged: 'durability_changed',
+  // Lead forms (issue 12): a post the honeypot kept aside / one refused (origin, pow, rate, …).
+  formQuarantined: 'form_quarantined',
+  formRefused: 'form_refused',
   listening: 'listening',
   shutdown: 'shutdown',
 } as const;

@@ -2,23 +2,27 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type Challenge, solveChallenge } from 'altcha-lib';
 import { deriveKey } from 'altcha-lib/algorithms/sha';
+import { createLogger } from '../../src/observability/logger.js';
 import { Staging } from '../../src/queue/staging.js';
 import type { Services } from '../../src/runtime/services.js';
 import type { Form } from '../../src/security/forms/form-store.js';
 import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream.js';
 import { type InProcessRelay, startInProcessRelay } from '../support/in-process-relay.js';
-import { silentLogger } from '../support/log-sink.js';
+import { createLogSink } from '../support/log-sink.js';
 import { metricSample } from '../support/metrics-text.js';
+import type { TestRedis } from '../support/redis.js';
 import { waitUntil } from '../support/wait-until.js';
 
 const ORIGIN = 'https://www.example.com';
 
 describe('lead forms: POST /v1/forms/:id', () => {
+  const logs = createLogSink();
   let upstream: FakeUpstream;
   let relay: InProcessRelay;
   let services: Services;
   let contact: Form;
   let plain: Form;
+  let restarted: TestRedis | undefined;
 
   const post = (form: Form, body: string | FormData, headers: Record<string, string> = {}) =>
     fetch(`${relay.baseUrl}/v1/forms/${form.id}`, {
@@ -40,7 +44,7 @@ describe('lead forms: POST /v1/forms/:id', () => {
     upstream = await startFakeUpstream({ mode: 'plain' });
     relay = await startInProcessRelay(
       { POSTWARDEN_UPSTREAM_URL: upstream.url, POSTWARDEN_FORMS_FROM: 'leads@relay.example' },
-      { keyPrefix: 'forms', logger: silentLogger },
+      { keyPrefix: 'forms', logger: createLogger('info', logs.stream) },
     );
     ({ services } = relay.relay);
     contact = await services.forms.create({
@@ -58,6 +62,8 @@ describe('lead forms: POST /v1/forms/:id', () => {
 
   after(async () => {
     await relay?.close();
+    // The relay's close cleans up the Redis it started, not the restarted one.
+    await restarted?.cleanup();
     await upstream?.close();
   });
 
@@ -266,6 +272,13 @@ describe('lead forms: POST /v1/forms/:id', () => {
     }
   });
 
+  it('logs refusals and quarantines by form and code, never a field of the post', () => {
+    const events = logs.records.map((record) => record.event);
+    assert.ok(events.includes('form_refused'));
+    assert.ok(events.includes('form_quarantined'));
+    assert.doesNotMatch(logs.lines.join('\n'), /token-|ada@example\.org|victim@evil/);
+  });
+
   it('counts postwarden_form_submissions_total by form and verdict', async () => {
     const text = await relay.relay.metrics.render();
     assert.ok(
@@ -288,7 +301,7 @@ describe('lead forms: POST /v1/forms/:id', () => {
     assert.equal(refused.status, 503);
     const bot = await post(contact, 'message=token-down-bot&_gotcha=x');
     assert.equal(bot.status, 503);
-    relay.redis = await relay.redis.restart();
+    restarted = await relay.redis.restart();
     await waitUntil(
       async () => (await post(contact, 'message=token-back')).status === 303,
       15_000,

@@ -5,6 +5,7 @@ import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { QueueUnavailableError } from '../../errors.js';
+import { LogEvent } from '../../observability/events.js';
 import type { Form, FormStore } from '../../security/forms/form-store.js';
 import { FormErrors, isJsonRequest, sendFormError, sendFormSuccess } from './answers.js';
 import { FIELDS_BODY_LIMIT, fieldsOfObject, isMultipart, readMultipart } from './fields.js';
@@ -53,6 +54,10 @@ export function formsRoutes(deps: FormsRoutesDeps) {
       const origin = requestOrigin(request);
       if (!isOriginAllowed(form, origin)) {
         deps.onVerdict?.(form.name, 'refused');
+        request.log.info(
+          { event: LogEvent.formRefused, form: form.name, code: 'origin_not_allowed' },
+          'form post refused',
+        );
         sendFormError(request, reply, FormErrors.originNotAllowed);
         return undefined;
       }

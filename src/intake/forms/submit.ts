@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import { LogEvent } from '../../observability/events.js';
 import type { FormVerdict } from '../../observability/metrics.js';
 import type { FormQuarantine } from '../../queue/form-quarantine.js';
 import type { Credential } from '../../security/credentials/store.js';
@@ -84,6 +85,23 @@ export async function submitFormPost(
       ? 'quarantined'
       : 'accepted';
   deps.onVerdict?.(form.name, verdict);
+  // Names, codes and the address only: never a field of the post (visitor content).
+  if (!result.ok) {
+    request.log.info(
+      {
+        event: LogEvent.formRefused,
+        form: form.name,
+        code: result.error.code,
+        ip: clientIp(request),
+      },
+      'form post refused',
+    );
+  } else if (result.quarantined) {
+    request.log.info(
+      { event: LogEvent.formQuarantined, form: form.name, id: result.id, ip: clientIp(request) },
+      'form post quarantined (honeypot)',
+    );
+  }
   return result.ok ? { ok: true, id: result.id } : result;
 }
 
