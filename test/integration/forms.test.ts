@@ -90,6 +90,11 @@ describe('lead forms: POST /v1/forms/:id', () => {
     const record = await services.store.get(body.id);
     assert.equal(record?.credential, 'form:contact');
     assert.match(record?.fromHeader ?? '', /contact/);
+    // The form's name is in From:, so the admin's sender search finds its leads.
+    const found = await relay.relay.operator.search({ sender: 'contact', page: 1 });
+    assert.ok(found.rows.some((row) => row.id === body.id));
+    const other = await relay.relay.operator.search({ sender: 'plain', page: 1 });
+    assert.ok(!other.rows.some((row) => row.id === body.id));
   });
 
   it('without --redirect a browser gets a thank-you page (200)', async () => {
