@@ -12,6 +12,15 @@ export interface HttpLoadOptions {
   durationMs: number;
   maxMessages?: number;
   tag: string;
+  /**
+   * Another request than the API's JSON (the lead form bench): its headers, its body per
+   * token and the status that counts as accepted. Default: POST /v1/messages JSON, 202.
+   */
+  custom?: {
+    headers: Record<string, string>;
+    body: (token: string) => string;
+    okStatus: number;
+  };
 }
 
 const now = () => performance.timeOrigin + performance.now();
@@ -30,8 +39,10 @@ function post(
         path: options.path,
         method: 'POST',
         headers: {
-          authorization: `Bearer ${options.token}`,
-          'content-type': 'application/json',
+          ...(options.custom?.headers ?? {
+            authorization: `Bearer ${options.token}`,
+            'content-type': 'application/json',
+          }),
           'content-length': Buffer.byteLength(body),
         },
         timeout: 30_000,
@@ -76,11 +87,13 @@ export async function runHttpLoad(options: HttpLoadOptions): Promise<LoadResult>
     let n = 0;
     while (now() < deadline && issued < limit) {
       issued++;
-      const body = template.json(`${options.tag}-${index}-${n++}`);
+      const token = `${options.tag}-${index}-${n++}`;
+      const body = options.custom ? options.custom.body(token) : template.json(token);
       const began = performance.now();
       try {
         const response = await post(agent, options, body);
-        if (response.status !== 202) throw new Error(`${response.status} ${response.text}`);
+        if (response.status !== (options.custom?.okStatus ?? 202))
+          throw new Error(`${response.status} ${response.text}`);
         result.latencies.push(performance.now() - began);
         result.accepted++;
       } catch (error) {

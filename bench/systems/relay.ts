@@ -34,6 +34,8 @@ export async function startRelay(options: {
    * while the runner measures (`postwarden-intake`), to see what the intake alone does.
    */
   layout?: 'one' | 'split' | 'intake-first';
+  /** Extra set-up in the relay's Redis before it starts (bench/forms.ts creates its form). */
+  prepare?: (redis: Redis) => Promise<void>;
 }): Promise<SystemUnderTest> {
   const layout = options.layout ?? 'one';
   const redisServer = await startBenchRedis();
@@ -50,6 +52,7 @@ export async function startRelay(options: {
     // A benchmark sends far more than the default 1000 an hour: never held by volume.
     holdAbove: 0,
   });
+  await options.prepare?.(redis);
   redis.disconnect();
   // Every role listens on HTTP (/healthz, /readyz, /metrics): the worker has its own port.
   const ports = { http: await freePort(), smtp: await freePort(), workerHttp: await freePort() };

@@ -5,6 +5,7 @@ import type { UpstreamStatus } from '../observability/upstream-status.js';
 import type { QueueOperator } from '../queue/operator.js';
 import type { AbuseGuard } from '../security/abuse-guard.js';
 import type { CredentialStore } from '../security/credentials/store.js';
+import type { Form } from '../security/forms/form-store.js';
 import type { SecurityOperator } from '../security/operator-actions.js';
 import type { SettingsStore } from '../security/settings-store.js';
 import type { SessionStore } from './session.js';
@@ -55,10 +56,31 @@ export interface AdminActivity {
   attacks: { read(): Promise<AttackView> };
 }
 
+/** A quarantined form post as listed (queue/form-quarantine.ts QuarantinedPost). */
+export interface QuarantinedPost {
+  id: string;
+  form: string;
+  recipients: string[];
+  createdAt: string;
+  size: number;
+}
+
+/**
+ * Lead forms (issue 12): the same operations as `postwarden forms` (security/forms and
+ * queue/form-quarantine, wired by the intake role).
+ */
+export interface AdminForms {
+  list(): Promise<Form[]>;
+  remove(name: string): Promise<boolean>;
+  spam(): Promise<QuarantinedPost[]>;
+  release(id: string): Promise<{ released: boolean }>;
+}
+
 export interface AdminDeps extends AdminActivity {
   operator: AdminOperator;
   /** Reads (list); every change goes through `security` (audited). */
   credentials: CredentialStore;
+  forms: AdminForms;
   abuseGuard: AbuseGuard;
   /** Credential, ban and password changes, each written to the audit log as `admin`. */
   security: Pick<SecurityOperator, 'createCredential' | 'revokeCredential' | 'unban'>;

@@ -6,6 +6,7 @@ import { apiRoutes } from './routes/api.js';
 import { authRoutes } from './routes/auth-routes.js';
 import { containmentRoutes } from './routes/containment-routes.js';
 import { addFormParser } from './routes/form.js';
+import { formsAdminRoutes } from './routes/forms.js';
 import { pageRoutes } from './routes/pages.js';
 import { notFoundPage, sendPage } from './routes/respond.js';
 import { staticRoutes } from './routes/static-routes.js';
@@ -66,6 +67,7 @@ export function createAdminPlugin(deps: AdminDeps): AdminPlugin {
     await app.register(actionRoutes(deps));
     await app.register(apiRoutes(deps));
     await app.register(containmentRoutes(deps));
+    await app.register(formsAdminRoutes(deps));
   }
 
   const plugin = async (app: FastifyInstance): Promise<void> => {

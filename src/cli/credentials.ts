@@ -4,7 +4,7 @@ import { createSecurityOperator } from '../runtime/services.js';
 import { openManagement } from './context.js';
 import { ExitCode, type ExitCodeValue, type Output, UsageError } from './output.js';
 
-function parseRate(text: string | undefined): number | undefined {
+export function parseRate(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const match = /^(\d+)(?:\/min)?$/.exec(text.trim());
   const value = match ? Number(match[1]) : Number.NaN;

@@ -25,6 +25,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   pause: async () => (await import('./containment.js')).pauseCommand,
   resume: async () => (await import('./containment.js')).resumeCommand,
   audit: async () => (await import('./containment.js')).auditCommand,
+  // Lead forms (issue 12).
+  forms: async () => (await import('./forms.js')).formsCommand,
 };
 
 /** argv (without node and script) → exit code. Never throws. */

@@ -15,6 +15,11 @@ Usage:
   postwarden bans list | unban IP
   postwarden admin set-password            (new password on standard input)
   postwarden selftest [--smtp HOST:PORT] [--http URL]
+  postwarden forms create NAME --to ADDRESS [--to ...] --origin ORIGIN [--origin ...]
+                           [--from ADDRESS] [--subject TEXT] [--redirect URL]
+                           [--rate N/min] [--pow]
+  postwarden forms list | remove NAME
+  postwarden forms spam [list | release ID]
 
 Every command accepts --json. Patterns: user@example.com, *@example.com, *@*.example.com.
 Configuration comes from the environment (REDIS_URL, POSTWARDEN_*); see the README.

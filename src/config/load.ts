@@ -36,6 +36,8 @@ export interface Config {
   trustedNetworks: string[];
   trustedProxies: string[];
   httpTls: ParsedOf<'httpTls'>;
+  /** Lead forms: the default sender of form submissions. */
+  formsFrom: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -91,6 +93,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     trustedNetworks: required(env, 'trustedNetworks'),
     trustedProxies: required(env, 'trustedProxies'),
     httpTls: required(env, 'httpTls'),
+    formsFrom: required(env, 'formsFrom'),
   };
   return Object.freeze(config);
 }

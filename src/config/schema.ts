@@ -267,6 +267,17 @@ export const settings = {
     parse: (value: string, env: string): 'on' | 'off' =>
       value === 'on' || value === 'off' ? value : fail(env, value, 'on or off'),
   },
+  // Lead forms (issue 12).
+  formsFrom: {
+    env: 'POSTWARDEN_FORMS_FROM',
+    defaultText: 'forms@localhost',
+    description: 'sender of form submissions, unless the form sets --from',
+    parse: (value: string, env: string) =>
+      // One bare address; a one-label domain (the default's `localhost`) is allowed here.
+      /^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/.test(value)
+        ? value
+        : fail(env, value, 'an email address such as forms@example.com'),
+  },
 } satisfies Record<string, Setting<unknown>>;
 
 export type SettingKey = keyof typeof settings;

@@ -12,6 +12,11 @@ import { type Denial, deny } from '../security/verdict.js';
 export interface Principal {
   credential: Credential;
   ip: string;
+  /**
+   * A lead form (`form:NAME`, intake/forms): checked by its route on every post, it has
+   * no secret whose rotation the door must re-check.
+   */
+  form?: boolean;
 }
 
 export interface AcceptDeps {
@@ -103,7 +108,9 @@ export async function acceptSubmission(
   submission: Submission,
 ): Promise<AcceptResult> {
   try {
-    const credential = await deps.credentials.current(principal.credential);
+    const credential = principal.form
+      ? principal.credential
+      : await deps.credentials.current(principal.credential);
     if (!credential) return refused(STALE_CREDENTIAL);
     const denial = checkPolicy(deps, credential, submission) ?? checkDurableQueue(deps);
     if (denial) return refused(denial);

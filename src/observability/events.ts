@@ -27,6 +27,9 @@ export const LogEvent = {
   messagesPurged: 'messages_purged',
   /** An operator action, as also written to the audit log. */
   operatorAction: 'operator_action',
+  // Lead forms (issue 12): a post the honeypot kept aside / one refused (origin, pow, rate, …).
+  formQuarantined: 'form_quarantined',
+  formRefused: 'form_refused',
   listening: 'listening',
   shutdown: 'shutdown',
 } as const;

@@ -16,6 +16,9 @@ export const DELIVERY_OUTCOMES = [
   'bounced',
   'expired',
 ] as const satisfies readonly RecipientOutcome[];
+/** Lead forms (issue 12): what became of one form submission. */
+export const FORM_VERDICTS = ['accepted', 'quarantined', 'refused'] as const;
+export type FormVerdict = (typeof FORM_VERDICTS)[number];
 export const QUEUE_STATES = ['waiting', 'active', 'deferred', 'failed'] as const;
 
 export type AcceptProtocol = (typeof ACCEPT_PROTOCOLS)[number];
@@ -51,6 +54,8 @@ export interface Metrics {
   messageAccepted(protocol: AcceptProtocol): void;
   deliveryFinished(outcome: RecipientOutcome, seconds: number): void;
   authFailed(protocol: AuthProtocol): void;
+  /** Lead forms: `form` is an operator-chosen form name (bounded by the forms that exist). */
+  formSubmission(form: string, verdict: FormVerdict): void;
   /** Unix seconds of the last successful `postwarden selftest` run. */
   selftestSucceeded(atSeconds?: number): void;
   /** Connect the scrape-time gauges to the services that know the answers. */
@@ -81,6 +86,16 @@ async function safely<T>(read: (() => T | Promise<T>) | undefined): Promise<T | 
   } catch {
     return undefined;
   }
+}
+
+/** A counter with labels in `registry` (the newer metrics are declared through this). */
+function labelledCounter<L extends string>(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+): Counter<L> {
+  return new Counter({ name, help, labelNames, registers: [registry] });
 }
 
 function isOneOf<T extends string>(values: readonly T[], value: string): value is T {
@@ -116,6 +131,13 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     labelNames: ['protocol'],
     registers: [registry],
   });
+  // Lead forms (issue 12). No zero series up front: form names are the operator's.
+  const formSubmissions = labelledCounter(
+    registry,
+    'postwarden_form_submissions_total',
+    'Lead form submissions, by form name and verdict (accepted, quarantined, refused).',
+    ['form', 'verdict'],
+  );
   /** A gauge set at scrape time from a source; a failing source leaves it unset then. */
   function scrapedGauge(name: keyof typeof SCRAPED_HELP, read: () => Promise<number | undefined>) {
     return new Gauge({
@@ -186,6 +208,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       if (!isOneOf(DELIVERY_OUTCOMES, outcome)) return;
       deliveries.inc({ outcome });
       if (Number.isFinite(seconds) && seconds >= 0) duration.observe(seconds);
+    },
+    formSubmission(form, verdict) {
+      if (isOneOf(FORM_VERDICTS, verdict)) formSubmissions.inc({ form, verdict });
     },
     authFailed(protocol) {
       if (isOneOf(AUTH_PROTOCOLS, protocol)) authFailures.inc({ protocol });

@@ -72,6 +72,19 @@ export interface Keys {
   pauseInfo(): string;
   /** list: JSON audit entries of operator actions, newest first, capped (AuditLog). */
   auditLog(): string;
+  // Lead forms (issue 12).
+  /** hash: one lead form by its public id (name, to/origins JSON, from, subject, redirect, rate, pow, createdAt). */
+  form(id: string): string;
+  /** hash: form name → public id (names are unique; listing reads this one key). */
+  formIds(): string;
+  /** hash: one quarantined form post (form, credential, envelope, from, subject, messageId, createdAt, raw). */
+  formSpam(id: string): string;
+  /** sorted set: quarantined form post ids scored by createdAt (ms); removed on release. */
+  formSpamIndex(): string;
+  /** string: the HMAC secret that signs ALTCHA challenges, shared by every intake (SET NX). */
+  formPowSecret(): string;
+  /** string: a spent ALTCHA solution (by its challenge signature); TTL = the challenge's expiry. */
+  formPowSpent(signature: string): string;
   /** The BullMQ queue name and prefix used for delivery jobs. */
   queueName(): string;
   queuePrefix(): string;
@@ -109,6 +122,12 @@ export function createKeys(prefix = 'pw'): Keys {
     holdsTotal: () => `${prefix}:holds-total`,
     pauseInfo: () => `${prefix}:pause`,
     auditLog: () => `${prefix}:audit`,
+    form: (id) => `${prefix}:form:${id}`,
+    formIds: () => `${prefix}:forms`,
+    formSpam: (id) => `${prefix}:form-spam:${id}`,
+    formSpamIndex: () => `${prefix}:form-spam`,
+    formPowSecret: () => `${prefix}:form-pow-secret`,
+    formPowSpent: (signature) => `${prefix}:form-pow-spent:${signature}`,
     queueName: () => 'deliveries',
     queuePrefix: () => `${prefix}:bull`,
   };

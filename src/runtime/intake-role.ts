@@ -2,6 +2,8 @@ import { createAdminPlugin } from '../admin/plugin.js';
 import { SessionStore } from '../admin/session.js';
 import type { Config } from '../config/load.js';
 import type { AcceptDeps } from '../intake/accept.js';
+import { FormPow } from '../intake/forms/pow.js';
+import { formsRoutes } from '../intake/forms/routes.js';
 import { createApiPlugin } from '../intake/http/api-plugin.js';
 import { createSmtpIntake } from '../intake/smtp/server.js';
 import { ADMIN_ACTOR } from '../observability/audit-log.js';
@@ -30,6 +32,12 @@ export async function buildIntakeRole(context: RoleContext): Promise<RolePart> {
     operator,
     security: createSecurityOperator(services, ADMIN_ACTOR),
     credentials: services.credentials,
+    forms: {
+      list: () => services.forms.list(),
+      remove: (name) => services.forms.remove(name),
+      spam: () => services.formQuarantine.list(),
+      release: (id) => services.formQuarantine.release(id, accept.staging),
+    },
     abuseGuard: services.abuseGuard,
     settings: services.settings,
     sessions: new SessionStore(services.redis, services.keys, services.settings),
@@ -49,6 +57,14 @@ export async function buildIntakeRole(context: RoleContext): Promise<RolePart> {
     accept,
     store: services.store,
   });
+  const forms = formsRoutes({
+    forms: services.forms,
+    quarantine: services.formQuarantine,
+    pow: new FormPow(services.redis, services.keys),
+    accept,
+    formsFrom: config.formsFrom,
+    onVerdict: (form, verdict) => metrics.formSubmission(form, verdict),
+  });
   const tls = await loadOrCreateTls(config);
   const smtp = createSmtpIntake({
     host: config.smtpHost,
@@ -66,7 +82,7 @@ export async function buildIntakeRole(context: RoleContext): Promise<RolePart> {
   });
 
   return {
-    httpPlugins: [api, admin],
+    httpPlugins: [api, forms, admin],
     adminRoutes: admin.routes,
     async start(httpUrl, plan) {
       plan.stopAccepting.unshift({ name: 'smtp listeners', run: () => smtp.close(10_000) });

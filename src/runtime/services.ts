@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import { AttackStats } from '../observability/attack-stats.js';
 import { AuditLog } from '../observability/audit-log.js';
+import { FormQuarantine } from '../queue/form-quarantine.js';
 import { Holds } from '../queue/holds.js';
 import { MailQueue } from '../queue/mail-queue.js';
 import { MessageStore } from '../queue/message-store.js';
@@ -12,6 +13,7 @@ import { DurabilityMonitor } from '../redis/durability.js';
 import { createKeys, type Keys } from '../redis/keys.js';
 import { AbuseGuard, type AuthFailure } from '../security/abuse-guard.js';
 import { CredentialStore } from '../security/credentials/store.js';
+import { FormStore } from '../security/forms/form-store.js';
 import { SecurityOperator } from '../security/operator-actions.js';
 import { SettingsStore } from '../security/settings-store.js';
 
@@ -35,6 +37,9 @@ export interface Services {
   holds: Holds;
   audit: AuditLog;
   logger: Logger;
+  // Lead forms (issue 12).
+  forms: FormStore;
+  formQuarantine: FormQuarantine;
   close(): Promise<void>;
 }
 
@@ -100,6 +105,8 @@ export async function createServices(
     holds,
     audit,
     logger,
+    forms: new FormStore(redis, keys),
+    formQuarantine: new FormQuarantine(redis, keys),
     async close() {
       if (closed) return;
       closed = true;

@@ -2,15 +2,15 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { ADMIN_PASSWORD, type AdminApp, startAdminApp } from '../support/admin-app.js';
+import { launchChromium } from '../support/chromium.js';
 import { waitUntil as waitFor } from '../support/wait-until.js';
 
 /**
  * The admin page in real headless Chromium (Debian's `chromium`, driven by playwright-core):
  * what an operator does when mail stops. Screenshots go to docs/ for the README.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const DOCS = fileURLToPath(new URL('../../docs/', import.meta.url));
 const XSS_SUBJECT = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2;alert(1)">';
 const XSS_HTML =
@@ -34,18 +34,7 @@ describe('admin page in a real browser', { timeout: 55_000 }, () => {
 
   before(async () => {
     relay = await startAdminApp();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--headless',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     // Nothing may load from outside the relay: record and refuse any such request.
     await context.route('**/*', (route) => {

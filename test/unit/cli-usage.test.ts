@@ -38,6 +38,8 @@ describe('postwarden usage', () => {
       'audit',
       'bans list',
       'admin set-password',
+      'forms create',
+      'forms spam',
     ])
       assert.ok(result.stdout.includes(`postwarden ${command}`), command);
   });
@@ -79,6 +81,27 @@ describe('postwarden usage', () => {
     ['admin', 'reset'],
     ['selftest', 'now'],
     ['selftest', '--smtp', 'no-port'],
+    // Lead forms (issue 12).
+    ['forms'],
+    ['forms', 'create'],
+    ['forms', 'create', 'contact', '--origin', 'https://www.example.com'],
+    ['forms', 'create', 'contact', '--to', 'sales@example.com'],
+    [
+      'forms',
+      'create',
+      'contact',
+      '--to',
+      'a@example.com',
+      '--origin',
+      'https://x.example',
+      '--rate',
+      'fast',
+    ],
+    ['forms', 'list', 'extra'],
+    ['forms', 'remove'],
+    ['forms', 'spam', 'release'],
+    ['forms', 'spam', 'list', 'ID'],
+    ['forms', 'spam', 'purge'],
   ];
   for (const argv of usageErrors) {
     it(`exits 2 for: postwarden ${argv.join(' ')}`, async () => {

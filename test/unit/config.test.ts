@@ -90,6 +90,7 @@ describe('configuration', () => {
     ['POSTWARDEN_TRUSTED_NETWORKS', '10.0.0.0/8, not-an-ip'],
     ['POSTWARDEN_TRUSTED_NETWORKS', '10.0.0.0/33'],
     ['POSTWARDEN_SMTP_HOST', 'mail;rm'],
+    ['POSTWARDEN_FORMS_FROM', 'Forms <forms@example.com>'],
   ];
   for (const [variable, value] of bad) {
     it(`refuses ${variable}=${value} with a message naming the variable`, () => {
@@ -152,6 +153,7 @@ describe('configuration', () => {
       POSTWARDEN_DURABILITY: 'memory',
       LOG_LEVEL: 'debug',
       POSTWARDEN_TRUSTED_NETWORKS: '10.0.0.0/8, 192.0.2.7',
+      POSTWARDEN_FORMS_FROM: 'leads@example.com',
     });
     assert.deepEqual(
       { ...config, upstreams: config.upstreams.map((spec) => spec.label) },
@@ -183,6 +185,7 @@ describe('configuration', () => {
         durability: 'memory',
         logLevel: 'debug',
         trustedNetworks: ['10.0.0.0/8', '192.0.2.7'],
+        formsFrom: 'leads@example.com',
       },
     );
   });

@@ -35,6 +35,8 @@ const FLASHES: Readonly<Record<string, string>> = {
   purged: 'The held messages were purged; none of them will be delivered.',
   paused: 'All delivery is paused. Acceptance goes on.',
   resumed: 'Delivery resumed.',
+  form_removed: 'The form was removed; its id now answers 404.',
+  form_released: 'The form post was released and queued for delivery.',
 };
 
 export function flashOf(query: unknown): { kind: 'ok' | 'error'; text: string } | undefined {

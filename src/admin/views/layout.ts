@@ -17,6 +17,7 @@ const NAV: Array<[section: string, href: string, label: string]> = [
   ['credentials', '/admin/credentials', 'Credentials'],
   ['holds', '/admin/holds', 'Holds'],
   ['audit', '/admin/audit', 'Audit'],
+  ['forms', '/admin/forms', 'Forms'],
 ];
 
 /** The hidden CSRF field every state-changing form carries. */
