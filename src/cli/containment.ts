@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { type ManagementContext, openManagement } from './context.js';
+import { withManagement } from './context.js';
 import { ExitCode, type ExitCodeValue, type Output, UsageError } from './output.js';
 
 /** Parse `args` with `--json` plus `options`; positionals must number `count`. */
@@ -18,25 +18,13 @@ function parse(
   return { values: parsed.values as Record<string, string | undefined>, names: parsed.positionals };
 }
 
-/** Run `work` with a management context, closed afterwards whatever happens. */
-async function withContext(
-  work: (context: ManagementContext) => Promise<ExitCodeValue>,
-): Promise<ExitCodeValue> {
-  const context = await openManagement();
-  try {
-    return await work(context);
-  } finally {
-    await context.close();
-  }
-}
-
 /** `hold NAME [--reason TEXT]` (CONTRACT §Containment). */
 export async function holdCommand(args: string[], out: Output): Promise<ExitCodeValue> {
   const { values, names } = parse(args, 1, 'hold needs exactly one credential NAME', {
     reason: { type: 'string' },
   });
   const name = names[0] as string;
-  return withContext(async ({ services, operator }) => {
+  return withManagement(async ({ services, operator }) => {
     if (!(await services.credentials.get(name))) {
       out.error('not_found', `no credential named ${name}`);
       return ExitCode.failure;
@@ -55,7 +43,7 @@ export async function holdCommand(args: string[], out: Output): Promise<ExitCode
 /** `release NAME`: clear the hold, put its held messages back on the queue. */
 export async function releaseCommand(args: string[], out: Output): Promise<ExitCodeValue> {
   const name = parse(args, 1, 'release needs exactly one credential NAME').names[0] as string;
-  return withContext(async ({ operator }) => {
+  return withManagement(async ({ operator }) => {
     const { wasHeld, released } = await operator.release(name);
     out.result(
       { name, wasHeld, released },
@@ -70,7 +58,7 @@ export async function pauseCommand(args: string[], out: Output): Promise<ExitCod
   const { values } = parse(args, 0, 'pause takes no argument (but --reason TEXT)', {
     reason: { type: 'string' },
   });
-  return withContext(async ({ operator }) => {
+  return withManagement(async ({ operator }) => {
     await operator.pause(values.reason ?? '');
     out.result({ paused: true }, 'Delivery paused in every worker; acceptance goes on.');
     return ExitCode.ok;
@@ -79,7 +67,7 @@ export async function pauseCommand(args: string[], out: Output): Promise<ExitCod
 
 export async function resumeCommand(args: string[], out: Output): Promise<ExitCodeValue> {
   parse(args, 0, 'resume takes no argument');
-  return withContext(async ({ operator }) => {
+  return withManagement(async ({ operator }) => {
     await operator.resume();
     out.result({ paused: false }, 'Delivery resumed.');
     return ExitCode.ok;
@@ -95,7 +83,7 @@ export async function auditCommand(args: string[], out: Output): Promise<ExitCod
   if (!/^\d{1,5}$/.test(limitText) || Number(limitText) < 1) {
     throw new UsageError(`--limit: "${limitText}" is not a positive number`);
   }
-  return withContext(async ({ operator }) => {
+  return withManagement(async ({ operator }) => {
     const entries = await operator.auditLog(Number(limitText));
     out.result(
       entries,

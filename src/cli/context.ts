@@ -58,3 +58,15 @@ function osUser(): string {
     return 'unknown';
   }
 }
+
+/** Run `work` with a management context, closed afterwards whatever happens. */
+export async function withManagement<T>(
+  work: (context: ManagementContext) => Promise<T>,
+): Promise<T> {
+  const context = await openManagement();
+  try {
+    return await work(context);
+  } finally {
+    await context.close();
+  }
+}

@@ -4,7 +4,7 @@ import { Staging } from '../queue/staging.js';
 import { hostForUrl } from '../runtime/roles.js';
 import type { Form } from '../security/forms/form-store.js';
 import { formEndpoint, formSnippet } from '../security/forms/snippet.js';
-import { type ManagementContext, openManagement } from './context.js';
+import { withManagement } from './context.js';
 import { parseRate } from './credentials.js';
 import { ExitCode, type ExitCodeValue, type Output, UsageError } from './output.js';
 
@@ -22,18 +22,6 @@ function formLine(form: Form): string {
     ...(form.redirect ? [`redirect ${form.redirect}`] : []),
   ];
   return `${form.name}\t${form.id}\t${options.join('\t')}`;
-}
-
-/** Run one command on the server's Redis and close it again, whatever happens. */
-async function managed(
-  run: (context: ManagementContext) => Promise<ExitCodeValue>,
-): Promise<ExitCodeValue> {
-  const context = await openManagement();
-  try {
-    return await run(context);
-  } finally {
-    await context.close();
-  }
 }
 
 /** `postwarden forms create|list|remove` and `forms spam list|release` (CONTRACT §CLI). */
@@ -70,7 +58,7 @@ export async function formsCommand(args: string[], out: Output): Promise<ExitCod
       ratePerMinute: parseRate(values.rate),
       pow: values.pow,
     };
-    return managed(async (context) => {
+    return withManagement(async (context) => {
       const form = await context.services.forms.create(input);
       const base = relayUrl(context.config);
       const endpoint = formEndpoint(base, form);
@@ -89,7 +77,7 @@ export async function formsCommand(args: string[], out: Output): Promise<ExitCod
   }
   if (action === 'list') {
     if (name) throw new UsageError('forms list takes no NAME');
-    return managed(async (context) => {
+    return withManagement(async (context) => {
       const forms = await context.services.forms.list();
       out.result(forms, forms.length === 0 ? 'No forms yet.' : forms.map(formLine));
       return ExitCode.ok;
@@ -97,7 +85,7 @@ export async function formsCommand(args: string[], out: Output): Promise<ExitCod
   }
   if (action === 'remove') {
     if (!name) throw new UsageError('forms remove needs a NAME');
-    return managed(async (context) => {
+    return withManagement(async (context) => {
       if (!(await context.services.forms.remove(name))) {
         out.error('not_found', `no form named ${name}`);
         return ExitCode.failure;
@@ -118,7 +106,7 @@ async function spamCommand(
   if (extra.length > 0) throw new UsageError(`unexpected argument: ${extra[0]}`);
   if (action === undefined || action === 'list') {
     if (id) throw new UsageError('forms spam list takes no ID');
-    return managed(async (context) => {
+    return withManagement(async (context) => {
       const posts = await context.services.formQuarantine.list();
       out.result(
         posts,
@@ -131,7 +119,7 @@ async function spamCommand(
   }
   if (action === 'release') {
     if (!id) throw new UsageError('forms spam release needs an ID');
-    return managed(async (context) => {
+    return withManagement(async (context) => {
       const { services } = context;
       const staging = new Staging(services.redis, services.keys, services.queue);
       const result = await services.formQuarantine.release(id, staging);

@@ -20,13 +20,15 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   bans: async () => (await import('./bans.js')).bansCommand,
   admin: async () => (await import('./admin.js')).adminCommand,
   selftest: async () => (await import('./selftest.js')).selftestCommand,
-  hold: async () => (await import('./containment.js')).holdCommand,
-  release: async () => (await import('./containment.js')).releaseCommand,
-  pause: async () => (await import('./containment.js')).pauseCommand,
-  resume: async () => (await import('./containment.js')).resumeCommand,
-  audit: async () => (await import('./containment.js')).auditCommand,
   // Lead forms (issue 12).
   forms: async () => (await import('./forms.js')).formsCommand,
+  // Containment (CONTRACT §Containment): one module, a command each.
+  ...Object.fromEntries(
+    (['hold', 'release', 'pause', 'resume', 'audit'] as const).map((name) => [
+      name,
+      async () => (await import('./containment.js'))[`${name}Command`],
+    ]),
+  ),
 };
 
 /** argv (without node and script) → exit code. Never throws. */

@@ -1,3 +1,4 @@
+import type { MessageStatus } from '../../message/types.js';
 import { html, query, type SafeHtml } from './html.js';
 
 export interface PageContext {
@@ -103,3 +104,15 @@ export function pager(
     : html``;
   return html`<p class="pager">${prev} <span>Page ${page}</span> ${next}</p>`;
 }
+
+/** Every message status, in the order the pages list them (filters, overview tiles). */
+export const MESSAGE_STATUSES: readonly MessageStatus[] = [
+  'queued',
+  'deferred',
+  'held',
+  'delivered',
+  'bounced',
+  'expired',
+  'partial',
+  'purged',
+];

@@ -1,18 +1,15 @@
 import type { MessageSearch, MessageSummary } from '../../queue/operator.js';
 import { html, type SafeHtml } from './html.js';
-import { formatTime, layout, type PageContext, pager, statusBadge } from './layout.js';
+import {
+  formatTime,
+  layout,
+  MESSAGE_STATUSES,
+  type PageContext,
+  pager,
+  statusBadge,
+} from './layout.js';
 
-const STATUSES = [
-  '',
-  'queued',
-  'deferred',
-  'held',
-  'delivered',
-  'bounced',
-  'expired',
-  'partial',
-  'purged',
-];
+const STATUSES = ['', ...MESSAGE_STATUSES];
 
 export function searchParams(search: MessageSearch): Record<string, string | undefined> {
   return {

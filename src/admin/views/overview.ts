@@ -2,7 +2,14 @@ import type { UpstreamStatus } from '../../observability/upstream-status.js';
 import type { PauseState, QueueStats } from '../../queue/operator.js';
 import { pauseSwitch } from './holds.js';
 import { html, type SafeHtml } from './html.js';
-import { formatAge, formatTime, layout, notice, type PageContext } from './layout.js';
+import {
+  formatAge,
+  formatTime,
+  layout,
+  MESSAGE_STATUSES,
+  notice,
+  type PageContext,
+} from './layout.js';
 
 export interface OverviewData {
   stats: QueueStats;
@@ -15,17 +22,6 @@ export interface OverviewData {
 export function failedMessages(byStatus: Record<string, number>): number {
   return (byStatus.bounced ?? 0) + (byStatus.expired ?? 0) + (byStatus.partial ?? 0);
 }
-
-const MESSAGE_STATUSES = [
-  'queued',
-  'deferred',
-  'held',
-  'delivered',
-  'bounced',
-  'expired',
-  'partial',
-  'purged',
-];
 
 function tile(label: string, stat: string, value: number | string, href?: string): SafeHtml {
   const body = html`<span class="tile-value" data-stat="${stat}">${value}</span><span class="tile-label">${label}</span>`;
