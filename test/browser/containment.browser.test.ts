@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { ADMIN_PASSWORD, type AdminApp, startAdminApp } from '../support/admin-app.js';
+import { launchChromium } from '../support/chromium.js';
 import { waitUntil } from '../support/wait-until.js';
 
 /**
@@ -11,7 +12,6 @@ import { waitUntil } from '../support/wait-until.js';
  * operator does when a key leaks — hold, look, purge (the count shown first), release,
  * pause — and the audit log that records it. Screenshots go to docs/ for the README.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const DOCS = fileURLToPath(new URL('../../docs/', import.meta.url));
 
 describe('containment and attack view in a real browser', { timeout: 90_000 }, () => {
@@ -21,18 +21,7 @@ describe('containment and attack view in a real browser', { timeout: 90_000 }, (
 
   before(async () => {
     relay = await startAdminApp();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--headless',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
     page.setDefaultTimeout(10_000);
     mkdirSync(DOCS, { recursive: true });

@@ -1,12 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import {
-  ADMIN_PASSWORD,
-  type AdminApp,
-  type AdminClient,
-  login,
-  startAdminApp,
-} from '../support/admin-app.js';
+import { describe, it } from 'node:test';
+import { useAdminSession } from '../support/admin-app.js';
 
 /**
  * CONTRACT §Containment, the audit log: the admin page's existing actions (credential
@@ -14,19 +8,10 @@ import {
  * through the same shared operations the CLI calls.
  */
 describe('admin actions are audited', () => {
-  let app: AdminApp;
-  let client: AdminClient;
-
-  before(async () => {
-    app = await startAdminApp();
-    client = await login(app.baseUrl, ADMIN_PASSWORD);
-  });
-  after(async () => {
-    await app?.close();
-  });
+  const session = useAdminSession();
 
   it('writes credential create/revoke, unban and retry to the audit log as admin, without secrets', async () => {
-    const created = await client.postForm('/admin/credentials', {
+    const created = await session.client.postForm('/admin/credentials', {
       name: 'audited',
       allowFrom: '*@example.com',
       rate: '',
@@ -36,12 +21,12 @@ describe('admin actions are audited', () => {
     const page = await created.text();
     const secret = /id="new-secret">([^<]{20,})<\/pre>/.exec(page)?.[1];
     assert.ok(secret, 'the page shows the new secret once');
-    const revoked = await client.postForm('/admin/credentials/audited/revoke', {});
+    const revoked = await session.client.postForm('/admin/credentials/audited/revoke', {});
     assert.equal(revoked.status, 303);
-    await client.postForm('/admin/bans/unban', { ip: '198.51.100.77' });
-    await client.postForm('/admin/messages/0000000000000nosuchid/retry', {});
+    await session.client.postForm('/admin/bans/unban', { ip: '198.51.100.77' });
+    await session.client.postForm('/admin/messages/0000000000000nosuchid/retry', {});
 
-    const entries = await app.operator.auditLog(10);
+    const entries = await session.relay.operator.auditLog(10);
     assert.deepEqual(
       entries.map((e) => [e.actor, e.action, e.target]),
       [

@@ -1,3 +1,4 @@
+import { after, before } from 'node:test';
 import pino, { type Logger } from 'pino';
 import type { Relay } from '../../src/runtime/compose.js';
 import { createCaptureUpstream } from '../../src/upstream/capture.js';
@@ -164,4 +165,21 @@ export async function login(baseUrl: string, password: string): Promise<AdminCli
     throw new Error(`admin login failed: ${response.status}`);
   }
   return client;
+}
+
+/**
+ * For a test file that drives the admin page: registers `before` (a relay, and a client
+ * logged in through the real form) and `after` (the relay closed). The fields are set
+ * once `before` has run: read them inside tests and later hooks.
+ */
+export function useAdminSession(): { relay: AdminApp; client: AdminClient } {
+  const session = {} as { relay: AdminApp; client: AdminClient };
+  before(async () => {
+    session.relay = await startAdminApp();
+    session.client = await login(session.relay.baseUrl, ADMIN_PASSWORD);
+  });
+  after(async () => {
+    await session.relay?.close();
+  });
+  return session;
 }

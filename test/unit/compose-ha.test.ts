@@ -37,20 +37,21 @@ function envOf(name: string): Record<string, string> {
 
 describe('deploy/ha: several machines (compose file read, not run)', () => {
   it('has a primary, a replica, three sentinels, two intakes, two workers and HAProxy', () => {
-    for (const name of [
-      'redis-primary',
-      'redis-replica',
-      'sentinel-1',
-      'sentinel-2',
-      'sentinel-3',
-      'intake-1',
-      'intake-2',
-      'worker-1',
-      'worker-2',
-      'haproxy',
-    ]) {
-      assert.ok(services[name], name);
-    }
+    assert.deepEqual(
+      Object.keys(services).sort(),
+      [
+        'redis-primary',
+        'redis-replica',
+        'sentinel-1',
+        'sentinel-2',
+        'sentinel-3',
+        'intake-1',
+        'intake-2',
+        'worker-1',
+        'worker-2',
+        'haproxy',
+      ].sort(),
+    );
     assert.deepEqual(services['intake-1']?.command?.slice(-2), ['--role', 'intake']);
     assert.deepEqual(services['worker-2']?.command?.slice(-2), ['--role', 'worker']);
     assert.ok(services['redis-replica']?.command?.includes('--replicaof'));
