@@ -149,7 +149,7 @@ function relayChildEnv(env: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 /** One relay process, its last output kept for error messages. */
-function startChild(env: Record<string, string>, args: string[]) {
+export function startChild(env: Record<string, string>, args: string[]) {
   const child = spawn(process.execPath, args, {
     env: relayChildEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
