@@ -5,6 +5,7 @@ import type { AcceptDeps } from '../intake/accept.js';
 import { FormPow } from '../intake/forms/pow.js';
 import { formsRoutes } from '../intake/forms/routes.js';
 import { createApiPlugin } from '../intake/http/api-plugin.js';
+import { createOpenApiPlugin } from '../intake/http/openapi.js';
 import { createSmtpIntake } from '../intake/smtp/server.js';
 import { ADMIN_ACTOR } from '../observability/audit-log.js';
 import type { Logger } from '../observability/logger.js';
@@ -82,7 +83,8 @@ export async function buildIntakeRole(context: RoleContext): Promise<RolePart> {
   });
 
   return {
-    httpPlugins: [api, forms, admin],
+    // OpenAPI first: it describes the routes registered after it (intake/http/openapi.ts).
+    httpPlugins: [createOpenApiPlugin(), api, forms, admin],
     adminRoutes: admin.routes,
     async start(httpUrl, plan) {
       plan.stopAccepting.unshift({ name: 'smtp listeners', run: () => smtp.close(10_000) });

@@ -13,7 +13,26 @@ import { clientIp } from './client-ip.js';
 import { composeSubmission } from './compose.js';
 import { HttpErrors, sendDenial, sendError } from './errors.js';
 import { checkIdempotencyKey, checkMessageRequest } from './request-checks.js';
+import {
+  AUTHENTICATED_ERRORS,
+  acceptedResponseSchema,
+  errorResponses,
+  messageViewResponseSchema,
+} from './response-schemas.js';
 import { type MessageRequest, messageBodySchema, messageParamsSchema } from './schemas.js';
+
+/** How /v1/openapi.json describes the bearer routes (intake/http/openapi.ts). */
+const BEARER_ROUTE = { tags: ['messages'], security: [{ bearer: [] }] } as const;
+
+const idempotencyHeaderSchema = {
+  type: 'object',
+  properties: {
+    'idempotency-key': {
+      type: 'string',
+      description: 'same key, same credential, within 24 h: the first id, nothing new queued',
+    },
+  },
+} as const;
 
 export interface MessagesRoutesDeps {
   credentials: CredentialStore;
@@ -67,7 +86,16 @@ export function messagesRoutes(deps: MessagesRoutesDeps) {
     app.post(
       '/v1/messages',
       {
-        schema: { body: messageBodySchema },
+        schema: {
+          ...BEARER_ROUTE,
+          summary: 'Queue a message',
+          headers: idempotencyHeaderSchema,
+          body: messageBodySchema,
+          response: {
+            202: acceptedResponseSchema,
+            ...errorResponses([400, 408, 413, 415, 422, ...AUTHENTICATED_ERRORS]),
+          },
+        },
         // A body-less POST has no parser to refuse it: still not JSON, so 415.
         preValidation: async (request, reply) =>
           isJsonBody(request) ? undefined : sendError(reply, HttpErrors.unsupportedMediaType),
@@ -88,7 +116,17 @@ export function messagesRoutes(deps: MessagesRoutesDeps) {
 
     app.get(
       '/v1/messages/:id',
-      { schema: { params: messageParamsSchema } },
+      {
+        schema: {
+          ...BEARER_ROUTE,
+          summary: 'A message, its recipients and events',
+          params: messageParamsSchema,
+          response: {
+            200: messageViewResponseSchema,
+            ...errorResponses([404, ...AUTHENTICATED_ERRORS]),
+          },
+        },
+      },
       async (request, reply) => {
         const credential = credentialOf(request);
         const { id } = request.params as { id: string };
