@@ -64,7 +64,7 @@ export function checkHeaderSenders(credential: Credential, senders: string[]): D
       );
 }
 
-function checkPolicy(
+export function checkPolicy(
   deps: AcceptDeps,
   credential: Credential,
   submission: Submission,

@@ -30,9 +30,22 @@ function bearerSecret(request: FastifyRequest): string | undefined {
  * client cannot keep the socket by trickling the rest of its body (or send the next
  * request on it without reconnecting, which a ban then sees).
  */
-function refuseUnread(reply: FastifyReply, denial: Denial): FastifyReply {
+function refuseUnread(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  denial: Denial,
+  options: BearerAuthOptions,
+): FastifyReply {
   reply.header('connection', 'close');
-  return sendDenial(reply, denial);
+  return options.refuse ? options.refuse(request, reply, denial) : sendDenial(reply, denial);
+}
+
+/** How a compatible dialect (intake/http/dialects) reads the secret and answers a refusal. */
+export interface BearerAuthOptions {
+  /** Where the secret is (default: `Authorization: Bearer`; Postmark: its token header). */
+  secretOf?: (request: FastifyRequest) => string | undefined;
+  /** The refusal in the dialect's own error shape (default: ours). */
+  refuse?: (request: FastifyRequest, reply: FastifyReply, denial: Denial) => FastifyReply;
 }
 
 /**
@@ -43,7 +56,8 @@ function refuseUnread(reply: FastifyReply, denial: Denial): FastifyReply {
  * A secret not yet proven in this process is checked only in an abuse-guard slot, so
  * guesses sent at once get no more checks than one after another.
  */
-export function createBearerAuth(deps: BearerAuthDeps) {
+export function createBearerAuth(deps: BearerAuthDeps, options: BearerAuthOptions = {}) {
+  const secretOf = options.secretOf ?? bearerSecret;
   async function check(ip: string, secret: string | undefined): Promise<Denial | Credential> {
     if (secret !== undefined && deps.credentials.isProvenSecret(secret)) {
       // Both reads go out together: one round trip. A banned address is still refused.
@@ -73,12 +87,12 @@ export function createBearerAuth(deps: BearerAuthDeps) {
   ): Promise<FastifyReply | undefined> {
     let verdict: Denial | Credential;
     try {
-      verdict = await check(clientIp(request), bearerSecret(request));
+      verdict = await check(clientIp(request), secretOf(request));
     } catch (error) {
       // Redis unreachable: say so (503) rather than letting anyone through or answering 500.
       throw new QueueUnavailableError('credential store unreachable', { cause: error });
     }
-    if (isDenial(verdict)) return refuseUnread(reply, verdict);
+    if (isDenial(verdict)) return refuseUnread(request, reply, verdict, options);
     request.apiCredential = verdict;
     return undefined;
   };

@@ -21,6 +21,11 @@ const DENIAL_STATUS: Readonly<Record<DenialCode, { status: number; code: string 
   queue_unavailable: { status: 503, code: 'queue_unavailable' },
 };
 
+/** The status and contract code a denial gets (a dialect starts from it: dialects/). */
+export function denialAnswer(denial: Denial): { status: number; code: string } {
+  return DENIAL_STATUS[denial.code];
+}
+
 /** HTTP-only answers that are not policy denials. */
 export const HttpErrors = {
   notFound: { status: 404, code: 'not_found', message: 'not found' },
