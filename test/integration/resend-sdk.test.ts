@@ -151,6 +151,56 @@ describe('Resend dialect with the official SDK', () => {
     );
   });
 
+  it('a batch repeated with the same Idempotency-Key gives the same ids and queues nothing twice', async () => {
+    const batch = [
+      {
+        from: 'orders@example.com',
+        to: 'n1@example.net',
+        subject: 'resend batch idem 1',
+        text: '1',
+      },
+      {
+        from: 'orders@example.com',
+        to: 'n2@example.net',
+        subject: 'resend batch idem 2',
+        text: '2',
+      },
+    ];
+    const first = await resend.batch.send(batch, { idempotencyKey: 'batch-42' });
+    const second = await resend.batch.send(batch, { idempotencyKey: 'batch-42' });
+    assert.equal(first.error, null);
+    assert.deepEqual(second.data?.data, first.data?.data);
+    assert.notEqual(first.data?.data[0]?.id, first.data?.data[1]?.id);
+    // The batch's key does not collide with a single send under the same key.
+    const single = await resend.emails.send(batch[0] as (typeof batch)[0], {
+      idempotencyKey: 'batch-42',
+    });
+    assert.ok(single.data?.id);
+    assert.ok(!first.data?.data.some(({ id }) => id === single.data?.id));
+    await waitUntil(() => delivered('resend batch idem 2').length === 1, 20_000, 'delivery');
+    await waitUntil(() => delivered('resend batch idem 1').length === 2, 20_000, 'delivery');
+  });
+
+  it('a rate-limited credential gets rate_limit_exceeded with Retry-After', async () => {
+    const { secret: slow } = await relay.relay.services.credentials.create({
+      name: 'slow',
+      allowFrom: ['*@example.com'],
+      ratePerMinute: 1,
+    });
+    const client = new Resend(slow);
+    const email = {
+      from: 'orders@example.com',
+      to: 'o@example.net',
+      subject: 'resend rate',
+      text: 'x',
+    };
+    assert.equal((await client.emails.send(email)).error, null);
+    const limited = await client.emails.send(email);
+    assert.equal(limited.error?.name, 'rate_limit_exceeded');
+    assert.equal(limited.error?.statusCode, 429);
+    assert.match(limited.headers?.['retry-after'] ?? '', /^\d+$/);
+  });
+
   it('a strict batch with one ungranted sender queues none of it', async () => {
     const { data, error } = await resend.batch.send([
       { from: 'orders@example.com', to: 'h1@example.net', subject: 'resend strict ok', text: '1' },
