@@ -11,6 +11,9 @@ export interface Scenario {
   mode?: 'persistent' | 'per-connection';
   bytes: number;
   systems: string[];
+  /** HTTP only: another route than POST /v1/messages (a compatible dialect) and its success status. */
+  path?: string;
+  okStatus?: number;
 }
 
 export interface Sink {
@@ -43,7 +46,8 @@ function load(options: CellOptions, durationMs: number, tag: string): Promise<Lo
       'http',
       {
         port: system.httpPort,
-        path: '/v1/messages',
+        path: scenario.path ?? '/v1/messages',
+        ...(scenario.okStatus ? { okStatus: scenario.okStatus } : {}),
         token: system.password,
         concurrency: connections,
         messageBytes: scenario.bytes,

@@ -198,6 +198,19 @@ export function renderVerdicts(verdicts: Verdict[]): string {
   ].join('\n');
 }
 
+/** The Resend dialect's accepted msg/s beside POST /v1/messages, per system measured in both. */
+export function renderDialects(rows: Row[]): string {
+  const lines: string[] = [];
+  for (const row of rows.filter((r) => r.scenario === 'resend-2k')) {
+    const native = findRow(rows, 'http-2k', row.system);
+    if (!native) continue;
+    lines.push(
+      `- Resend dialect, ${row.system}: POST /emails ${fixed(row.acceptPerSecond)} msg/s vs POST /v1/messages ${fixed(native.acceptPerSecond)} msg/s (${fixed(ratio(row.acceptPerSecond, native.acceptPerSecond), 2)}×), p99 ${fixed(row.p99, 1)} vs ${fixed(native.p99, 1)} ms`,
+    );
+  }
+  return lines.length > 0 ? `${lines.join('\n')}\n` : '';
+}
+
 /** The 25 MB message's figures (bench/extras.ts BigMessageResult). */
 type BigFigures = {
   acceptGrowthRatio: number;

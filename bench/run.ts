@@ -7,7 +7,8 @@
  *
  * Scenarios: SMTP persistent sessions at 2 KB and 20 KB, one message per connection at
  * 2 KB (all with STARTTLS + AUTH PLAIN, against Postwarden and Postfix), HTTP POST of
- * 2 KB JSON (against Postwarden and a bare fastify+LPUSH ceiling). Each repetition runs
+ * 2 KB JSON (against Postwarden and a bare fastify+LPUSH ceiling), and the same message
+ * to the Resend dialect's POST /emails (resend-2k, read beside http-2k). Each repetition runs
  * every (scenario, system) cell once, alternating which system goes first; every cell
  * starts a fresh system (fresh Redis / queue). Loopback only; stops by itself.
  */
@@ -32,6 +33,7 @@ import {
   aggregate,
   type Cell,
   evaluateTargets,
+  renderDialects,
   renderExtras,
   renderTable,
   renderVerdicts,
@@ -90,6 +92,16 @@ const SCENARIOS: Scenario[] = [
     kind: 'http',
     bytes: 2048,
     systems: ['postwarden', 'postwarden-2p', 'postwarden-intake', 'ceiling'],
+  },
+  {
+    // The Resend dialect (issue 14): the same 2 KB message, whose JSON (from, to, subject,
+    // text) is valid Resend too, to POST /emails; read beside http-2k.
+    id: 'resend-2k',
+    kind: 'http',
+    bytes: 2048,
+    path: '/emails',
+    okStatus: 200,
+    systems: ['postwarden', 'postwarden-intake'],
   },
 ];
 const REFERENCES: Record<string, string> = {
@@ -278,6 +290,7 @@ const report = [
         '',
       ]
     : []),
+  renderDialects(rows),
   renderExtras(extras),
 ].join('\n');
 console.log(`\n${report}`);

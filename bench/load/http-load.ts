@@ -12,6 +12,8 @@ export interface HttpLoadOptions {
   durationMs: number;
   maxMessages?: number;
   tag: string;
+  /** The status that counts as accepted (default 202; the Resend dialect answers 200). */
+  okStatus?: number;
   /**
    * Another request than the API's JSON (the lead form bench): its headers, its body per
    * token and the status that counts as accepted. Default: POST /v1/messages JSON, 202.
@@ -92,7 +94,7 @@ export async function runHttpLoad(options: HttpLoadOptions): Promise<LoadResult>
       const began = performance.now();
       try {
         const response = await post(agent, options, body);
-        if (response.status !== (options.custom?.okStatus ?? 202))
+        if (response.status !== (options.custom?.okStatus ?? options.okStatus ?? 202))
           throw new Error(`${response.status} ${response.text}`);
         result.latencies.push(performance.now() - began);
         result.accepted++;
