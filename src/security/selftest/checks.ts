@@ -231,6 +231,54 @@ async function status(
   return { code: response.status, location: response.headers.get('location') ?? '' };
 }
 
+type HttpCase = [
+  string,
+  () => Promise<{ code: number; location: string }>,
+  (s: { code: number; location: string }) => boolean,
+];
+
+/**
+ * The compatible dialects (CONTRACT §Compatible APIs) are doors too: Resend's bearer and
+ * Postmark's token header refuse a missing and a revoked secret (Resend says 403 for a
+ * wrong key). A relay without them answers 404: no door, closed.
+ */
+function dialectCases(base: string, resendBody: string, revokedSecret: string): HttpCase[] {
+  const json = { 'content-type': 'application/json' };
+  const postmarkBody = JSON.stringify({
+    From: FOREIGN_SENDER,
+    To: FOREIGN_RECIPIENT,
+    Subject: 'selftest',
+    TextBody: 'selftest',
+  });
+  const resend = (headers: Record<string, string>) =>
+    status(`${base}/emails`, {
+      method: 'POST',
+      headers: { ...json, ...headers },
+      body: resendBody,
+    });
+  const postmark = (headers: Record<string, string>) =>
+    status(`${base}/email`, {
+      method: 'POST',
+      headers: { ...json, ...headers },
+      body: postmarkBody,
+    });
+  const refused = (s: { code: number }) => s.code === 401 || s.code === 403 || s.code === 404;
+  return [
+    ['http: POST /emails (Resend) without a secret', () => resend({}), refused],
+    [
+      'http: POST /emails (Resend) with a revoked secret',
+      () => resend({ authorization: `Bearer ${revokedSecret}` }),
+      refused,
+    ],
+    ['http: POST /email (Postmark) without a token', () => postmark({}), refused],
+    [
+      'http: POST /email (Postmark) with a revoked token',
+      () => postmark({ 'x-postmark-server-token': revokedSecret }),
+      refused,
+    ],
+  ];
+}
+
 /** The HTTP API refuses a missing and a revoked secret; the admin needs a session. */
 export async function checkHttp(httpUrl: string, revokedSecret: string): Promise<CheckResult[]> {
   const base = httpUrl.replace(/\/$/, '');
@@ -260,6 +308,7 @@ export async function checkHttp(httpUrl: string, revokedSecret: string): Promise
       () => post({ authorization: `Bearer ${revokedSecret}` }),
       (s) => s.code === 401 || s.code === 403,
     ],
+    ...dialectCases(base, body, revokedSecret),
     [
       'admin: /admin without a session',
       () => status(`${base}/admin`),
