@@ -5,8 +5,9 @@ import { type MessagesRoutesDeps, messagesRoutes } from './messages-routes.js';
 export type ApiDeps = MessagesRoutesDeps;
 
 /**
- * The message API (CONTRACT §HTTP API) and its compatible dialects (§Compatible APIs) as a plugin of the HTTP listener
- * (runtime/http-server.ts builds the server, its error shape and the health routes).
+ * The message API (CONTRACT §HTTP API) and its compatible dialects (§Compatible APIs) as
+ * a plugin of the HTTP listener (runtime/http-server.ts builds the server, its error
+ * shape and the health routes).
  */
 export function createApiPlugin(deps: ApiDeps) {
   return async function apiPlugin(app: FastifyInstance): Promise<void> {
