@@ -36,12 +36,24 @@ const ERROR_DESCRIPTIONS: Readonly<Record<number, string>> = {
   503: 'queue_unavailable or server_busy (with Retry-After): never accepted then',
 };
 
+/** Statuses answered with `Retry-After` (CONTRACT §HTTP API: rate limits, a busy server). */
+const RETRY_AFTER_STATUSES = new Set([429, 503]);
+
+const retryAfterHeader = {
+  'Retry-After': { type: 'integer', description: 'seconds until a retry can succeed' },
+} as const;
+
 /** `{status: errorSchema}` for each status, each with its description. */
 export function errorResponses(statuses: readonly number[]): Record<string, object> {
   return Object.fromEntries(
     statuses.map((status) => [
       String(status),
-      { description: ERROR_DESCRIPTIONS[status] ?? 'error', ...errorResponseSchema },
+      {
+        description: ERROR_DESCRIPTIONS[status] ?? 'error',
+        ...errorResponseSchema,
+        // Documentation only (@fastify/swagger's response headers); serialization ignores it.
+        ...(RETRY_AFTER_STATUSES.has(status) ? { headers: retryAfterHeader } : {}),
+      },
     ]),
   );
 }
