@@ -113,9 +113,14 @@ describe('GET /v1/openapi.json', () => {
       assert.ok(get?.responses[status], `GET answers ${status}`);
     }
     const errorSchema = post?.responses['403']?.content?.['application/json']?.schema as {
-      properties: { error: { required: string[] } };
+      properties: { error: { required: string[]; properties: { code: { enum: string[] } } } };
     };
     assert.deepEqual(errorSchema.properties.error.required, ['code', 'message']);
+    assert.deepEqual(errorSchema.properties.error.properties.code.enum, [
+      'banned',
+      'sender_not_allowed',
+      'recipient_not_allowed',
+    ]);
   });
 
   it('needs no authentication', async () => {

@@ -43,6 +43,39 @@ const retryAfterHeader = {
   'Retry-After': { type: 'integer', description: 'seconds until a retry can succeed' },
 } as const;
 
+/**
+ * The contract's error codes per status (CONTRACT §HTTP API), named in the document as
+ * an enum. Serialization ignores enums, so a code added later still goes out unchanged.
+ */
+const ERROR_CODES: Readonly<Record<number, readonly string[]>> = {
+  400: ['invalid_request'],
+  401: ['unauthorized'],
+  403: ['banned', 'sender_not_allowed', 'recipient_not_allowed'],
+  404: ['not_found'],
+  408: ['request_timeout'],
+  413: ['too_large'],
+  415: ['unsupported_media_type'],
+  422: ['too_many_recipients'],
+  429: ['rate_limited', 'credential_held'],
+  500: ['internal_error'],
+  503: ['queue_unavailable', 'server_busy'],
+};
+
+function errorSchemaFor(status: number) {
+  const codes = ERROR_CODES[status];
+  if (!codes) return errorResponseSchema;
+  const { error } = errorResponseSchema.properties;
+  return {
+    ...errorResponseSchema,
+    properties: {
+      error: {
+        ...error,
+        properties: { ...error.properties, code: { ...error.properties.code, enum: codes } },
+      },
+    },
+  };
+}
+
 /** `{status: errorSchema}` for each status, each with its description. */
 export function errorResponses(statuses: readonly number[]): Record<string, object> {
   return Object.fromEntries(
@@ -50,7 +83,7 @@ export function errorResponses(statuses: readonly number[]): Record<string, obje
       String(status),
       {
         description: ERROR_DESCRIPTIONS[status] ?? 'error',
-        ...errorResponseSchema,
+        ...errorSchemaFor(status),
         // Documentation only (@fastify/swagger's response headers); serialization ignores it.
         ...(RETRY_AFTER_STATUSES.has(status) ? { headers: retryAfterHeader } : {}),
       },
