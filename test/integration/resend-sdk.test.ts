@@ -312,6 +312,10 @@ describe('Resend dialect with the official SDK', () => {
     assert.equal(badKey.error?.name, 'invalid_idempotency_key');
     assert.equal(badKey.error?.statusCode, 400);
 
+    const tooMany = await resend.batch.send(Array.from({ length: 101 }, () => email));
+    assert.equal(tooMany.error?.name, 'validation_error');
+    assert.equal(tooMany.error?.statusCode, 422);
+
     const unknown = await resend.emails.get('nope');
     assert.equal(unknown.error?.name, 'not_found');
     // None of the refused messages reached the upstream.
