@@ -151,6 +151,18 @@ describe('Postmark dialect with the official SDK', () => {
     assert.equal(badToken.code, 10);
     assert.equal(badToken.statusCode, 401);
 
+    // The SDK refuses an empty token itself; without the header at all the answer is the same.
+    const missing = await fetch(`http://${host}/email`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify(email),
+    });
+    assert.equal(missing.status, 401);
+    assert.deepEqual(await missing.json(), {
+      ErrorCode: 10,
+      Message: 'Request does not contain a valid Server token.',
+    });
+
     const ungranted = await thrown(() =>
       client.sendEmail({ ...email, From: 'ceo@elsewhere.example' }),
     );
