@@ -56,6 +56,7 @@ export async function buildIntakeRole(context: RoleContext): Promise<RolePart> {
     abuseGuard: services.abuseGuard,
     accept,
     store: services.store,
+    suppressions: services.suppressions,
   });
   const forms = formsRoutes({
     forms: services.forms,

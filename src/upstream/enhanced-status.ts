@@ -28,6 +28,6 @@ export function enhancedStatus(reply: string): EnhancedStatus | undefined {
  */
 export function isAddressBounce(reply: string): boolean {
   const status = enhancedStatus(reply);
-  if (!status || status.klass !== 5) return false;
+  if (status?.klass !== 5) return false;
   return status.subject === 1 || (status.subject === 2 && status.detail === 1);
 }

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { type MessagesRoutesDeps, messagesRoutes } from './messages-routes.js';
+import { type SuppressionsRoutesDeps, suppressionsRoutes } from './suppressions-routes.js';
 
-export type ApiDeps = MessagesRoutesDeps;
+export type ApiDeps = MessagesRoutesDeps & Pick<SuppressionsRoutesDeps, 'suppressions'>;
 
 /**
  * The message API (CONTRACT §HTTP API) as a plugin of the HTTP listener
@@ -10,5 +11,6 @@ export type ApiDeps = MessagesRoutesDeps;
 export function createApiPlugin(deps: ApiDeps) {
   return async function apiPlugin(app: FastifyInstance): Promise<void> {
     await app.register(messagesRoutes(deps));
+    await app.register(suppressionsRoutes(deps));
   };
 }
