@@ -91,6 +91,22 @@ export class SuppressionOperator {
     return change;
   }
 
+  /**
+   * Remove one listed entry by its owner's id, as a list page shows it (the admin's remove
+   * button): also an entry of a revoked credential, whose name now resolves to no list or
+   * to a newer credential's.
+   */
+  async removeEntry(entry: { owner: string; credential: string; address: string }) {
+    const removed = await this.#deps.suppressions.remove(entry.owner, entry.address);
+    const change: SuppressionChange = {
+      address: suppressionAddress(entry.address),
+      changed: removed ? [entry.credential] : [],
+      unchanged: removed ? [] : [entry.credential],
+    };
+    await this.#audit('suppression-remove', change.address, change, 'removed', 'not listed');
+    return removed;
+  }
+
   async #owner(name: string): Promise<SuppressionOwner> {
     const owner = await this.#deps.resolveOwner(name);
     if (!owner) throw new PostwardenError('unknown_credential', `no credential named ${name}`);
