@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { PostwardenError } from '../../errors.js';
-import type { SuppressionPage } from '../../queue/suppressions.js';
+import type { SuppressionPage } from '../../queue/operator.js';
 import type { AdminDeps } from '../deps.js';
 import { renderSuppressions } from '../views/suppressions.js';
 import { ADMIN_BODY_LIMIT, field, queryField } from './form.js';

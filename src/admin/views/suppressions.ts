@@ -1,4 +1,4 @@
-import type { Suppression } from '../../queue/suppressions.js';
+import type { Suppression } from '../../queue/operator.js';
 import { html, query, type SafeHtml } from './html.js';
 import { formatTime, layout, notice, type PageContext, postForm } from './layout.js';
 
