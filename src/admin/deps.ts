@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { AttackView } from '../observability/attack-stats.js';
 import type { ThroughputPoint } from '../observability/throughput.js';
 import type { UpstreamStatus } from '../observability/upstream-status.js';
-import type { QueueOperator } from '../queue/operator.js';
+import type { QueueOperator, SuppressionOperator } from '../queue/operator.js';
 import type { AbuseGuard } from '../security/abuse-guard.js';
 import type { CredentialStore } from '../security/credentials/store.js';
 import type { Form } from '../security/forms/form-store.js';
@@ -81,6 +81,8 @@ export interface AdminDeps extends AdminActivity {
   /** Reads (list); every change goes through `security` (audited). */
   credentials: CredentialStore;
   forms: AdminForms;
+  /** Suppression lists (issue 13): the operations `postwarden suppressions` calls, audited. */
+  suppressions: Pick<SuppressionOperator, 'list' | 'add' | 'removeEntry'>;
   abuseGuard: AbuseGuard;
   /** Credential, ban and password changes, each written to the audit log as `admin`. */
   security: Pick<SecurityOperator, 'createCredential' | 'revokeCredential' | 'unban'>;

@@ -22,6 +22,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   selftest: async () => (await import('./selftest.js')).selftestCommand,
   // Lead forms (issue 12).
   forms: async () => (await import('./forms.js')).formsCommand,
+  // Suppressions (issue 13).
+  suppressions: async () => (await import('./suppressions.js')).suppressionsCommand,
   // Containment (CONTRACT §Containment): one module, a command each.
   ...Object.fromEntries(
     (['hold', 'release', 'pause', 'resume', 'audit'] as const).map((name) => [

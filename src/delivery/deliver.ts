@@ -10,12 +10,14 @@ import type {
 import { LogEvent } from '../observability/events.js';
 import type { DeliveryLoad, MessageStore, RecipientUpdate } from '../queue/message-store.js';
 import { expiresAt, type RetryPolicy } from '../queue/retry-policy.js';
+import type { SuppressionList } from '../queue/suppressions.js';
 import {
   type RecipientResult,
   resultsForAll,
   type Upstream,
   UpstreamUnreachableError,
 } from '../upstream/types.js';
+import { skipSuppressed, suppressBadAddresses } from './suppression-step.js';
 
 export interface DeliverDeps {
   store: MessageStore;
@@ -36,6 +38,8 @@ export interface DeliverDeps {
    * switch), or the message's credential on hold — its pending recipients are held then.
    */
   beforeSend?: ((id: string, credential: string) => Promise<'paused' | 'held' | 'go'>) | undefined;
+  /** Suppression lists (CONTRACT §Suppressions): listed recipients are not sent to. */
+  suppressions?: Pick<SuppressionList, 'add' | 'lookup'> | undefined;
 }
 
 /** How one delivery attempt ended, for the worker to translate into BullMQ's words. */
@@ -55,7 +59,8 @@ export type DeliveryEnd =
 /**
  * One delivery attempt (CONTRACT §Delivery) as named steps: load → skip when nothing is
  * pending (a held or purged message has nothing pending) → still the job's owner? → not
- * paused, credential not on hold? → send the pending recipients only → record the outcome atomically (the
+ * paused, credential not on hold? → recipients on the suppression list become `suppressed`
+ * → send the other pending recipients only → record the outcome atomically (the
  * delivered mark: recorded recipients are never sent again, even if this worker dies
  * right after) → conclude: done, retry after the backoff, or expire.
  */
@@ -67,8 +72,23 @@ export async function deliverMessage(deps: DeliverDeps, id: string): Promise<Del
   if (deps.stillOwner && !(await deps.stillOwner())) return { kind: 'lost' };
   const verdict = (await deps.beforeSend?.(id, load.message.credential)) ?? 'go';
   if (verdict !== 'go') return { kind: verdict };
+  const unsuppressed = await skipSuppressed(deps, load);
+  if ('status' in unsuppressed) return finishSuppressed(unsuppressed.status);
+  return sendAndRecord(deps, unsuppressed.load, load.body);
+}
+
+/** Every pending recipient was suppressed: no upstream connection at all. */
+function finishSuppressed(status: MessageStatus | undefined): DeliveryEnd {
+  return status === undefined ? { kind: 'gone' } : { kind: 'done', status };
+}
+
+async function sendAndRecord(
+  deps: DeliverDeps,
+  load: DeliveryLoad,
+  body: Buffer,
+): Promise<DeliveryEnd> {
   const started = performance.now();
-  const results = await sendPending(deps, load, load.body);
+  const results = await sendPending(deps, load, body);
   const seconds = (performance.now() - started) / 1000;
   const status = await recordAttempt(deps, load, results, seconds);
   if (status === undefined) return { kind: 'gone' };
@@ -130,6 +150,7 @@ async function recordAttempt(
     status: result.outcome satisfies RecipientStatus,
     detail: result.detail,
   }));
+  await suppressBadAddresses(deps, load, results);
   const status = await deps.store.recordOutcome(
     load.message.id,
     updates,

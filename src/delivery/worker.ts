@@ -8,6 +8,7 @@ import type { DeliveryJobData } from '../queue/mail-queue.js';
 import { MailQueue } from '../queue/mail-queue.js';
 import { MessageStore } from '../queue/message-store.js';
 import { nextRetryDelay, type RetryPolicy, retryDelayMs } from '../queue/retry-policy.js';
+import { SuppressionList } from '../queue/suppressions.js';
 import { closeRedis, createRedis } from '../redis/connections.js';
 import type { Keys } from '../redis/keys.js';
 import type { Upstream } from '../upstream/types.js';
@@ -88,6 +89,7 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
   const deliverDeps = {
     store,
     beforeSend: (id: string, credential: string) => holds.checkBeforeSend(id, credential),
+    suppressions: new SuppressionList(storeRedis, keys),
     upstream: deps.upstream,
     retry: deps.retry,
     logger,

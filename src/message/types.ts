@@ -37,6 +37,8 @@ export type RecipientStatus =
   | 'delivered'
   | 'bounced'
   | 'expired'
+  /** Final: the address is on its owner's suppression list (CONTRACT §Suppressions); never sent. */
+  | 'suppressed'
   | 'purged';
 export type MessageStatus = RecipientStatus | 'partial';
 
@@ -46,8 +48,11 @@ export type MessageStatus = RecipientStatus | 'partial';
  */
 export type RecipientOutcome = Exclude<RecipientStatus, 'queued' | 'held' | 'purged'>;
 
-/** What one send yields per recipient (CONTRACT §Delivery, ARCHITECTURE §4). */
-export type DeliveryOutcome = Exclude<RecipientOutcome, 'expired'>;
+/**
+ * What one send yields per recipient (CONTRACT §Delivery, ARCHITECTURE §4). `suppressed`
+ * is decided before any send, by the suppression list.
+ */
+export type DeliveryOutcome = Exclude<RecipientOutcome, 'expired' | 'suppressed'>;
 
 export type EventType =
   | 'queued'
@@ -57,6 +62,7 @@ export type EventType =
   | 'delivered'
   | 'bounced'
   | 'expired'
+  | 'suppressed'
   | 'purged'
   | 'retried';
 

@@ -30,6 +30,9 @@ export const LogEvent = {
   // Lead forms (issue 12): a post the honeypot kept aside / one refused (origin, pow, rate, …).
   formQuarantined: 'form_quarantined',
   formRefused: 'form_refused',
+  // Suppressions (issue 13): recipients skipped at delivery / an address added after a bounce.
+  messageSuppressed: 'message_suppressed',
+  suppressionAdded: 'suppression_added',
   listening: 'listening',
   shutdown: 'shutdown',
 } as const;

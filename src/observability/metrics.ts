@@ -15,6 +15,7 @@ export const DELIVERY_OUTCOMES = [
   'deferred',
   'bounced',
   'expired',
+  'suppressed',
 ] as const satisfies readonly RecipientOutcome[];
 /** Lead forms (issue 12): what became of one form submission. */
 export const FORM_VERDICTS = ['accepted', 'quarantined', 'refused'] as const;
@@ -44,6 +45,8 @@ export interface MetricSources {
     paused: boolean;
     holdsTotal: Record<HoldReason, number>;
   }>;
+  /** Entries on every suppression list (one ZCARD of a count kept at each add/remove). */
+  suppressions?: () => Promise<number>;
 }
 
 export const HOLD_REASONS = ['volume', 'manual'] as const;
@@ -76,6 +79,7 @@ const SCRAPED_HELP = {
   postwarden_credentials_held: 'Credentials on hold now (containment).',
   postwarden_messages_held: 'Messages held now, waiting for release or purge.',
   postwarden_delivery_paused: '1 while delivery is paused (postwarden pause), else 0.',
+  postwarden_suppressions: 'Addresses on the suppression lists, all credentials together.',
 } as const;
 
 /** A failing source leaves its gauge unset for this scrape rather than failing /metrics. */
@@ -115,7 +119,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   });
   const deliveries = new Counter({
     name: 'postwarden_deliveries_total',
-    help: 'Delivery attempts finished, by outcome (delivered, deferred, bounced, expired).',
+    help: 'Delivery attempts finished, by outcome (delivered, deferred, bounced, expired, suppressed).',
     labelNames: ['outcome'],
     registers: [registry],
   });
@@ -166,6 +170,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     const state = await containment();
     return state && (state.paused ? 1 : 0);
   });
+  scrapedGauge('postwarden_suppressions', () => safely(sources.suppressions));
   // A counter kept in Redis (every process and the CLI hold), read at scrape time.
   new Counter({
     name: 'postwarden_holds_total',
@@ -207,6 +212,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     deliveryFinished(outcome, seconds) {
       if (!isOneOf(DELIVERY_OUTCOMES, outcome)) return;
       deliveries.inc({ outcome });
+      // A suppressed recipient had no attempt: nothing to time.
+      if (outcome === 'suppressed') return;
       if (Number.isFinite(seconds) && seconds >= 0) duration.observe(seconds);
     },
     formSubmission(form, verdict) {

@@ -11,6 +11,8 @@ import {
 } from './message-search.js';
 import type { MessageStore } from './message-store.js';
 import type { PurgeFilter } from './purge.js';
+import type { SuppressionChange, SuppressionOperator } from './suppression-operator.js';
+import type { Suppression, SuppressionPage } from './suppressions.js';
 
 export type {
   AuditEntry,
@@ -21,6 +23,11 @@ export type {
   PauseState,
   PurgeableStatus,
   PurgeFilter,
+  // Suppressions (issue 13): the admin reaches them through this module too.
+  Suppression,
+  SuppressionChange,
+  SuppressionOperator,
+  SuppressionPage,
 };
 export { PURGEABLE_STATUSES };
 

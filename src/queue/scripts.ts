@@ -161,7 +161,7 @@ return { ARGV[1], 'queued' }
  * once written, those recipients are never sent to again), append events, count the
  * attempt, and recompute the message status from all recipients.
  * A recipient's state only moves forward: `delivered` is never overwritten, and a
- * `bounced`/`expired` one changes only to `delivered`. A worker frozen past its job lock
+ * `bounced`/`expired`/`suppressed` one changes only to `delivered`. A worker frozen past its job lock
  * (SIGSTOP, a VM pause) may report late, after another worker finished the job; its
  * "deferred: timeout" must not undo that delivery (it would leave the message deferred
  * with no job left to deliver it). Its events are still kept, as history.
@@ -181,7 +181,7 @@ for i = 3, 2 + 2 * u, 2 do
   local current = redis.call('HGET', KEYS[2], ARGV[i])
   local from = current and cjson.decode(current).status or 'queued'
   local to = cjson.decode(ARGV[i + 1]).status
-  local final = from == 'bounced' or from == 'expired'
+  local final = from == 'bounced' or from == 'expired' or from == 'suppressed'
   if from ~= 'delivered' and (not final or to == 'delivered') then
     updates[#updates + 1] = ARGV[i]
     updates[#updates + 1] = ARGV[i + 1]
@@ -216,7 +216,9 @@ return status
 };
 
 /**
- * markRetried — operator retry: every `bounced`/`expired` recipient goes back to `queued`,
+ * markRetried — operator retry: every `bounced`/`expired`/`suppressed` recipient goes back
+ * to `queued` (a suppressed one still listed is suppressed again by the worker, without an
+ * upstream attempt; one removed from the list since is sent to),
  * the lifetime restarts at ARGV[1] (`retryFrom`), a `retried` event is appended and the
  * status becomes `queued`. Refused while a recipient is still pending (a delivery owns it).
  * KEYS (3): 1 record, 2 recipients, 3 events
@@ -233,7 +235,7 @@ local reset = {}
 for i = 1, #all, 2 do
   local state = cjson.decode(all[i + 1])
   if state.status == 'queued' or state.status == 'deferred' then return -2 end
-  if state.status == 'bounced' or state.status == 'expired' then
+  if state.status == 'bounced' or state.status == 'expired' or state.status == 'suppressed' then
     reset[#reset + 1] = all[i]
     reset[#reset + 1] = cjson.encode({ status = 'queued', detail = '' })
   end

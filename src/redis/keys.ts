@@ -85,6 +85,14 @@ export interface Keys {
   formPowSecret(): string;
   /** string: a spent ALTCHA solution (by its challenge signature); TTL = the challenge's expiry. */
   formPowSpent(signature: string): string;
+  // Suppressions (issue 13). `owner` is a credential's immutable id (a re-created name
+  // starts with an empty list) or a form principal `form:NAME`.
+  /** hash: suppressed address (domain lower-cased) → JSON {address, reason, source, at, credential}. */
+  suppressions(owner: string): string;
+  /** sorted set, all scores 0: one owner's suppressed addresses, for lexical cursor pages. */
+  suppressionIndex(owner: string): string;
+  /** sorted set, all scores 0: `<owner>\t<address>` of every list; ZCARD = postwarden_suppressions. */
+  suppressionsAll(): string;
   /** The BullMQ queue name and prefix used for delivery jobs. */
   queueName(): string;
   queuePrefix(): string;
@@ -128,6 +136,9 @@ export function createKeys(prefix = 'pw'): Keys {
     formSpamIndex: () => `${prefix}:form-spam`,
     formPowSecret: () => `${prefix}:form-pow-secret`,
     formPowSpent: (signature) => `${prefix}:form-pow-spent:${signature}`,
+    suppressions: (owner) => `${prefix}:supp:${owner}`,
+    suppressionIndex: (owner) => `${prefix}:supp-index:${owner}`,
+    suppressionsAll: () => `${prefix}:supp-all`,
     queueName: () => 'deliveries',
     queuePrefix: () => `${prefix}:bull`,
   };

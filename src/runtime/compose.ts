@@ -161,6 +161,7 @@ function connectGauges(metrics: Metrics, services: Services, operator: QueueOper
     selftestLastSuccess: () => services.settings.lastSelftestSuccess(),
     // Three SCARDs/HEXISTS and one small hash: the same cost whatever the history.
     containment: reuseFor(1000, () => operator.containmentCounts()),
+    suppressions: () => services.suppressions.count(),
   });
 }
 

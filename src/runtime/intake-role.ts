@@ -13,7 +13,7 @@ import { Staging } from '../queue/staging.js';
 import { CredentialRateLimiter } from '../security/rate-limit.js';
 import { CaptureStore } from '../upstream/capture.js';
 import { hostForUrl, listenError, type RoleContext, type RolePart } from './roles.js';
-import { createSecurityOperator, type Services } from './services.js';
+import { createSecurityOperator, createSuppressionOperator, type Services } from './services.js';
 import { loadOrCreateTls } from './tls.js';
 
 /**
@@ -39,6 +39,7 @@ export async function buildIntakeRole(context: RoleContext): Promise<RolePart> {
       spam: () => services.formQuarantine.list(),
       release: (id) => services.formQuarantine.release(id, accept.staging),
     },
+    suppressions: createSuppressionOperator(services, ADMIN_ACTOR),
     abuseGuard: services.abuseGuard,
     settings: services.settings,
     sessions: new SessionStore(services.redis, services.keys, services.settings),
@@ -57,6 +58,7 @@ export async function buildIntakeRole(context: RoleContext): Promise<RolePart> {
     abuseGuard: services.abuseGuard,
     accept,
     store: services.store,
+    suppressions: services.suppressions,
   });
   const forms = formsRoutes({
     forms: services.forms,

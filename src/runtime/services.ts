@@ -8,12 +8,14 @@ import { Holds } from '../queue/holds.js';
 import { MailQueue } from '../queue/mail-queue.js';
 import { MessageStore } from '../queue/message-store.js';
 import { QueueOperator } from '../queue/operator.js';
+import { SuppressionOperator, type SuppressionOwner } from '../queue/suppression-operator.js';
+import { SuppressionList } from '../queue/suppressions.js';
 import { closeRedis, createRedis, waitForReady } from '../redis/connections.js';
 import { DurabilityMonitor } from '../redis/durability.js';
 import { createKeys, type Keys } from '../redis/keys.js';
 import { AbuseGuard, type AuthFailure } from '../security/abuse-guard.js';
 import { CredentialStore } from '../security/credentials/store.js';
-import { FormStore } from '../security/forms/form-store.js';
+import { FormStore, formOwner } from '../security/forms/form-store.js';
 import { SecurityOperator } from '../security/operator-actions.js';
 import { SettingsStore } from '../security/settings-store.js';
 
@@ -40,6 +42,8 @@ export interface Services {
   // Lead forms (issue 12).
   forms: FormStore;
   formQuarantine: FormQuarantine;
+  // Suppressions (issue 13).
+  suppressions: SuppressionList;
   close(): Promise<void>;
 }
 
@@ -53,6 +57,35 @@ export function createSecurityOperator(services: Services, actor: string): Secur
 export function createOperator(services: Services, actor: string): QueueOperator {
   const { store, queue, holds, audit, logger } = services;
   return new QueueOperator(store, queue, { holds, audit, logger, actor });
+}
+
+/**
+ * The operator's suppression list changes, audited as `actor`. Names resolve to the
+ * current credential's immutable id (revoked ones are unknown), or to a form principal.
+ */
+export function createSuppressionOperator(services: Services, actor: string): SuppressionOperator {
+  const { credentials, forms, suppressions, audit } = services;
+  const formOwners = async (): Promise<SuppressionOwner[]> =>
+    (await forms.list()).map((form) => ({ id: formOwner(form.name), name: formOwner(form.name) }));
+  return new SuppressionOperator({
+    suppressions,
+    audit,
+    actor,
+    async resolveOwner(name) {
+      if (name.startsWith('form:')) return (await formOwners()).find((one) => one.name === name);
+      const credential = await credentials.get(name);
+      return credential && !credential.revoked
+        ? { id: credential.id, name: credential.name }
+        : undefined;
+    },
+    async allOwners() {
+      const current = (await credentials.list()).filter((credential) => !credential.revoked);
+      return [
+        ...current.map((credential) => ({ id: credential.id, name: credential.name })),
+        ...(await formOwners()),
+      ];
+    },
+  });
 }
 
 export async function createServices(
@@ -107,6 +140,7 @@ export async function createServices(
     logger,
     forms: new FormStore(redis, keys),
     formQuarantine: new FormQuarantine(redis, keys),
+    suppressions: new SuppressionList(redis, keys),
     async close() {
       if (closed) return;
       closed = true;

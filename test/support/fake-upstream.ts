@@ -16,8 +16,11 @@ export interface FakeUpstreamOptions {
   mode?: 'starttls' | 'implicit' | 'plain';
   /** Require AUTH with these credentials (only over TLS unless mode is plain). */
   requireAuth?: { user: string; pass: string };
-  /** Reply to RCPT TO; `attemptNo` counts RCPTs for this address, from 1. Default 250. */
-  rcpt?: (address: string, attemptNo: number) => number;
+  /**
+   * Reply to RCPT TO; `attemptNo` counts RCPTs for this address, from 1. Default 250. A
+   * string is a whole reply line (`550 5.1.1 user unknown`), for enhanced status codes.
+   */
+  rcpt?: (address: string, attemptNo: number) => number | string;
   /** Reply to the end of DATA; `attemptNo` counts DATA phases, from 1. Default 250. */
   data?: (recipients: string[], attemptNo: number) => number;
   /** Wait this long before answering the end of DATA (a slow upstream; a backlog builds up). */
@@ -146,9 +149,11 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
       const key = address.address.toLowerCase();
       const attemptNo = (rcptCounts.get(key) ?? 0) + 1;
       rcptCounts.set(key, attemptNo);
-      const code = scripts.rcpt?.(key, attemptNo) ?? 250;
+      const reply = scripts.rcpt?.(key, attemptNo) ?? 250;
+      const line = typeof reply === 'string' ? /^(\d{3}) (.*)$/.exec(reply) : null;
+      const code = line ? Number(line[1]) : Number(reply);
       if (code >= 200 && code < 300) callback();
-      else callback(smtpError(code, `scripted reply for ${key}`));
+      else callback(smtpError(code, line?.[2] ?? `scripted reply for ${key}`));
     },
     onData(stream, session: SMTPServerSession, callback) {
       void readAll(stream).then(async (raw) => {

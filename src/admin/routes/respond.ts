@@ -20,7 +20,7 @@ export function redirectTo(reply: FastifyReply, location: string): FastifyReply 
  * never free text from the URL, so a crafted link cannot put words on the page.
  */
 /** Flash codes whose text reports something that did not happen. */
-const ERROR_FLASHES: ReadonlySet<string> = new Set(['not_retried', 'not_found']);
+const ERROR_FLASHES: ReadonlySet<string> = new Set(['not_retried', 'not_found', 'bad_address']);
 const FLASHES: Readonly<Record<string, string>> = {
   retried: 'The message was queued again for delivery.',
   not_retried: 'Nothing to retry: the message is not failed (or is gone).',
@@ -37,6 +37,10 @@ const FLASHES: Readonly<Record<string, string>> = {
   resumed: 'Delivery resumed.',
   form_removed: 'The form was removed; its id now answers 404.',
   form_released: 'The form post was released and queued for delivery.',
+  suppression_added: 'The address is suppressed: that credential sends it nothing more.',
+  already_suppressed: 'That address was already suppressed for that credential.',
+  suppression_removed: 'The address was removed from the list; it is sent to again.',
+  bad_address: 'That is not a valid address.',
 };
 
 export function flashOf(query: unknown): { kind: 'ok' | 'error'; text: string } | undefined {

@@ -30,6 +30,7 @@ img.chart { max-width: 100%; height: auto; background: #fff; border: 1px solid v
 .status-bounced, .status-expired { background: #fee2e2; color: #991b1b; }
 .status-deferred, .status-partial { background: #fef3c7; color: #92400e; }
 .status-queued, .status-retried { background: #dbeafe; color: #1e40af; }
+.status-suppressed { background: #e5e7eb; color: #374151; }
 .detail { color: var(--muted); }
 .muted { color: var(--muted); }
 .notice { padding: 8px 12px; border-radius: 4px; }

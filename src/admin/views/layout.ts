@@ -19,6 +19,7 @@ const NAV: Array<[section: string, href: string, label: string]> = [
   ['holds', '/admin/holds', 'Holds'],
   ['audit', '/admin/audit', 'Audit'],
   ['forms', '/admin/forms', 'Forms'],
+  ['suppressions', '/admin/suppressions', 'Suppressions'],
 ];
 
 /** The hidden CSRF field every state-changing form carries. */
@@ -113,6 +114,7 @@ export const MESSAGE_STATUSES: readonly MessageStatus[] = [
   'delivered',
   'bounced',
   'expired',
+  'suppressed',
   'partial',
   'purged',
 ];

@@ -12,7 +12,8 @@ export interface MessagePageData {
   flash?: { kind: 'ok' | 'error'; text: string } | undefined;
 }
 
-const FAILED = new Set(['bounced', 'expired', 'partial']);
+// A suppressed message can be retried once its address is off the list (the worker re-checks).
+const FAILED = new Set(['bounced', 'expired', 'partial', 'suppressed']);
 
 /** One message: recipients, event timeline, headers; the body only when asked for. */
 export function renderMessage(context: PageContext, data: MessagePageData): SafeHtml {

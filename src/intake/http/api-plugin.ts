@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { dialectsPlugin } from './dialects/plugin.js';
 import { type MessagesRoutesDeps, messagesRoutes } from './messages-routes.js';
+import { type SuppressionsRoutesDeps, suppressionsRoutes } from './suppressions-routes.js';
 
-export type ApiDeps = MessagesRoutesDeps;
+export type ApiDeps = MessagesRoutesDeps & Pick<SuppressionsRoutesDeps, 'suppressions'>;
 
 /**
  * The message API (CONTRACT §HTTP API) and its compatible dialects (§Compatible APIs) as
@@ -12,6 +13,7 @@ export type ApiDeps = MessagesRoutesDeps;
 export function createApiPlugin(deps: ApiDeps) {
   return async function apiPlugin(app: FastifyInstance): Promise<void> {
     await app.register(messagesRoutes(deps));
+    await app.register(suppressionsRoutes(deps));
     await app.register(dialectsPlugin(deps));
   };
 }
