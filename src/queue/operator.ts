@@ -126,7 +126,9 @@ export class QueueOperator extends ContainmentOperator {
 
   /**
    * Retry one message: its bounced/expired recipients go back to queued with a `retried`
-   * event and a fresh lifetime, and it gets a new job. A message left with queued
+   * event and a fresh lifetime, and it gets a new job. Suppressed recipients go back too:
+   * the worker checks the suppression list again, so only addresses removed since are sent
+   * to. (retryAllFailed picks messages with bounced/expired recipients only.) A message left with queued
    * recipients but no job (a retry interrupted before its requeue) is requeued as well.
    */
   async retry(id: string): Promise<{ retried: boolean; reason?: string }> {

@@ -279,6 +279,56 @@ describe('suppressions: bounces to the list, the list at delivery', () => {
     assert.equal(await gauge(), before);
   });
 
+  it('a form has a list of its own (form:NAME): its bounced --to address is suppressed for it only', async () => {
+    refusals.set('leads@example.net', '550 5.1.1 no such user');
+    const form = await relay.relay.services.forms.create({
+      name: 'contact',
+      to: ['leads@example.net'],
+      origins: ['https://www.example.com'],
+    });
+    const post = async () => {
+      const response = await fetch(`${relay.baseUrl}/v1/forms/${form.id}`, {
+        method: 'POST',
+        headers: { origin: 'https://www.example.com', 'content-type': 'application/json' },
+        body: JSON.stringify({ message: 'hello' }),
+      });
+      assert.equal(response.status, 202);
+      const { id } = (await response.json()) as { id: string };
+      let view: MessageView | undefined;
+      await waitUntil(
+        async () => {
+          view = await relay.relay.operator.show(id);
+          return view !== undefined && FINAL.has(view.status);
+        },
+        15_000,
+        `lead ${id} final`,
+      );
+      return view as MessageView;
+    };
+    assert.equal((await post()).status, 'bounced');
+    const operator = createSuppressionOperator(relay.relay.services, 'cli:test');
+    const list = await operator.list({ credential: 'form:contact' });
+    assert.deepEqual(
+      list.entries.map((entry) => [entry.owner, entry.address]),
+      [['form:contact', 'leads@example.net']],
+    );
+    const rcpts = upstream.rcptAttempts('leads@example.net');
+    assert.equal((await post()).status, 'suppressed', 'kept as suppressed, not lost');
+    assert.equal(upstream.rcptAttempts('leads@example.net'), rcpts);
+    assert.ok(!(await listOf('shop')).data.some((entry) => entry.address === 'leads@example.net'));
+  });
+
+  it('without a credential, add and remove apply to every current credential and form', async () => {
+    const operator = createSuppressionOperator(relay.relay.services, 'cli:test');
+    const added = await operator.add('every@example.net');
+    assert.deepEqual(added.changed.sort(), ['form:contact', 'other', 'shop']);
+    const all = await operator.list();
+    assert.equal(all.entries.filter((entry) => entry.address === 'every@example.net').length, 3);
+    const removed = await operator.remove('every@example.net');
+    assert.deepEqual(removed.changed.sort(), ['form:contact', 'other', 'shop']);
+    await assert.rejects(operator.list({ credential: 'nobody' }), { code: 'unknown_credential' });
+  });
+
   describe('admin page', () => {
     let client: AdminClient;
     before(async () => {
