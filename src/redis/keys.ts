@@ -85,6 +85,29 @@ export interface Keys {
   formPowSecret(): string;
   /** string: a spent ALTCHA solution (by its challenge signature); TTL = the challenge's expiry. */
   formPowSpent(signature: string): string;
+  // Webhooks (issue 13).
+  /**
+   * hash: one webhook endpoint (id, url, credentialId, credentialName, events JSON, secret,
+   * previousSecret, previousUntil ms, disabled '1', disabledReason, createdAt). The secrets
+   * are stored usable: signing needs them.
+   */
+  webhookEndpoint(id: string): string;
+  /** set: every webhook endpoint id (listing, the dispatcher's matching). */
+  webhookEndpoints(): string;
+  /**
+   * set: event types (`message.delivered`, …) some enabled endpoint wants; maintained by the
+   * endpoint store at every change. The outbox Lua writes only these, so a relay without
+   * webhooks writes nothing.
+   */
+  webhookWanted(): string;
+  /** list: JSON webhook events written atomically with the outcome that caused them (outbox). */
+  webhookOutbox(): string;
+  /** string: counter giving each outbox event its id (`ev<N>`, the `webhook-id`). */
+  webhookEventSeq(): string;
+  /** list: one endpoint's recent attempts, newest first, capped (admin page). */
+  webhookAttempts(id: string): string;
+  /** The BullMQ queue name of webhook sends (same prefix as deliveries). */
+  webhookQueueName(): string;
   /** The BullMQ queue name and prefix used for delivery jobs. */
   queueName(): string;
   queuePrefix(): string;
@@ -128,6 +151,13 @@ export function createKeys(prefix = 'pw'): Keys {
     formSpamIndex: () => `${prefix}:form-spam`,
     formPowSecret: () => `${prefix}:form-pow-secret`,
     formPowSpent: (signature) => `${prefix}:form-pow-spent:${signature}`,
+    webhookEndpoint: (id) => `${prefix}:webhook:${id}`,
+    webhookEndpoints: () => `${prefix}:webhooks`,
+    webhookWanted: () => `${prefix}:webhooks-wanted`,
+    webhookOutbox: () => `${prefix}:webhook-outbox`,
+    webhookEventSeq: () => `${prefix}:webhook-seq`,
+    webhookAttempts: (id) => `${prefix}:webhook:${id}:attempts`,
+    webhookQueueName: () => 'webhooks',
     queueName: () => 'deliveries',
     queuePrefix: () => `${prefix}:bull`,
   };
