@@ -22,6 +22,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   selftest: async () => (await import('./selftest.js')).selftestCommand,
   // Lead forms (issue 12).
   forms: async () => (await import('./forms.js')).formsCommand,
+  // Webhooks (issue 13).
+  webhooks: async () => (await import('./webhooks.js')).webhooksCommand,
   // Containment (CONTRACT §Containment): one module, a command each.
   ...Object.fromEntries(
     (['hold', 'release', 'pause', 'resume', 'audit'] as const).map((name) => [

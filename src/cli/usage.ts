@@ -20,6 +20,8 @@ Usage:
                            [--rate N/min] [--pow]
   postwarden forms list | remove NAME
   postwarden forms spam [list | release ID]
+  postwarden webhooks add URL [--credential NAME] [--events TYPE,...]
+  postwarden webhooks list | remove ID | rotate ID
 
 Every command accepts --json. Patterns: user@example.com, *@example.com, *@*.example.com.
 Configuration comes from the environment (REDIS_URL, POSTWARDEN_*); see the README.

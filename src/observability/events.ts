@@ -30,6 +30,11 @@ export const LogEvent = {
   // Lead forms (issue 12): a post the honeypot kept aside / one refused (origin, pow, rate, …).
   formQuarantined: 'form_quarantined',
   formRefused: 'form_refused',
+  // Webhooks (issue 13): one try of an event (fields webhook, eventId, statusCode|error),
+  // an event given up after POSTWARDEN_WEBHOOK_LIFETIME, an endpoint disabled by a 410.
+  webhookAttempt: 'webhook_attempt',
+  webhookGaveUp: 'webhook_gave_up',
+  webhookDisabled: 'webhook_disabled',
   listening: 'listening',
   shutdown: 'shutdown',
 } as const;
