@@ -20,10 +20,11 @@ export const systemResolver: Resolver = async (host) =>
 /**
  * Where a webhook may not point unless POSTWARDEN_WEBHOOK_ALLOW_PRIVATE=true (SSRF;
  * CONTRACT §Webhooks): this host, private networks, link-local (cloud metadata at
- * 169.254.169.254), unique-local, unspecified, CGNAT and multicast. IPv4-mapped and
- * IPv4-compatible IPv6 forms (::ffff:0:0/96, ::/96) are refused whole: they are how a
- * loopback or private IPv4 address is smuggled past a check that reads only IPv4, and no
- * real webhook receiver is written that way.
+ * 169.254.169.254), unique-local, unspecified, CGNAT and multicast. IPv4-mapped IPv6
+ * (`::ffff:127.0.0.1`, `::ffff:7f00:1`) is checked against the IPv4 ranges (node's
+ * BlockList reads it so; the unit test pins it), and the deprecated IPv4-compatible form
+ * (::/96) is refused whole: both are how a loopback or private IPv4 address is smuggled
+ * past a check that reads only IPv4.
  */
 const REFUSED = (() => {
   const list = new BlockList();
@@ -42,7 +43,6 @@ const REFUSED = (() => {
   }
   for (const [net, bits] of [
     ['::', 96],
-    ['::ffff:0:0', 96],
     ['fe80::', 10],
     ['fc00::', 7],
     ['ff00::', 8],
