@@ -10,6 +10,7 @@ import { formsAdminRoutes } from './routes/forms.js';
 import { pageRoutes } from './routes/pages.js';
 import { notFoundPage, sendPage } from './routes/respond.js';
 import { staticRoutes } from './routes/static-routes.js';
+import { webhooksAdminRoutes } from './routes/webhooks.js';
 
 export interface AdminRoute {
   method: string;
@@ -68,6 +69,7 @@ export function createAdminPlugin(deps: AdminDeps): AdminPlugin {
     await app.register(apiRoutes(deps));
     await app.register(containmentRoutes(deps));
     await app.register(formsAdminRoutes(deps));
+    await app.register(webhooksAdminRoutes(deps));
   }
 
   const plugin = async (app: FastifyInstance): Promise<void> => {

@@ -12,7 +12,7 @@ import { Staging } from '../queue/staging.js';
 import { CredentialRateLimiter } from '../security/rate-limit.js';
 import { CaptureStore } from '../upstream/capture.js';
 import { hostForUrl, listenError, type RoleContext, type RolePart } from './roles.js';
-import { createSecurityOperator, type Services } from './services.js';
+import { createSecurityOperator, createWebhookOperator, type Services } from './services.js';
 import { loadOrCreateTls } from './tls.js';
 
 /**
@@ -38,6 +38,7 @@ export async function buildIntakeRole(context: RoleContext): Promise<RolePart> {
       spam: () => services.formQuarantine.list(),
       release: (id) => services.formQuarantine.release(id, accept.staging),
     },
+    webhooks: createWebhookOperator(services, config, ADMIN_ACTOR, overrides.webhooks?.resolve),
     abuseGuard: services.abuseGuard,
     settings: services.settings,
     sessions: new SessionStore(services.redis, services.keys, services.settings),

@@ -37,6 +37,7 @@ const FLASHES: Readonly<Record<string, string>> = {
   resumed: 'Delivery resumed.',
   form_removed: 'The form was removed; its id now answers 404.',
   form_released: 'The form post was released and queued for delivery.',
+  webhook_replayed: 'The event was queued again for that endpoint.',
 };
 
 export function flashOf(query: unknown): { kind: 'ok' | 'error'; text: string } | undefined {

@@ -19,6 +19,7 @@ const NAV: Array<[section: string, href: string, label: string]> = [
   ['holds', '/admin/holds', 'Holds'],
   ['audit', '/admin/audit', 'Audit'],
   ['forms', '/admin/forms', 'Forms'],
+  ['webhooks', '/admin/webhooks', 'Webhooks'],
 ];
 
 /** The hidden CSRF field every state-changing form carries. */
