@@ -16,11 +16,15 @@ export interface WebhookJobData {
 
 const JOB_NAME = 'webhook';
 /**
- * Finished jobs are kept this long so that a dispatcher re-run after a crash (which adds
- * the same deterministic job ids again) is deduplicated by BullMQ instead of resending.
+ * Finished jobs are kept this long (and at most this many) so that a dispatcher re-run
+ * after a crash between adding the jobs and removing the outbox entry (which adds the same
+ * deterministic job ids again, within a round or at the next worker start) is deduplicated
+ * by BullMQ instead of resending. Bounded both ways, so the queue's size does not grow
+ * with the event rate; past it a re-run is an at-least-once duplicate with the same
+ * webhook-id, which receivers dedupe on.
  */
-const KEEP_COMPLETED_SECONDS = 24 * 60 * 60;
-const KEEP_FAILED_SECONDS = 7 * 24 * 60 * 60;
+const KEEP_COMPLETED = { age: 60 * 60, count: 10_000 };
+const KEEP_FAILED = { age: 7 * 24 * 60 * 60, count: 10_000 };
 
 /**
  * The webhook queue: its own BullMQ queue, so webhook sends have their own workers and
@@ -40,7 +44,7 @@ export class WebhookQueue {
 
   /**
    * Add one job per (event, endpoint), id `<event>-<endpoint>`: adding the same pair
-   * twice is a no-op while the first job is kept (KEEP_COMPLETED_SECONDS). Resolves when
+   * twice is a no-op while the first job is kept (KEEP_COMPLETED). Resolves when
    * Redis has them all.
    */
   async addAll(jobs: readonly WebhookJobData[], jobIdSuffix = ''): Promise<void> {
@@ -53,8 +57,8 @@ export class WebhookQueue {
           jobId: `${data.eventId}-${data.endpointId}${jobIdSuffix}`,
           attempts: Number.MAX_SAFE_INTEGER,
           backoff: { type: 'webhook' },
-          removeOnComplete: { age: KEEP_COMPLETED_SECONDS },
-          removeOnFail: { age: KEEP_FAILED_SECONDS },
+          removeOnComplete: KEEP_COMPLETED,
+          removeOnFail: KEEP_FAILED,
         },
       })),
     );

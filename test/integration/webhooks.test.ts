@@ -5,6 +5,7 @@ import { createLogger } from '../../src/observability/logger.js';
 import { createWebhookOperator, type Services } from '../../src/runtime/services.js';
 import type { WebhookEventType } from '../../src/webhooks/event-types.js';
 import type { WebhookOperator } from '../../src/webhooks/operator.js';
+import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream.js';
 import { type InProcessRelay, startInProcessRelay } from '../support/in-process-relay.js';
 import { createLogSink } from '../support/log-sink.js';
 import { metricSample } from '../support/metrics-text.js';
@@ -335,6 +336,137 @@ describe('webhooks: the receiver down across a relay restart', () => {
       await relay.close();
       await receiver.close();
       await redis.cleanup();
+    }
+  });
+});
+
+describe('webhooks: every outcome kind, and giving up after the lifetime', () => {
+  const logs = createLogSink();
+  let upstream: FakeUpstream;
+  let relay: InProcessRelay;
+  let services: Services;
+  let operator: WebhookOperator;
+
+  before(async () => {
+    upstream = await startFakeUpstream({
+      mode: 'plain',
+      rcpt: (address) =>
+        address.startsWith('bounce') ? 550 : address.startsWith('defer') ? 451 : 250,
+    });
+    relay = await startInProcessRelay(
+      { ...ENV, POSTWARDEN_UPSTREAM_URL: upstream.url, POSTWARDEN_WEBHOOK_LIFETIME: '1s' },
+      { keyPrefix: 'whk', logger: createLogger('info', logs.stream) },
+    );
+    ({ services } = relay.relay);
+    operator = createWebhookOperator(services, relay.relay.config, 'cli:test');
+  });
+
+  after(async () => {
+    await relay?.close();
+    await upstream?.close();
+  });
+
+  async function send(secret: string, to: string[]): Promise<{ id: string; status: string }> {
+    const response = await fetch(`${relay.baseUrl}/v1/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ from: 'shop@example.com', to, subject: 's', text: 't' }),
+    });
+    assert.equal(response.status, 202);
+    return (await response.json()) as { id: string; status: string };
+  }
+
+  it('sends delivered, bounced and deferred per recipient, and held (at the door and before a send)', async () => {
+    const receiver = await startWebhookReceiver();
+    try {
+      const { secret } = await services.credentials.create({
+        name: 'kinds',
+        allowFrom: ['*@example.com'],
+      });
+      const added = await operator.add({
+        url: receiver.url,
+        credential: 'kinds',
+        events: ['message.delivered', 'message.bounced', 'message.deferred', 'message.held'],
+      });
+      assert.ok(added.ok);
+      const mixed = await send(secret, [
+        'ok@example.net',
+        'bounce@example.net',
+        'defer@example.net',
+      ]);
+      await waitUntil(() => receiver.received.length >= 3, 15_000, 'three outcome events');
+      const byRecipient = new Map(
+        receiver.events().map((event) => [String(event.data.recipient), event]),
+      );
+      assert.equal(byRecipient.get('ok@example.net')?.type, 'message.delivered');
+      assert.equal(byRecipient.get('bounce@example.net')?.type, 'message.bounced');
+      assert.match(String(byRecipient.get('bounce@example.net')?.data.detail), /550/);
+      assert.equal(byRecipient.get('defer@example.net')?.type, 'message.deferred');
+      for (const event of byRecipient.values()) assert.equal(event.data.id, mixed.id);
+
+      // Held before a send: queued while paused, then the credential is held.
+      await relay.relay.operator.pause('test');
+      const queued = await send(secret, ['later@example.net']);
+      assert.equal(queued.status, 'queued');
+      await relay.relay.operator.hold('kinds', 'test');
+      await relay.relay.operator.resume();
+      await waitUntil(
+        () => receiver.events().some((event) => event.data.id === queued.id),
+        15_000,
+        'the held event of the queued message',
+      );
+      // Held at the door: the credential is on hold when the message arrives.
+      const held = await send(secret, ['door@example.net']);
+      assert.equal(held.status, 'held');
+      await waitUntil(
+        () => receiver.events().some((event) => event.data.id === held.id),
+        15_000,
+        'the held event of the message held at the door',
+      );
+      for (const id of [queued.id, held.id]) {
+        const event = receiver.events().find((entry) => entry.data.id === id);
+        assert.equal(event?.type, 'message.held');
+        assert.equal(event?.data.status, 'held');
+      }
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('gives an event up after POSTWARDEN_WEBHOOK_LIFETIME: logged, counted, shown', async () => {
+    const receiver = await startWebhookReceiver();
+    try {
+      receiver.respond = () => 503;
+      const { secret } = await services.credentials.create({
+        name: 'doomed',
+        allowFrom: ['*@example.com'],
+      });
+      const added = await operator.add({
+        url: receiver.url,
+        credential: 'doomed',
+        events: ['message.delivered'],
+      });
+      assert.ok(added.ok);
+      await send(secret, ['ok@example.net']);
+      await waitUntil(
+        () =>
+          logs.records.some(
+            (line) => line.event === 'webhook_gave_up' && line.webhook === added.endpoint.id,
+          ),
+        15_000,
+        'webhook_gave_up',
+      );
+      // 100 ms base, 1 s lifetime: tries at about 0, 100, 300 and 700 ms; the next would be past it.
+      assert.equal(receiver.received.length, 4);
+      const [last] = await services.webhooks.attempts(added.endpoint.id);
+      assert.equal(last?.outcome, 'gave_up');
+      const metrics = await relay.relay.metrics.render();
+      assert.equal(
+        metricSample(metrics, 'postwarden_webhook_deliveries_total{outcome="gave_up"}'),
+        1,
+      );
+    } finally {
+      await receiver.close();
     }
   });
 });
