@@ -355,7 +355,12 @@ describe('webhooks: every outcome kind, and giving up after the lifetime', () =>
     });
     relay = await startInProcessRelay(
       { ...ENV, POSTWARDEN_UPSTREAM_URL: upstream.url, POSTWARDEN_WEBHOOK_LIFETIME: '1s' },
-      { keyPrefix: 'whk', logger: createLogger('info', logs.stream) },
+      {
+        keyPrefix: 'whk',
+        logger: createLogger('info', logs.stream),
+        // The contract's 10 s, shortened so a hanging receiver is seen within the test.
+        webhooks: { timeoutMs: 300 },
+      },
     );
     ({ services } = relay.relay);
     operator = createWebhookOperator(services, relay.relay.config, 'cli:test');
@@ -430,6 +435,46 @@ describe('webhooks: every outcome kind, and giving up after the lifetime', () =>
       }
     } finally {
       await receiver.close();
+    }
+  });
+
+  it('a receiver that hangs is cut off by the timeout and retried; a redirect is not followed', async () => {
+    const receiver = await startWebhookReceiver();
+    const elsewhere = await startWebhookReceiver();
+    try {
+      receiver.redirectTo = elsewhere.url;
+      receiver.respond = (_id, n) => (n === 1 ? 0 : n === 2 ? 302 : 200);
+      const { secret } = await services.credentials.create({
+        name: 'slow',
+        allowFrom: ['*@example.com'],
+      });
+      const added = await operator.add({
+        url: receiver.url,
+        credential: 'slow',
+        events: ['message.delivered'],
+      });
+      assert.ok(added.ok);
+      await send(secret, ['ok@example.net']);
+      await waitUntil(
+        async () =>
+          (await services.webhooks.attempts(added.endpoint.id))[0]?.outcome === 'delivered',
+        15_000,
+        'delivered on the third try',
+      );
+      const attempts = (await services.webhooks.attempts(added.endpoint.id)).reverse();
+      assert.deepEqual(
+        attempts.map((a) => [a.outcome, a.statusCode ?? a.error]),
+        [
+          ['failed', 'timeout after 300 ms'],
+          ['failed', 302],
+          ['delivered', 200],
+        ],
+      );
+      assert.ok((attempts[0]?.latencyMs ?? 0) >= 290, 'the timeout, not an early error');
+      assert.equal(elsewhere.received.length, 0, 'the redirect target was never called');
+    } finally {
+      await receiver.close();
+      await elsewhere.close();
     }
   });
 

@@ -15,8 +15,13 @@ export interface WebhookReceiver {
   url: string;
   port: number;
   received: ReceivedWebhook[];
-  /** The answer to the n-th request for one webhook-id (1-based); 200 unless set. */
+  /**
+   * The answer to the n-th request for one webhook-id (1-based); 200 unless set. 0 = never
+   * answer (a hanging receiver: the sender's timeout must end it).
+   */
   respond: (webhookId: string, attemptNo: number) => number;
+  /** `Location` sent with a 3xx answer. */
+  redirectTo: string;
   /** Parsed bodies (type, data) of what arrived. */
   events(): { type: string; data: Record<string, unknown>; webhookId: string }[];
   /** Stop listening (the port is kept for a later start). */
@@ -47,7 +52,9 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
         at: performance.now(),
         status,
       });
-      response.writeHead(status, { 'content-type': 'text/plain' }).end('ok');
+      if (status === 0) return; // hang: closed by the sender's timeout or by stop()
+      const location = status >= 300 && status < 400 ? { location: receiver.redirectTo } : {};
+      response.writeHead(status, { 'content-type': 'text/plain', ...location }).end('ok');
     });
   });
   let port = 0;
@@ -70,6 +77,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
     },
     received,
     respond: () => 200,
+    redirectTo: '/',
     events: () =>
       received.map((entry) => {
         const parsed = JSON.parse(entry.body) as { type: string; data: Record<string, unknown> };
