@@ -64,8 +64,9 @@ export class WebhookOperator {
       }
       credential = { id: found.id, name: found.name };
     }
+    // Kept as written (shown back by add --json and list); parsed again at every try.
     const endpoint = await this.#deps.endpoints.add({
-      url: check.target.url.href,
+      url: input.url.trim(),
       credential,
       events: input.events,
     });

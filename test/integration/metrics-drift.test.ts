@@ -21,6 +21,7 @@ const CONTRACT_METRICS = [
   'postwarden_messages_held',
   'postwarden_delivery_paused',
   'postwarden_holds_total',
+  'postwarden_webhook_deliveries_total',
 ];
 
 interface Rule {
