@@ -69,7 +69,7 @@ export function runScript(
  * puts the credential on hold when that count passes its threshold; a message of a held
  * credential is written `held` (and indexed as such), or refused when the credential
  * already has HOLD_MAX held (CONTRACT §Containment).
- * KEYS (13): 1 record, 2 recipients, 3 events, 4 body, 5 index, 6 idempotency key,
+ * KEYS (16): 1 record, 2 recipients, 3 events, 4 body, 5 index, 6 idempotency key,
  *       7 the body written ahead (Staging.uploadBody), or KEYS[4] when the body is ARGV[4],
  *       8 hold, 9 held set (credential), 10 held set (all), 11 volume hash,
  *       12 held credentials set, 13 holds-total hash,
