@@ -1,3 +1,4 @@
+import { startWatchdog } from '../delivery/watchdog.js';
 import { startDeliveryWorker } from '../delivery/worker.js';
 import { captureDir } from '../upstream/capture.js';
 import { createUpstreams } from '../upstream/from-url.js';
@@ -54,6 +55,7 @@ export async function buildWorkerRole(context: RoleContext): Promise<RolePart> {
         allowPrivate: config.webhookAllowPrivate,
         ...overrides.webhooks,
         onOutcome: (outcome) => metrics.webhookDelivery(outcome),
+        watchdog: startWatchdog,
       });
       plan.drain.push({ name: 'webhook worker', run: () => webhooks.close() });
       const destinations = config.upstreams

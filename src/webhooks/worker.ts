@@ -1,4 +1,5 @@
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../observability/audit-log.js';
 import { LogEvent } from '../observability/events.js';
@@ -29,11 +30,30 @@ export interface WebhookWorkerDeps {
   now?: (() => number) | undefined;
   timeoutMs?: number | undefined;
   onOutcome?: ((outcome: WebhookOutcome) => void) | undefined;
+  watchdog?: StartWatchdog | undefined;
+  watchdogIntervalMs?: number | undefined;
 }
 
 export interface WebhookWorker {
   close(): Promise<void>;
+  /** The BullMQ worker sending now (the watchdog may replace it). */
+  current(): Worker<WebhookJobData>;
+  /** How many times the watchdog replaced a worker that took no jobs. */
+  recreations(): number;
 }
+
+/**
+ * The delivery worker's watchdog (delivery/watchdog.ts), handed in by the worker role so
+ * this room does not import delivery/: a BullMQ worker that reports running but takes no
+ * waiting job (seen after Sentinel failovers, GOTCHAS.md) is recreated.
+ */
+export type StartWatchdog = (
+  probe: { waitingJobs(): Promise<number>; takeStarted(): number; running(): number },
+  options: { intervalMs: number; concurrency: number; recreate(reason: string): Promise<void> },
+) => { stop(): void };
+
+/** The watchdog's look: two deaf checks in a row (20 s) recreate the worker. */
+const WATCHDOG_INTERVAL_MS = 10_000;
 
 /** An attempt that failed and will be tried again after the backoff. */
 class RetryLater extends Error {}
@@ -153,31 +173,83 @@ export async function startWebhookWorker(deps: WebhookWorkerDeps): Promise<Webho
     throw new RetryLater(why);
   }
 
-  const connection = createRedis(deps.redisUrl, 'worker', 'webhook-worker');
-  connection.on('error', (error) => logger.debug({ err: error }, 'webhook redis connection error'));
-  const worker = new Worker<WebhookJobData>(keys.webhookQueueName(), processJob, {
-    connection,
-    prefix: keys.queuePrefix(),
-    concurrency: WEBHOOK_CONCURRENCY,
-    // A send outlives the default 30 s lock only by the timeout; keep a margin.
-    lockDuration: Math.max(30_000, (deps.timeoutMs ?? WEBHOOK_TIMEOUT_MS) * 3),
-    settings: {
-      backoffStrategy: (attemptsMade: number) => webhookRetryDelay(deps.retryBaseMs, attemptsMade),
+  const counts = { started: 0, running: 0 };
+  /** Workers replaced by the watchdog: what they still finish no longer counts. */
+  const retired = new WeakSet<Worker<WebhookJobData>>();
+  async function createWorker(): Promise<{ worker: Worker<WebhookJobData>; connection: Redis }> {
+    const connection = createRedis(deps.redisUrl, 'worker', 'webhook-worker');
+    connection.on('error', (error) =>
+      logger.debug({ err: error }, 'webhook redis connection error'),
+    );
+    const worker = new Worker<WebhookJobData>(keys.webhookQueueName(), processJob, {
+      connection,
+      prefix: keys.queuePrefix(),
+      concurrency: WEBHOOK_CONCURRENCY,
+      // A send outlives the default 30 s lock only by the timeout; keep a margin.
+      lockDuration: Math.max(30_000, (deps.timeoutMs ?? WEBHOOK_TIMEOUT_MS) * 3),
+      settings: {
+        backoffStrategy: (attemptsMade: number) =>
+          webhookRetryDelay(deps.retryBaseMs, attemptsMade),
+      },
+      // A killed worker's job comes back (at least once), never fails for having stalled.
+      maxStalledCount: Number.MAX_SAFE_INTEGER,
+    });
+    worker.on('error', (error) => logger.error({ err: error }, 'webhook worker error'));
+    worker.on('active', () => {
+      if (retired.has(worker)) return;
+      counts.started += 1;
+      counts.running += 1;
+    });
+    const finished = () => {
+      if (!retired.has(worker)) counts.running = Math.max(0, counts.running - 1);
+    };
+    worker.on('completed', finished);
+    worker.on('failed', finished);
+    await worker.waitUntilReady();
+    return { worker, connection };
+  }
+  async function retire(old: { worker: Worker<WebhookJobData>; connection: Redis }) {
+    await old.worker.close().catch(() => {});
+    await closeRedis(old.connection);
+  }
+
+  let current = await createWorker();
+  let recreations = 0;
+  const watchdog = deps.watchdog?.(
+    {
+      waitingJobs: async () => (await queue.queue.getJobCounts('waiting')).waiting ?? 0,
+      takeStarted: () => {
+        const started = counts.started;
+        counts.started = 0;
+        return started;
+      },
+      running: () => counts.running,
     },
-    // A killed worker's job comes back (at least once), never fails for having stalled.
-    maxStalledCount: Number.MAX_SAFE_INTEGER,
-  });
-  worker.on('error', (error) => logger.error({ err: error }, 'webhook worker error'));
-  await worker.waitUntilReady();
+    {
+      intervalMs: deps.watchdogIntervalMs ?? WATCHDOG_INTERVAL_MS,
+      concurrency: WEBHOOK_CONCURRENCY,
+      async recreate(reason) {
+        logger.warn({ event: LogEvent.workerRecreated, reason }, 'webhook worker recreated');
+        const old = current;
+        retired.add(old.worker);
+        counts.running = 0;
+        current = await createWorker();
+        recreations += 1;
+        void retire(old);
+      },
+    },
+  );
 
   let closing: Promise<void> | undefined;
   return {
+    current: () => current.worker,
+    recreations: () => recreations,
     close() {
       closing ??= (async () => {
+        watchdog?.stop();
         await dispatcher.stop();
-        await worker.close().catch(() => {});
+        await retire(current);
         await queue.close();
-        await closeRedis(connection);
         await closeRedis(redis);
       })();
       return closing;
