@@ -22,7 +22,8 @@ type ScriptName =
   | 'pwReleaseMessage'
   | 'pwPurgeMessage'
   | 'pwHoldCredential'
-  | 'pwClearHold';
+  | 'pwClearHold'
+  | 'pwWebhookWanted';
 
 // What `defineCommand` adds to a connection, typed (ioredis's documented way). Only
 // defineScripts defines them and only runScript calls them.
@@ -36,6 +37,7 @@ declare module 'ioredis' {
     pwPurgeMessage(...args: (string | Buffer)[]): Result<unknown, Context>;
     pwHoldCredential(...args: (string | Buffer)[]): Result<unknown, Context>;
     pwClearHold(...args: (string | Buffer)[]): Result<unknown, Context>;
+    pwWebhookWanted(...args: (string | Buffer)[]): Result<unknown, Context>;
   }
 }
 

@@ -95,11 +95,13 @@ export interface Keys {
   /** set: every webhook endpoint id (listing, the dispatcher's matching). */
   webhookEndpoints(): string;
   /**
-   * set: event types (`message.delivered`, …) some enabled endpoint wants; maintained by the
-   * endpoint store at every change. The outbox Lua writes only these, so a relay without
-   * webhooks writes nothing.
+   * set: event types (`message.delivered`, …) some enabled endpoint wants; rewritten from
+   * webhookEnabledEvents in the same script as every change of it. The outbox Lua writes
+   * only these, so a relay without webhooks writes nothing.
    */
   webhookWanted(): string;
+  /** hash: enabled endpoint id → its event types (JSON); the source of webhookWanted. */
+  webhookEnabledEvents(): string;
   /** list: JSON webhook events written atomically with the outcome that caused them (outbox). */
   webhookOutbox(): string;
   /** string: counter giving each outbox event its id (`ev<N>`, the `webhook-id`). */
@@ -154,6 +156,7 @@ export function createKeys(prefix = 'pw'): Keys {
     webhookEndpoint: (id) => `${prefix}:webhook:${id}`,
     webhookEndpoints: () => `${prefix}:webhooks`,
     webhookWanted: () => `${prefix}:webhooks-wanted`,
+    webhookEnabledEvents: () => `${prefix}:webhooks-enabled`,
     webhookOutbox: () => `${prefix}:webhook-outbox`,
     webhookEventSeq: () => `${prefix}:webhook-seq`,
     webhookAttempts: (id) => `${prefix}:webhook:${id}:attempts`,

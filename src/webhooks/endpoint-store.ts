@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { defineScripts, type LuaScript, runScript } from '../queue/scripts.js';
+import { inTransaction } from '../queue/transaction.js';
 import type { Keys } from '../redis/keys.js';
 import type { WebhookEventType } from './event-types.js';
 
@@ -42,6 +44,31 @@ export interface WebhookAttempt {
   payload: string;
 }
 
+/**
+ * webhookWanted — set or drop one endpoint's entry in the enabled-events hash and rewrite
+ * the wanted set from the whole hash, atomically: two operators changing endpoints at once
+ * can never leave a type out of the set (its events would then silently not be written).
+ * KEYS (2): 1 wanted set, 2 enabled-events hash
+ * ARGV: 1 endpoint id, 2 its event types as JSON, or '' to drop it (removed or disabled)
+ * Returns: the number of wanted types.
+ */
+const WEBHOOK_WANTED: LuaScript = {
+  name: 'pwWebhookWanted',
+  numberOfKeys: 2,
+  lua: `
+if ARGV[2] == '' then redis.call('HDEL', KEYS[2], ARGV[1])
+else redis.call('HSET', KEYS[2], ARGV[1], ARGV[2]) end
+redis.call('DEL', KEYS[1])
+local wanted = {}
+for _, events in ipairs(redis.call('HVALS', KEYS[2])) do
+  for _, kind in ipairs(cjson.decode(events)) do wanted[kind] = true end
+end
+local n = 0
+for kind in pairs(wanted) do redis.call('SADD', KEYS[1], kind); n = n + 1 end
+return n
+`,
+};
+
 function newSecret(): string {
   return `whsec_${randomBytes(24).toString('base64')}`;
 }
@@ -77,6 +104,7 @@ export class WebhookEndpointStore {
     this.#redis = redis;
     this.#keys = keys;
     this.#now = now;
+    defineScripts(redis, WEBHOOK_WANTED);
   }
 
   async add(input: {
@@ -94,9 +122,9 @@ export class WebhookEndpointStore {
       disabled: false,
       createdAt: new Date(this.#now()).toISOString(),
     };
-    await this.#redis
-      .multi()
-      .hset(this.#keys.webhookEndpoint(endpoint.id), {
+    const redis = this.#redis;
+    await inTransaction(redis, () => [
+      redis.hset(this.#keys.webhookEndpoint(endpoint.id), {
         id: endpoint.id,
         url: endpoint.url,
         credentialId: endpoint.credentialId ?? '',
@@ -105,10 +133,10 @@ export class WebhookEndpointStore {
         secret: endpoint.secret,
         disabled: '0',
         createdAt: endpoint.createdAt,
-      })
-      .sadd(this.#keys.webhookEndpoints(), endpoint.id)
-      .exec();
-    await this.#refreshWanted();
+      }),
+      redis.sadd(this.#keys.webhookEndpoints(), endpoint.id),
+      this.#wanted(endpoint.id, endpoint.events),
+    ]);
     return endpoint;
   }
 
@@ -130,14 +158,14 @@ export class WebhookEndpointStore {
   }
 
   async remove(id: string): Promise<boolean> {
-    const replies = await this.#redis
-      .multi()
-      .del(this.#keys.webhookEndpoint(id))
-      .del(this.#keys.webhookAttempts(id))
-      .srem(this.#keys.webhookEndpoints(), id)
-      .exec();
-    await this.#refreshWanted();
-    return replies?.[0]?.[1] === 1;
+    const redis = this.#redis;
+    const [deleted] = await inTransaction(redis, () => [
+      redis.del(this.#keys.webhookEndpoint(id)),
+      redis.del(this.#keys.webhookAttempts(id)),
+      redis.srem(this.#keys.webhookEndpoints(), id),
+      this.#wanted(id, undefined),
+    ]);
+    return deleted === 1;
   }
 
   /** A new current secret; the old one keeps signing for PREVIOUS_SECRET_MS. */
@@ -158,8 +186,11 @@ export class WebhookEndpointStore {
   async disable(id: string, reason: string): Promise<boolean> {
     const key = this.#keys.webhookEndpoint(id);
     if ((await this.#redis.exists(key)) === 0) return false;
-    await this.#redis.hset(key, { disabled: '1', disabledReason: reason });
-    await this.#refreshWanted();
+    const redis = this.#redis;
+    await inTransaction(redis, () => [
+      redis.hset(key, { disabled: '1', disabledReason: reason }),
+      this.#wanted(id, undefined),
+    ]);
     return true;
   }
 
@@ -186,15 +217,13 @@ export class WebhookEndpointStore {
     return raw.map((line) => JSON.parse(line) as WebhookAttempt);
   }
 
-  /** Rewrite the wanted set from the enabled endpoints (a handful), in one MULTI. */
-  async #refreshWanted(): Promise<void> {
-    const wanted = new Set<string>();
-    for (const endpoint of await this.list()) {
-      if (!endpoint.disabled) for (const type of endpoint.events) wanted.add(type);
-    }
-    const key = this.#keys.webhookWanted();
-    const multi = this.#redis.multi().del(key);
-    if (wanted.size > 0) multi.sadd(key, ...wanted);
-    await multi.exec();
+  /** WEBHOOK_WANTED (sent at once, so it may go inside inTransaction): undefined drops `id`. */
+  #wanted(id: string, events: readonly string[] | undefined): Promise<unknown> {
+    return runScript(
+      this.#redis,
+      WEBHOOK_WANTED,
+      [this.#keys.webhookWanted(), this.#keys.webhookEnabledEvents()],
+      [id, events ? JSON.stringify(events) : ''],
+    );
   }
 }

@@ -33,6 +33,7 @@ describe('fault: worker SIGKILLed while webhook events flow', { timeout: 540_000
     const receiver = await startWebhookReceiver();
     const client = new Redis({ path: world.redis.socket });
     try {
+      await client.ping(); // the store writes in a MULTI, which needs a ready connection
       const endpoint = await new WebhookEndpointStore(client, createKeys()).add({
         url: receiver.url,
         events: DEFAULT_WEBHOOK_EVENTS,

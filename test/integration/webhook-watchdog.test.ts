@@ -27,6 +27,7 @@ describe('webhook worker watchdog', () => {
   before(async () => {
     redis = await startTestRedis();
     client = new Redis({ path: redis.socket });
+    await client.ping(); // the store writes in a MULTI, which needs a ready connection
     receiver = await startWebhookReceiver();
   });
 
