@@ -76,6 +76,37 @@ export interface AdminForms {
   release(id: string): Promise<{ released: boolean }>;
 }
 
+/** One webhook try as the admin page shows it (webhooks/endpoint-store.ts WebhookAttempt). */
+export interface WebhookAttemptView {
+  at: string;
+  eventId: string;
+  type: string;
+  attempt: number;
+  statusCode?: number | undefined;
+  error?: string | undefined;
+  latencyMs: number;
+  outcome: string;
+  nextRetryAt?: string | undefined;
+}
+
+/** A webhook endpoint without its secrets, with its newest attempts (webhooks/operator.ts). */
+export interface WebhookEndpointView {
+  id: string;
+  url: string;
+  credentialName?: string | undefined;
+  events: readonly string[];
+  disabled: boolean;
+  disabledReason?: string | undefined;
+  createdAt: string;
+  attempts: WebhookAttemptView[];
+}
+
+/** Webhooks (issue 13): the same operations as `postwarden webhooks`, audited as `admin`. */
+export interface AdminWebhooks {
+  list(): Promise<WebhookEndpointView[]>;
+  replay(id: string, eventId: string): Promise<boolean>;
+}
+
 export interface AdminDeps extends AdminActivity {
   operator: AdminOperator;
   /** Reads (list); every change goes through `security` (audited). */
@@ -83,6 +114,8 @@ export interface AdminDeps extends AdminActivity {
   forms: AdminForms;
   /** Suppression lists (issue 13): the operations `postwarden suppressions` calls, audited. */
   suppressions: Pick<SuppressionOperator, 'list' | 'add' | 'removeEntry'>;
+  /** Absent in tests that build the admin without webhooks: the page then lists none. */
+  webhooks?: AdminWebhooks | undefined;
   abuseGuard: AbuseGuard;
   /** Credential, ban and password changes, each written to the audit log as `admin`. */
   security: Pick<SecurityOperator, 'createCredential' | 'revokeCredential' | 'unban'>;

@@ -11,6 +11,7 @@ import { pageRoutes } from './routes/pages.js';
 import { notFoundPage, sendPage } from './routes/respond.js';
 import { staticRoutes } from './routes/static-routes.js';
 import { suppressionsAdminRoutes } from './routes/suppressions.js';
+import { webhooksAdminRoutes } from './routes/webhooks.js';
 
 export interface AdminRoute {
   method: string;
@@ -70,6 +71,7 @@ export function createAdminPlugin(deps: AdminDeps): AdminPlugin {
     await app.register(containmentRoutes(deps));
     await app.register(formsAdminRoutes(deps));
     await app.register(suppressionsAdminRoutes(deps));
+    await app.register(webhooksAdminRoutes(deps));
   }
 
   const plugin = async (app: FastifyInstance): Promise<void> => {

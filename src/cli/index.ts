@@ -24,6 +24,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   forms: async () => (await import('./forms.js')).formsCommand,
   // Suppressions (issue 13).
   suppressions: async () => (await import('./suppressions.js')).suppressionsCommand,
+  // Webhooks (issue 13).
+  webhooks: async () => (await import('./webhooks.js')).webhooksCommand,
   // Containment (CONTRACT §Containment): one module, a command each.
   ...Object.fromEntries(
     (['hold', 'release', 'pause', 'resume', 'audit'] as const).map((name) => [

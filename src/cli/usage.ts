@@ -22,6 +22,8 @@ Usage:
   postwarden forms spam [list | release ID]
   postwarden suppressions list [--credential NAME] | add ADDRESS [--credential NAME]
                            | remove ADDRESS [--credential NAME]
+  postwarden webhooks add URL [--credential NAME] [--events TYPE,...]
+  postwarden webhooks list | remove ID | rotate ID
 
 Every command accepts --json. Patterns: user@example.com, *@example.com, *@*.example.com.
 Configuration comes from the environment (REDIS_URL, POSTWARDEN_*); see the README.

@@ -38,6 +38,10 @@ export interface Config {
   httpTls: ParsedOf<'httpTls'>;
   /** Lead forms: the default sender of form submissions. */
   formsFrom: string;
+  /** Webhooks: first retry delay (doubling, capped at 10 h), lifetime, private targets allowed. */
+  webhookRetryBaseMs: number;
+  webhookLifetimeMs: number;
+  webhookAllowPrivate: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -94,6 +98,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     trustedProxies: required(env, 'trustedProxies'),
     httpTls: required(env, 'httpTls'),
     formsFrom: required(env, 'formsFrom'),
+    webhookRetryBaseMs: required(env, 'webhookRetryBaseMs'),
+    webhookLifetimeMs: required(env, 'webhookLifetimeMs'),
+    webhookAllowPrivate: required(env, 'webhookAllowPrivate'),
   };
   return Object.freeze(config);
 }

@@ -278,6 +278,27 @@ export const settings = {
         ? value
         : fail(env, value, 'an email address such as forms@example.com'),
   },
+  // Webhooks (issue 13).
+  webhookRetryBaseMs: {
+    env: 'POSTWARDEN_WEBHOOK_RETRY_BASE',
+    defaultText: '5s',
+    description: 'first webhook retry; doubles, capped at 10 h',
+    parse: duration,
+  },
+  webhookLifetimeMs: {
+    env: 'POSTWARDEN_WEBHOOK_LIFETIME',
+    defaultText: '3d',
+    description: 'after this a webhook event is given up',
+    parse: duration,
+  },
+  webhookAllowPrivate: {
+    env: 'POSTWARDEN_WEBHOOK_ALLOW_PRIVATE',
+    defaultText: 'false',
+    description:
+      'true allows webhook URLs on loopback and private addresses (refused otherwise: SSRF)',
+    parse: (value: string, env: string): boolean =>
+      value === 'true' || value === 'false' ? value === 'true' : fail(env, value, 'true or false'),
+  },
 } satisfies Record<string, Setting<unknown>>;
 
 export type SettingKey = keyof typeof settings;

@@ -33,6 +33,11 @@ export const LogEvent = {
   // Suppressions (issue 13): recipients skipped at delivery / an address added after a bounce.
   messageSuppressed: 'message_suppressed',
   suppressionAdded: 'suppression_added',
+  // Webhooks (issue 13): one try of an event (fields webhook, eventId, statusCode|error),
+  // an event given up after POSTWARDEN_WEBHOOK_LIFETIME, an endpoint disabled by a 410.
+  webhookAttempt: 'webhook_attempt',
+  webhookGaveUp: 'webhook_gave_up',
+  webhookDisabled: 'webhook_disabled',
   listening: 'listening',
   shutdown: 'shutdown',
 } as const;

@@ -20,6 +20,9 @@ export const DELIVERY_OUTCOMES = [
 /** Lead forms (issue 12): what became of one form submission. */
 export const FORM_VERDICTS = ['accepted', 'quarantined', 'refused'] as const;
 export type FormVerdict = (typeof FORM_VERDICTS)[number];
+/** postwarden_webhook_deliveries_total{outcome}: one per webhook try (issue 13). */
+export const WEBHOOK_OUTCOMES = ['delivered', 'failed', 'gave_up', 'disabled'] as const;
+export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
 export const QUEUE_STATES = ['waiting', 'active', 'deferred', 'failed'] as const;
 
 export type AcceptProtocol = (typeof ACCEPT_PROTOCOLS)[number];
@@ -59,6 +62,8 @@ export interface Metrics {
   authFailed(protocol: AuthProtocol): void;
   /** Lead forms: `form` is an operator-chosen form name (bounded by the forms that exist). */
   formSubmission(form: string, verdict: FormVerdict): void;
+  /** One webhook try: delivered (2xx), failed (retried), gave_up (lifetime over), disabled (410). */
+  webhookDelivery(outcome: WebhookOutcome): void;
   /** Unix seconds of the last successful `postwarden selftest` run. */
   selftestSucceeded(atSeconds?: number): void;
   /** Connect the scrape-time gauges to the services that know the answers. */
@@ -142,6 +147,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     'Lead form submissions, by form name and verdict (accepted, quarantined, refused).',
     ['form', 'verdict'],
   );
+  const webhookDeliveries = labelledCounter(
+    registry,
+    'postwarden_webhook_deliveries_total',
+    'Webhook tries, by outcome (delivered, failed = will be retried, gave_up, disabled = 410).',
+    ['outcome'],
+  );
   /** A gauge set at scrape time from a source; a failing source leaves it unset then. */
   function scrapedGauge(name: keyof typeof SCRAPED_HELP, read: () => Promise<number | undefined>) {
     return new Gauge({
@@ -201,6 +212,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   for (const protocol of ACCEPT_PROTOCOLS) accepted.inc({ protocol }, 0);
   for (const outcome of DELIVERY_OUTCOMES) deliveries.inc({ outcome }, 0);
   for (const protocol of AUTH_PROTOCOLS) authFailures.inc({ protocol }, 0);
+  for (const outcome of WEBHOOK_OUTCOMES) webhookDeliveries.inc({ outcome }, 0);
   selftest.set(0);
 
   return {
@@ -218,6 +230,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     },
     formSubmission(form, verdict) {
       if (isOneOf(FORM_VERDICTS, verdict)) formSubmissions.inc({ form, verdict });
+    },
+    webhookDelivery(outcome) {
+      if (isOneOf(WEBHOOK_OUTCOMES, outcome)) webhookDeliveries.inc({ outcome });
     },
     authFailed(protocol) {
       if (isOneOf(AUTH_PROTOCOLS, protocol)) authFailures.inc({ protocol });

@@ -1,4 +1,5 @@
 import type { LuaScript } from './scripts.js';
+import { WEBHOOK_OUTBOX_LUA } from './webhook-outbox.js';
 
 /**
  * Lua scripts of containment (CONTRACT §Containment): a held message's moves, each atomic
@@ -31,23 +32,47 @@ end
 `;
 
 /**
+ * For the webhook outbox: the pending (queued/deferred) recipients of KEYS[2] as
+ * address / `state` pairs, read before moveRecipients holds them.
+ */
+const PENDING_AS_HELD = `
+local function pendingAsHeld(state)
+  local all = redis.call('HGETALL', KEYS[2])
+  local out = {}
+  for i = 1, #all, 2 do
+    local status = cjson.decode(all[i + 1]).status
+    if status == 'queued' or status == 'deferred' then
+      out[#out + 1] = all[i]
+      out[#out + 1] = state
+    end
+  end
+  return out
+end
+`;
+
+/**
  * checkBeforeSend — the worker's last look before an attempt: is delivery paused, or is the
  * message's credential on hold? A held credential's pending (queued/deferred) recipients
  * become `held` here, with a `held` event and its index entries.
- * KEYS (7): 1 record, 2 recipients, 3 events, 4 held set (credential), 5 held set (all),
- *       6 hold (credential), 7 BullMQ queue meta (its `paused` field is the kill switch)
+ * KEYS (10): 1 record, 2 recipients, 3 events, 4 held set (credential), 5 held set (all),
+ *       6 hold (credential), 7 BullMQ queue meta (its `paused` field is the kill switch),
+ *       8-10 webhook wanted set, outbox, event counter (webhook-outbox.ts: one
+ *       `message.held` event per recipient held here)
  * ARGV: 1 held-event JSON, 2 message id
  * Returns: 'paused', 'held' (nothing may be sent) or 'go'.
  */
 export const CHECK_BEFORE_SEND: LuaScript = {
   name: 'pwCheckBeforeSend',
-  numberOfKeys: 7,
-  lua: `${MOVE_RECIPIENTS}
+  numberOfKeys: 10,
+  lua: `${MOVE_RECIPIENTS}${WEBHOOK_OUTBOX_LUA}${PENDING_AS_HELD}
 if redis.call('HEXISTS', KEYS[7], 'paused') == 1 then return 'paused' end
 if redis.call('EXISTS', KEYS[6]) == 0 then return 'go' end
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'go' end
 local held = cjson.encode({ status = 'held', detail = 'credential on hold' })
+local heldNow = pendingAsHeld(held)
 if moveRecipients({ queued = true, deferred = true }, held) == 0 then return 'go' end
+webhookOutbox(KEYS[8], KEYS[9], KEYS[10], KEYS[1], heldNow,
+  tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0'))
 redis.call('HSET', KEYS[1], 'status', 'held')
 redis.call('RPUSH', KEYS[3], ARGV[1])
 redis.call('SADD', KEYS[4], ARGV[2])

@@ -11,6 +11,7 @@ import {
 import type { MailQueue } from './mail-queue.js';
 import { eventEntry } from './message-records.js';
 import { defineScripts, runScript } from './scripts.js';
+import { webhookOutboxKeys } from './webhook-outbox.js';
 
 export type { HoldReason };
 
@@ -120,7 +121,12 @@ export class Holds {
     const reply = await runScript(
       this.#redis,
       CHECK_BEFORE_SEND,
-      [...this.#messageKeys(id, credential), this.#keys.hold(credential), this.#queue.metaKey()],
+      [
+        ...this.#messageKeys(id, credential),
+        this.#keys.hold(credential),
+        this.#queue.metaKey(),
+        ...webhookOutboxKeys(this.#keys),
+      ],
       [eventEntry('held', 'credential on hold'), id],
     );
     return reply === 'paused' || reply === 'held' ? reply : 'go';

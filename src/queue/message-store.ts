@@ -3,6 +3,7 @@ import type { EventType, MessageStatus, RecipientStatus } from '../message/types
 import type { Keys } from '../redis/keys.js';
 import { eventEntry, MessageRecords } from './message-records.js';
 import { defineScripts, MARK_RETRIED, RECORD_OUTCOME, runScript } from './scripts.js';
+import { webhookOutboxKeys } from './webhook-outbox.js';
 
 export type { DeliveryLoad, StoredMessage } from './message-records.js';
 
@@ -40,12 +41,12 @@ export class MessageStore extends MessageRecords {
       JSON.stringify({ status: update.status, detail: update.detail }),
     ]);
     const eventArgs = events.map((entry) => eventEntry(entry.type, entry.detail, at));
-    const status = (await runScript(this.redis, RECORD_OUTCOME, this.#recordKeys(id), [
-      countAttempt ? '1' : '0',
-      String(updates.length),
-      ...updateArgs,
-      ...eventArgs,
-    ])) as MessageStatus | null;
+    const status = (await runScript(
+      this.redis,
+      RECORD_OUTCOME,
+      [...this.#recordKeys(id), ...webhookOutboxKeys(this.keys)],
+      [countAttempt ? '1' : '0', String(updates.length), ...updateArgs, ...eventArgs],
+    )) as MessageStatus | null;
     return status ?? undefined;
   }
 

@@ -1,4 +1,5 @@
 import type { Redis, Result } from 'ioredis';
+import { WEBHOOK_OUTBOX_LUA } from './webhook-outbox.js';
 
 /**
  * Lua scripts of queue/ (Staging and MessageStore). Each is atomic, so a record is never
@@ -21,7 +22,8 @@ type ScriptName =
   | 'pwReleaseMessage'
   | 'pwPurgeMessage'
   | 'pwHoldCredential'
-  | 'pwClearHold';
+  | 'pwClearHold'
+  | 'pwWebhookWanted';
 
 // What `defineCommand` adds to a connection, typed (ioredis's documented way). Only
 // defineScripts defines them and only runScript calls them.
@@ -35,6 +37,7 @@ declare module 'ioredis' {
     pwPurgeMessage(...args: (string | Buffer)[]): Result<unknown, Context>;
     pwHoldCredential(...args: (string | Buffer)[]): Result<unknown, Context>;
     pwClearHold(...args: (string | Buffer)[]): Result<unknown, Context>;
+    pwWebhookWanted(...args: (string | Buffer)[]): Result<unknown, Context>;
   }
 }
 
@@ -68,10 +71,12 @@ export function runScript(
  * puts the credential on hold when that count passes its threshold; a message of a held
  * credential is written `held` (and indexed as such), or refused when the credential
  * already has HOLD_MAX held (CONTRACT §Containment).
- * KEYS (13): 1 record, 2 recipients, 3 events, 4 body, 5 index, 6 idempotency key,
+ * KEYS (16): 1 record, 2 recipients, 3 events, 4 body, 5 index, 6 idempotency key,
  *       7 the body written ahead (Staging.uploadBody), or KEYS[4] when the body is ARGV[4],
  *       8 hold, 9 held set (credential), 10 held set (all), 11 volume hash,
- *       12 held credentials set, 13 holds-total hash
+ *       12 held credentials set, 13 holds-total hash,
+ *       14-16 webhook wanted set, outbox, event counter (webhook-outbox.ts: one
+ *       `message.queued` or `message.held` event per recipient when wanted)
  * ARGV: 1 id, 2 createdAt ms, 3 idempotency TTL s ('0' = no key), 4 body ('' when uploaded),
  *       5 event JSON, 6 record field-pair count N, 7 epoch minute, 8 hold threshold
  *       ('0' = never), 9 HOLD_MAX, 10 held-event JSON, 11 credential name, 12 hold detail,
@@ -86,8 +91,8 @@ export function runScript(
  */
 export const STAGE_MESSAGE: LuaScript = {
   name: 'pwStageMessage',
-  numberOfKeys: 13,
-  lua: `
+  numberOfKeys: 16,
+  lua: `${WEBHOOK_OUTBOX_LUA}
 local uploaded = KEYS[7] ~= KEYS[4]
 if ARGV[3] ~= '0' then
   local existing = redis.call('GET', KEYS[6])
@@ -145,6 +150,7 @@ end
 if #rcpts > 0 then redis.call('HSET', KEYS[2], unpack(rcpts)) end
 redis.call('RPUSH', KEYS[3], ARGV[5])
 redis.call('ZADD', KEYS[5], ARGV[2], ARGV[1])
+webhookOutbox(KEYS[14], KEYS[15], KEYS[16], KEYS[1], rcpts, 0)
 if held then
   redis.call('HSET', KEYS[1], 'status', 'held')
   redis.call('RPUSH', KEYS[3], ARGV[10])
@@ -165,15 +171,16 @@ return { ARGV[1], 'queued' }
  * (SIGSTOP, a VM pause) may report late, after another worker finished the job; its
  * "deferred: timeout" must not undo that delivery (it would leave the message deferred
  * with no job left to deliver it). Its events are still kept, as history.
- * KEYS (3): 1 record, 2 recipients, 3 events
+ * KEYS (6): 1 record, 2 recipients, 3 events, 4-6 webhook wanted set, outbox, event
+ *       counter (webhook-outbox.ts: one event per recipient update applied)
  * ARGV: 1 count-attempt ('1'/'0'), 2 number of recipient updates U,
  *       3.. U address/state-JSON pairs, then event JSONs
  * Returns: the new message status.
  */
 export const RECORD_OUTCOME: LuaScript = {
   name: 'pwRecordOutcome',
-  numberOfKeys: 3,
-  lua: `
+  numberOfKeys: 6,
+  lua: `${WEBHOOK_OUTBOX_LUA}
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 local u = tonumber(ARGV[2])
 local updates = {}
@@ -193,6 +200,7 @@ local attempts = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')
 if ARGV[1] == '1' then
   attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 end
+webhookOutbox(KEYS[4], KEYS[5], KEYS[6], KEYS[1], updates, attempts)
 local seen = {}
 local pending = false
 local deferred = false

@@ -7,6 +7,7 @@ import type { Keys } from '../redis/keys.js';
 import type { MailQueue } from './mail-queue.js';
 import { eventEntry } from './message-records.js';
 import { defineScripts, runScript, STAGE_MESSAGE } from './scripts.js';
+import { webhookOutboxKeys } from './webhook-outbox.js';
 
 const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
 /**
@@ -265,6 +266,7 @@ export class Staging {
       keys.holdVolume(credential.name),
       keys.heldCredentials(),
       keys.holdsTotal(),
+      ...webhookOutboxKeys(keys),
     ];
     const at = new Date(createdAtMs);
     return [

@@ -93,6 +93,31 @@ export interface Keys {
   suppressionIndex(owner: string): string;
   /** sorted set, all scores 0: `<owner>\t<address>` of every list; ZCARD = postwarden_suppressions. */
   suppressionsAll(): string;
+  // Webhooks (issue 13).
+  /**
+   * hash: one webhook endpoint (id, url, credentialId, credentialName, events JSON, secret,
+   * previousSecret, previousUntil ms, disabled '1', disabledReason, createdAt). The secrets
+   * are stored usable: signing needs them.
+   */
+  webhookEndpoint(id: string): string;
+  /** set: every webhook endpoint id (listing, the dispatcher's matching). */
+  webhookEndpoints(): string;
+  /**
+   * set: event types (`message.delivered`, …) some enabled endpoint wants; rewritten from
+   * webhookEnabledEvents in the same script as every change of it. The outbox Lua writes
+   * only these, so a relay without webhooks writes nothing.
+   */
+  webhookWanted(): string;
+  /** hash: enabled endpoint id → its event types (JSON); the source of webhookWanted. */
+  webhookEnabledEvents(): string;
+  /** list: JSON webhook events written atomically with the outcome that caused them (outbox). */
+  webhookOutbox(): string;
+  /** string: counter giving each outbox event its id (`ev<N>`, the `webhook-id`). */
+  webhookEventSeq(): string;
+  /** list: one endpoint's recent attempts, newest first, capped (admin page). */
+  webhookAttempts(id: string): string;
+  /** The BullMQ queue name of webhook sends (same prefix as deliveries). */
+  webhookQueueName(): string;
   /** The BullMQ queue name and prefix used for delivery jobs. */
   queueName(): string;
   queuePrefix(): string;
@@ -139,6 +164,14 @@ export function createKeys(prefix = 'pw'): Keys {
     suppressions: (owner) => `${prefix}:supp:${owner}`,
     suppressionIndex: (owner) => `${prefix}:supp-index:${owner}`,
     suppressionsAll: () => `${prefix}:supp-all`,
+    webhookEndpoint: (id) => `${prefix}:webhook:${id}`,
+    webhookEndpoints: () => `${prefix}:webhooks`,
+    webhookWanted: () => `${prefix}:webhooks-wanted`,
+    webhookEnabledEvents: () => `${prefix}:webhooks-enabled`,
+    webhookOutbox: () => `${prefix}:webhook-outbox`,
+    webhookEventSeq: () => `${prefix}:webhook-seq`,
+    webhookAttempts: (id) => `${prefix}:webhook:${id}:attempts`,
+    webhookQueueName: () => 'webhooks',
     queueName: () => 'deliveries',
     queuePrefix: () => `${prefix}:bull`,
   };

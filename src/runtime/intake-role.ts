@@ -13,7 +13,12 @@ import { Staging } from '../queue/staging.js';
 import { CredentialRateLimiter } from '../security/rate-limit.js';
 import { CaptureStore } from '../upstream/capture.js';
 import { hostForUrl, listenError, type RoleContext, type RolePart } from './roles.js';
-import { createSecurityOperator, createSuppressionOperator, type Services } from './services.js';
+import {
+  createSecurityOperator,
+  createSuppressionOperator,
+  createWebhookOperator,
+  type Services,
+} from './services.js';
 import { loadOrCreateTls } from './tls.js';
 
 /**
@@ -40,6 +45,7 @@ export async function buildIntakeRole(context: RoleContext): Promise<RolePart> {
       release: (id) => services.formQuarantine.release(id, accept.staging),
     },
     suppressions: createSuppressionOperator(services, ADMIN_ACTOR),
+    webhooks: createWebhookOperator(services, config, ADMIN_ACTOR, overrides.webhooks?.resolve),
     abuseGuard: services.abuseGuard,
     settings: services.settings,
     sessions: new SessionStore(services.redis, services.keys, services.settings),

@@ -8,6 +8,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { ThroughputRecorder } from '../observability/throughput.js';
 import type { UpstreamStatusStore } from '../observability/upstream-status.js';
 import type { QueueOperator } from '../queue/operator.js';
+import type { Resolver } from '../security/webhook-target.js';
 import type { UpstreamOptions } from '../upstream/from-url.js';
 import type { Services } from './services.js';
 import type { ShutdownStep } from './shutdown.js';
@@ -31,6 +32,8 @@ export interface RelayOverrides {
   upstream?: Pick<UpstreamOptions, 'ca' | 'timeouts'>;
   /** SMTP intake knobs: the name in the greeting, connections per listener, any free SMTPS port. */
   smtp?: Partial<Pick<SmtpIntakeDeps, 'hostname' | 'maxClients' | 'smtpsPort'>>;
+  /** Webhooks: host resolution (tests: loopback names only), the rotate window's clock. */
+  webhooks?: { resolve?: Resolver; now?: () => number; timeoutMs?: number };
 }
 
 /**

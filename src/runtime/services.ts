@@ -18,6 +18,10 @@ import { CredentialStore } from '../security/credentials/store.js';
 import { FormStore, formOwner } from '../security/forms/form-store.js';
 import { SecurityOperator } from '../security/operator-actions.js';
 import { SettingsStore } from '../security/settings-store.js';
+import type { Resolver } from '../security/webhook-target.js';
+import { WebhookEndpointStore } from '../webhooks/endpoint-store.js';
+import { WebhookOperator } from '../webhooks/operator.js';
+import { WebhookQueue } from '../webhooks/webhook-queue.js';
 
 /**
  * The Redis-backed services every role and every CLI command shares, built on one
@@ -44,6 +48,9 @@ export interface Services {
   formQuarantine: FormQuarantine;
   // Suppressions (issue 13).
   suppressions: SuppressionList;
+  // Webhooks (issue 13).
+  webhooks: WebhookEndpointStore;
+  webhookQueue: WebhookQueue;
   close(): Promise<void>;
 }
 
@@ -88,6 +95,24 @@ export function createSuppressionOperator(services: Services, actor: string): Su
   });
 }
 
+/** The operator's webhook changes (add checks the URL: SSRF), audited as `actor`. */
+export function createWebhookOperator(
+  services: Services,
+  config: Readonly<Config>,
+  actor: string,
+  resolve?: Resolver,
+): WebhookOperator {
+  return new WebhookOperator({
+    endpoints: services.webhooks,
+    credentials: services.credentials,
+    audit: services.audit,
+    queue: services.webhookQueue,
+    allowPrivate: config.webhookAllowPrivate,
+    resolve,
+    actor,
+  });
+}
+
 export async function createServices(
   config: Readonly<Config>,
   redisUrl: string,
@@ -123,6 +148,7 @@ export async function createServices(
   const settings = new SettingsStore(redis, keys);
   const holds = new Holds(redis, keys, queue);
   const audit = new AuditLog(redis, keys);
+  const webhookQueue = new WebhookQueue(redis, keys);
   let closed = false;
   return {
     redisUrl,
@@ -141,11 +167,14 @@ export async function createServices(
     forms: new FormStore(redis, keys),
     formQuarantine: new FormQuarantine(redis, keys),
     suppressions: new SuppressionList(redis, keys),
+    webhooks: new WebhookEndpointStore(redis, keys),
+    webhookQueue,
     async close() {
       if (closed) return;
       closed = true;
       durability.close();
       await queue.close();
+      await webhookQueue.close();
       await closeRedis(redis);
     },
   };

@@ -1,7 +1,9 @@
+import { startWatchdog } from '../delivery/watchdog.js';
 import { startDeliveryWorker } from '../delivery/worker.js';
 import { captureDir } from '../upstream/capture.js';
 import { createUpstreams } from '../upstream/from-url.js';
 import { withStatusReports } from '../upstream/status-reports.js';
+import { startWebhookWorker } from '../webhooks/worker.js';
 import type { RoleContext, RolePart } from './roles.js';
 
 /** How long the delivery worker may take to finish deliveries in flight at shutdown. */
@@ -42,6 +44,20 @@ export async function buildWorkerRole(context: RoleContext): Promise<RolePart> {
         },
       });
       plan.drain.push({ name: 'delivery worker', run: () => worker.close(DRAIN_DEADLINE_MS) });
+      // Webhooks have their own queue and concurrency: they never slow mail delivery.
+      const webhooks = await startWebhookWorker({
+        redisUrl: services.redisUrl,
+        keys: services.keys,
+        logger,
+        audit: services.audit,
+        retryBaseMs: config.webhookRetryBaseMs,
+        lifetimeMs: config.webhookLifetimeMs,
+        allowPrivate: config.webhookAllowPrivate,
+        ...overrides.webhooks,
+        onOutcome: (outcome) => metrics.webhookDelivery(outcome),
+        watchdog: startWatchdog,
+      });
+      plan.drain.push({ name: 'webhook worker', run: () => webhooks.close() });
       const destinations = config.upstreams
         .map((spec) =>
           spec.kind === 'capture' ? `capture (kept in ${captureDir(config.dataDir)})` : spec.label,

@@ -28,6 +28,10 @@ const RULES: RoomRules = {
     may: ['queue/operator.ts', 'security', ...BASE],
     why: 'admin → queue only through queue/operator, and security (convention 19)',
   },
+  webhooks: {
+    may: ['security', 'queue/scripts.ts', 'queue/transaction.ts', ...BASE],
+    why: 'webhooks (issue 13) → security (the SSRF guard), the Lua script and MULTI helpers and the base rooms',
+  },
   security: { may: [...BASE], why: 'security, queue, upstream → base rooms' },
   queue: { may: [...BASE], why: 'security, queue, upstream → base rooms' },
   upstream: { may: [...BASE], why: 'security, queue, upstream → base rooms' },

@@ -22,6 +22,7 @@ const CONTRACT_METRICS = [
   'postwarden_delivery_paused',
   'postwarden_holds_total',
   'postwarden_suppressions',
+  'postwarden_webhook_deliveries_total',
 ];
 
 interface Rule {

@@ -40,6 +40,8 @@ describe('postwarden usage', () => {
       'admin set-password',
       'forms create',
       'forms spam',
+      'webhooks add',
+      'webhooks list',
     ])
       assert.ok(result.stdout.includes(`postwarden ${command}`), command);
   });
@@ -101,6 +103,15 @@ describe('postwarden usage', () => {
     ['forms', 'remove'],
     ['forms', 'spam', 'release'],
     ['forms', 'spam', 'list', 'ID'],
+    // Webhooks (issue 13): an unknown event type is a usage error, before any Redis.
+    ['webhooks'],
+    ['webhooks', 'add'],
+    ['webhooks', 'add', 'https://example.com/h', '--events', 'opened'],
+    ['webhooks', 'add', 'https://example.com/h', '--events', ''],
+    ['webhooks', 'list', 'extra'],
+    ['webhooks', 'remove'],
+    ['webhooks', 'rotate'],
+    ['webhooks', 'list', '--events', 'delivered'],
     ['forms', 'spam', 'purge'],
   ];
   for (const argv of usageErrors) {

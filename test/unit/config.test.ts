@@ -91,6 +91,9 @@ describe('configuration', () => {
     ['POSTWARDEN_TRUSTED_NETWORKS', '10.0.0.0/33'],
     ['POSTWARDEN_SMTP_HOST', 'mail;rm'],
     ['POSTWARDEN_FORMS_FROM', 'Forms <forms@example.com>'],
+    ['POSTWARDEN_WEBHOOK_RETRY_BASE', 'soon'],
+    ['POSTWARDEN_WEBHOOK_LIFETIME', '0s'],
+    ['POSTWARDEN_WEBHOOK_ALLOW_PRIVATE', 'yes'],
   ];
   for (const [variable, value] of bad) {
     it(`refuses ${variable}=${value} with a message naming the variable`, () => {
@@ -154,6 +157,9 @@ describe('configuration', () => {
       LOG_LEVEL: 'debug',
       POSTWARDEN_TRUSTED_NETWORKS: '10.0.0.0/8, 192.0.2.7',
       POSTWARDEN_FORMS_FROM: 'leads@example.com',
+      POSTWARDEN_WEBHOOK_RETRY_BASE: '100ms',
+      POSTWARDEN_WEBHOOK_LIFETIME: '1h',
+      POSTWARDEN_WEBHOOK_ALLOW_PRIVATE: 'true',
     });
     assert.deepEqual(
       { ...config, upstreams: config.upstreams.map((spec) => spec.label) },
@@ -186,6 +192,9 @@ describe('configuration', () => {
         logLevel: 'debug',
         trustedNetworks: ['10.0.0.0/8', '192.0.2.7'],
         formsFrom: 'leads@example.com',
+        webhookRetryBaseMs: 100,
+        webhookLifetimeMs: 3_600_000,
+        webhookAllowPrivate: true,
       },
     );
   });

@@ -41,6 +41,7 @@ const FLASHES: Readonly<Record<string, string>> = {
   already_suppressed: 'That address was already suppressed for that credential.',
   suppression_removed: 'The address was removed from the list; it is sent to again.',
   bad_address: 'That is not a valid address.',
+  webhook_replayed: 'The event was queued again for that endpoint.',
 };
 
 export function flashOf(query: unknown): { kind: 'ok' | 'error'; text: string } | undefined {

@@ -20,6 +20,7 @@ const NAV: Array<[section: string, href: string, label: string]> = [
   ['audit', '/admin/audit', 'Audit'],
   ['forms', '/admin/forms', 'Forms'],
   ['suppressions', '/admin/suppressions', 'Suppressions'],
+  ['webhooks', '/admin/webhooks', 'Webhooks'],
 ];
 
 /** The hidden CSRF field every state-changing form carries. */
