@@ -89,6 +89,11 @@ export class Holds {
     return { wasHeld, released };
   }
 
+  /** The last KEYS of the message scripts: status counts and the status-index prefix. */
+  #indexKeys(): string[] {
+    return [this.#keys.statusCounts(), this.#keys.statusIndexPrefix()];
+  }
+
   /** KEYS 1-5 of the message scripts: record, recipients, events, both held sets. */
   #messageKeys(id: string, credential: string): string[] {
     const keys = this.#keys;
@@ -102,10 +107,12 @@ export class Holds {
   }
 
   async #releaseOne(credential: string, id: string): Promise<boolean> {
-    const reply = await runScript(this.#redis, RELEASE_MESSAGE, this.#messageKeys(id, credential), [
-      eventEntry('released', 'released by an operator'),
-      id,
-    ]);
+    const reply = await runScript(
+      this.#redis,
+      RELEASE_MESSAGE,
+      [...this.#messageKeys(id, credential), ...this.#indexKeys()],
+      [eventEntry('released', 'released by an operator'), id],
+    );
     if (Number(reply) !== 1) return false;
     await this.#queue.ensureJob(id);
     return true;
@@ -120,7 +127,12 @@ export class Holds {
     const reply = await runScript(
       this.#redis,
       CHECK_BEFORE_SEND,
-      [...this.#messageKeys(id, credential), this.#keys.hold(credential), this.#queue.metaKey()],
+      [
+        ...this.#messageKeys(id, credential),
+        this.#keys.hold(credential),
+        this.#queue.metaKey(),
+        ...this.#indexKeys(),
+      ],
       [eventEntry('held', 'credential on hold'), id],
     );
     return reply === 'paused' || reply === 'held' ? reply : 'go';
@@ -138,7 +150,7 @@ export class Holds {
     const reply = await runScript(
       this.#redis,
       PURGE_MESSAGE,
-      [...this.#messageKeys(id, credential), this.#keys.body(id)],
+      [...this.#messageKeys(id, credential), this.#keys.body(id), ...this.#indexKeys()],
       [statuses.join(' '), eventEntry('purged', 'purged by an operator'), id],
     );
     if (Number(reply) !== 1) return false;

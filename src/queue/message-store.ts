@@ -74,8 +74,15 @@ export class MessageStore extends MessageRecords {
     return { reset: result };
   }
 
-  /** KEYS of both scripts: record, recipients, events. */
+  /** KEYS of both scripts: record, recipients, events, status counts, status-index prefix. */
   #recordKeys(id: string): string[] {
-    return [this.keys.message(id), this.keys.recipients(id), this.keys.events(id)];
+    const keys = this.keys;
+    return [
+      keys.message(id),
+      keys.recipients(id),
+      keys.events(id),
+      keys.statusCounts(),
+      keys.statusIndexPrefix(),
+    ];
   }
 }

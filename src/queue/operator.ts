@@ -43,7 +43,7 @@ export interface RetryFilter {
   /** A message status; by default every retryable one (bounced, expired, partial). */
   status?: string | undefined;
   credential?: string | undefined;
-  /** Only messages created at or after this time (ms since the epoch). */
+  /** Only messages that failed (their last event) at or after this time (ms since the epoch). */
   since?: number | undefined;
 }
 
@@ -54,6 +54,8 @@ const FINISHED_WITH_FAILURES: ReadonlySet<MessageStatus> = new Set([
   'partial',
 ]);
 const PAGE = 500;
+/** The failed list reads at most this many entries of each failed status set. */
+const FAILED_SCANNED = 5000;
 
 /**
  * Queue operations shared by the CLI and the admin page (ARCHITECTURE §19): they hold no
@@ -104,17 +106,47 @@ export class QueueOperator extends ContainmentOperator {
     return searchMessages(this.#store, search);
   }
 
-  /** How many failed messages match the filter, and the first `limit` of them. */
+  /**
+   * How many failed messages match the filter, and the newest `limit` of them, from the
+   * bounced/expired/partial status sets: without a credential the count is a ZCOUNT of
+   * each set (partial ones are counted whether or not a recipient failed); with one it is
+   * counted among the newest FAILED_SCANNED of each set. Never a walk of history.
+   */
   async listFailed(
     filter: RetryFilter,
     limit: number,
   ): Promise<{ matched: number; rows: MessageSummary[] }> {
-    const ids = await this.#findFailed(filter);
-    const stored = await Promise.all(ids.slice(0, limit).map((id) => this.#store.get(id)));
-    return {
-      matched: ids.length,
-      rows: stored.flatMap((message) => (message ? [summarize(message)] : [])),
-    };
+    const found: { id: string; at: number }[] = [];
+    let counted = 0;
+    for (const status of this.#failedStatuses(filter)) {
+      let kept = 0;
+      for (let offset = 0; offset < FAILED_SCANNED; offset += PAGE) {
+        const ids = await this.#store.indexIds({ status }, offset, PAGE, filter.since ?? 0);
+        const checks = await Promise.all(ids.map((id) => this.#isRetryable(id, filter)));
+        ids.forEach((id, i) => {
+          if (!checks[i]) return;
+          counted++;
+          if (kept++ < limit) found.push({ id, at: offset + i });
+        });
+        if (ids.length < PAGE || (filter.credential === undefined && kept >= limit)) break;
+      }
+    }
+    const matched =
+      filter.credential === undefined
+        ? (
+            await Promise.all(
+              this.#failedStatuses(filter).map((status) =>
+                this.#store.statusCount(status, filter.since ?? 0),
+              ),
+            )
+          ).reduce((sum, n) => sum + n, 0)
+        : counted;
+    const stored = await Promise.all(found.map(({ id }) => this.#store.get(id)));
+    const rows = stored
+      .flatMap((message) => (message ? [summarize(message)] : []))
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+      .slice(0, limit);
+    return { matched, rows };
   }
 
   /**
@@ -166,15 +198,35 @@ export class QueueOperator extends ContainmentOperator {
     return { matched: ids.length, ids: retried };
   }
 
+  #failedStatuses(filter: RetryFilter): string[] {
+    if (filter.status !== undefined) {
+      return FINISHED_WITH_FAILURES.has(filter.status as MessageStatus) ? [filter.status] : [];
+    }
+    return [...FINISHED_WITH_FAILURES];
+  }
+
+  /**
+   * Every failed message matching the filter, from the failed status sets only (ZSCAN in
+   * pages: entries that leave a set meanwhile, e.g. retried, do not disturb the walk).
+   */
   async #findFailed(filter: RetryFilter): Promise<string[]> {
     const found: string[] = [];
-    for (let offset = 0; ; offset += PAGE) {
-      const page = await this.#store.listIds(offset, PAGE, filter.since ?? 0);
-      for (const id of page) {
-        if (await this.#isRetryable(id, filter)) found.push(id);
-      }
-      if (page.length < PAGE) return found;
+    for (const status of this.#failedStatuses(filter)) {
+      let cursor = '0';
+      do {
+        const [next, flat] = await this.#store.scanStatus(status, cursor, PAGE);
+        cursor = next;
+        const ids: string[] = [];
+        for (let i = 0; i < flat.length; i += 2) {
+          if (Number(flat[i + 1]) >= (filter.since ?? 0)) ids.push(flat[i] as string);
+        }
+        const checks = await Promise.all(ids.map((id) => this.#isRetryable(id, filter)));
+        ids.forEach((id, i) => {
+          if (checks[i]) found.push(id);
+        });
+      } while (cursor !== '0');
     }
+    return [...new Set(found)];
   }
 
   async #isRetryable(id: string, filter: RetryFilter): Promise<boolean> {

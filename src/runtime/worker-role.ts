@@ -1,8 +1,9 @@
 import { startDeliveryWorker } from '../delivery/worker.js';
-import { captureDir } from '../upstream/capture.js';
+import { Retention } from '../queue/retention.js';
+import { captureDir, deleteCaptured } from '../upstream/capture.js';
 import { createUpstreams } from '../upstream/from-url.js';
 import { withStatusReports } from '../upstream/status-reports.js';
-import type { RoleContext, RolePart } from './roles.js';
+import type { RoleContext, RolePart, ShutdownPlan } from './roles.js';
 
 /** How long the delivery worker may take to finish deliveries in flight at shutdown. */
 const DRAIN_DEADLINE_MS = 20_000;
@@ -42,6 +43,7 @@ export async function buildWorkerRole(context: RoleContext): Promise<RolePart> {
         },
       });
       plan.drain.push({ name: 'delivery worker', run: () => worker.close(DRAIN_DEADLINE_MS) });
+      startRetention(context, plan);
       const destinations = config.upstreams
         .map((spec) =>
           spec.kind === 'capture' ? `capture (kept in ${captureDir(config.dataDir)})` : spec.label,
@@ -52,4 +54,25 @@ export async function buildWorkerRole(context: RoleContext): Promise<RolePart> {
       };
     },
   };
+}
+
+/** Every few seconds between retention passes (each pass works in small batches). */
+const RETENTION_INTERVAL_MS = 5000;
+
+/**
+ * Retention runs in every worker process: its batches are safe to run side by side, and a
+ * worker is where captured mail is written, so it deletes that too.
+ */
+function startRetention(context: RoleContext, plan: ShutdownPlan): void {
+  const { config, services, logger } = context;
+  const captures = config.upstreams.some((spec) => spec.kind === 'capture');
+  const retention = new Retention(services.redis, services.keys, {
+    retentionMs: config.retentionMs,
+    formQuarantine: services.formQuarantine,
+    logger,
+    onDeleted: captures ? (ids) => deleteCaptured(config.dataDir, ids) : undefined,
+  });
+  // A short window (tests, soak runs) is swept about as often as it is long.
+  retention.start(Math.min(RETENTION_INTERVAL_MS, Math.max(250, config.retentionMs)));
+  plan.drain.push({ name: 'retention', run: () => retention.close() });
 }
