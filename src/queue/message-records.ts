@@ -180,7 +180,9 @@ export class MessageRecords {
     toMs = Number.MAX_SAFE_INTEGER,
   ): Promise<string[]> {
     const key =
-      'status' in index ? this.keys.statusIndex(index.status) : this.keys.addressIndex(index.address);
+      'status' in index
+        ? this.keys.statusIndex(index.status)
+        : this.keys.addressIndex(index.address);
     return this.redis.zrevrangebyscore(key, toMs, fromMs, 'LIMIT', offset, count);
   }
 

@@ -11,6 +11,7 @@ import {
 } from './message-search.js';
 import type { MessageStore } from './message-store.js';
 import type { PurgeFilter } from './purge.js';
+import type { ReindexResult } from './reindex.js';
 
 export type {
   AuditEntry,
@@ -21,6 +22,7 @@ export type {
   PauseState,
   PurgeableStatus,
   PurgeFilter,
+  ReindexResult,
 };
 export { PURGEABLE_STATUSES };
 
@@ -101,6 +103,20 @@ export class QueueOperator extends ContainmentOperator {
     return (await this.#store.loadForDelivery(id))?.body ?? null;
   }
 
+  /**
+   * Repair: rebuild the per-status sets, counts, time and address indexes from the records
+   * (a SCAN of every message, in batches; run by hand after a crash or an upgrade).
+   */
+  async reindex(onProgress?: (scanned: number) => void): Promise<ReindexResult> {
+    const result = await this.#store.reindex(onProgress);
+    await this.audit(
+      'reindex',
+      '*',
+      `${result.scanned} scanned, ${result.fixed} fixed, ${result.stale} stale entries dropped`,
+    );
+    return result;
+  }
+
   /** A page of messages matching an operator's search, newest first. */
   async search(search: MessageSearch): Promise<{ rows: MessageSummary[]; hasMore: boolean }> {
     return searchMessages(this.#store, search);
@@ -116,7 +132,7 @@ export class QueueOperator extends ContainmentOperator {
     filter: RetryFilter,
     limit: number,
   ): Promise<{ matched: number; rows: MessageSummary[] }> {
-    const found: { id: string; at: number }[] = [];
+    const found: string[] = [];
     let counted = 0;
     for (const status of this.#failedStatuses(filter)) {
       let kept = 0;
@@ -126,7 +142,7 @@ export class QueueOperator extends ContainmentOperator {
         ids.forEach((id, i) => {
           if (!checks[i]) return;
           counted++;
-          if (kept++ < limit) found.push({ id, at: offset + i });
+          if (kept++ < limit) found.push(id);
         });
         if (ids.length < PAGE || (filter.credential === undefined && kept >= limit)) break;
       }
@@ -141,7 +157,7 @@ export class QueueOperator extends ContainmentOperator {
             )
           ).reduce((sum, n) => sum + n, 0)
         : counted;
-    const stored = await Promise.all(found.map(({ id }) => this.#store.get(id)));
+    const stored = await Promise.all(found.map((id) => this.#store.get(id)));
     const rows = stored
       .flatMap((message) => (message ? [summarize(message)] : []))
       .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
