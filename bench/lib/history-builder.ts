@@ -20,7 +20,7 @@ export const DEFAULT_MIX: HistoryMix = { delivered: 0.9, bounced: 0.04, deferred
  * delivered) and the real outcome script (MessageStore.recordOutcome), with the body
  * freed on delivery as the worker does. Up to `window` messages in flight at once, so
  * ioredis pipelines them. Recipient `r<n % recipients>@example.net`, so a recipient search
- * has matches at every size. Returns up to 1000 ids of each final status (the newest).
+ * has matches at every size. Returns up to 1000 ids of each final status (the first built).
  */
 export async function buildHistory(
   redis: Redis,
@@ -54,7 +54,9 @@ export async function buildHistory(
     const staged = await staging.stage(owner, submission);
     if (!staged) throw new Error('history message refused');
     const status = pick(n, count, mix);
-    byStatus[status] = [...(byStatus[status] ?? []), staged.id].slice(-1000);
+    const ids = byStatus[status] ?? [];
+    if (ids.length < 1000) ids.push(staged.id);
+    byStatus[status] = ids;
     if (status === 'queued') return;
     const detail =
       status === 'delivered' ? '250 2.0.0 ok' : `${status === 'bounced' ? 550 : 451} no`;
