@@ -136,15 +136,17 @@ export class QueueOperator extends ContainmentOperator {
     let counted = 0;
     for (const status of this.#failedStatuses(filter)) {
       let kept = 0;
-      for (let offset = 0; offset < FAILED_SCANNED; offset += PAGE) {
-        const ids = await this.#store.indexIds({ status }, offset, PAGE, filter.since ?? 0);
+      // Pages about the size asked for: the common case (no credential) reads one page.
+      const page = Math.min(PAGE, Math.max(limit, 25));
+      for (let offset = 0; offset < FAILED_SCANNED; offset += page) {
+        const ids = await this.#store.indexIds({ status }, offset, page, filter.since ?? 0);
         const checks = await Promise.all(ids.map((id) => this.#isRetryable(id, filter)));
         ids.forEach((id, i) => {
           if (!checks[i]) return;
           counted++;
           if (kept++ < limit) found.push(id);
         });
-        if (ids.length < PAGE || (filter.credential === undefined && kept >= limit)) break;
+        if (ids.length < page || (filter.credential === undefined && kept >= limit)) break;
       }
     }
     const matched =
