@@ -89,6 +89,18 @@ export async function reindexMessages(
 }
 
 /**
+ * True when records exist but no counts do: data written before the indexes (an upgrade).
+ * Two O(1) reads, for a warning at start; the repair itself is left to the operator.
+ */
+export async function indexesMissing(redis: Redis, keys: Keys): Promise<boolean> {
+  const [counts, indexed] = await Promise.all([
+    redis.exists(keys.statusCounts()),
+    redis.zcard(keys.messageIndex()),
+  ]);
+  return counts === 0 && indexed > 0;
+}
+
+/**
  * Counts by status read from the records themselves (a SCAN of every record): what the
  * counts hash must equal. For the reindex check and for tests.
  */

@@ -1,4 +1,6 @@
 import { startDeliveryWorker } from '../delivery/worker.js';
+import { LogEvent } from '../observability/events.js';
+import { indexesMissing } from '../queue/reindex.js';
 import { Retention } from '../queue/retention.js';
 import { captureDir, deleteCaptured } from '../upstream/capture.js';
 import { createUpstreams } from '../upstream/from-url.js';
@@ -74,5 +76,14 @@ function startRetention(context: RoleContext, plan: ShutdownPlan): void {
   });
   // A short window (tests, soak runs) is swept about as often as it is long.
   retention.start(Math.min(RETENTION_INTERVAL_MS, Math.max(250, config.retentionMs)));
+  void indexesMissing(services.redis, services.keys)
+    .then((missing) => {
+      if (!missing) return;
+      logger.warn(
+        { event: LogEvent.reindexNeeded },
+        'messages from before the history indexes: run `postwarden queue reindex` once (counts and retention miss them until then)',
+      );
+    })
+    .catch(() => {});
   plan.drain.push({ name: 'retention', run: () => retention.close() });
 }
