@@ -29,14 +29,15 @@ local function pwNowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 local function pwSetStatus(rec, counts, prefix, to)
-  local f = redis.call('HMGET', rec, 'id', 'status', 'createdAt')
+  local f = redis.call('HMGET', rec, 'id', 'status', 'createdAt', 'retryFrom')
   local id, from = f[1], f[2]
   if not id then return end
   if from and from ~= to and redis.call('ZREM', prefix .. from, id) == 1 then
     redis.call('HINCRBY', counts, from, -1)
   end
   redis.call('HSET', rec, 'status', to)
-  local score = pwPending[to] and tonumber(f[3] or '0') or pwNowMs()
+  -- Pending: since when it waits (an operator retry restarts that); final: its last event.
+  local score = pwPending[to] and tonumber(f[4] or f[3] or '0') or pwNowMs()
   if redis.call('ZADD', prefix .. to, score, id) == 1 then
     redis.call('HINCRBY', counts, to, 1)
   end

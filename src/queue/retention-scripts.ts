@@ -57,8 +57,8 @@ return deleted
 /**
  * reindexMessage — repair one message's index entries from its record: out of every other
  * status set it is wrongly in (ARGV[3], space-separated statuses), into its own (scored
- * by createdAt when pending, else by its last event, ARGV[4] ms; an existing score is
- * kept), into the time index and its address indexes; counts follow each real move.
+ * by retryFrom or createdAt when pending, else by its last event, ARGV[4] ms; an existing
+ * score is kept), into the time index and its address indexes; counts follow each real move.
  * KEYS (3): 1 record, 2 status counts hash, 3 time index
  * ARGV: 1 status-index prefix, 2 address-index prefix, 3 statuses to clean, 4 last event ms
  * Returns: 1 when something was fixed, 0 when it was right, -1 no such record.
@@ -67,7 +67,7 @@ export const REINDEX_MESSAGE: LuaScript = {
   name: 'pwReindexMessage',
   numberOfKeys: 3,
   lua: `${STATUS_INDEX_LUA}${ADDRESS_INDEX_LUA}
-local f = redis.call('HMGET', KEYS[1], 'id', 'status', 'createdAt')
+local f = redis.call('HMGET', KEYS[1], 'id', 'status', 'createdAt', 'retryFrom')
 local id, status, created = f[1], f[2] or 'queued', f[3] or '0'
 if not id then return -1 end
 local fixed = 0
@@ -77,7 +77,7 @@ for s in string.gmatch(ARGV[3], '%S+') do
     fixed = 1
   end
 end
-local score = pwPending[status] and created or ARGV[4]
+local score = pwPending[status] and (f[4] or created) or ARGV[4]
 if redis.call('ZADD', ARGV[1] .. status, 'NX', score, id) == 1 then
   redis.call('HINCRBY', KEYS[2], status, 1)
   fixed = 1

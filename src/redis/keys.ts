@@ -16,8 +16,8 @@ export interface Keys {
   /** sorted set: message id scored by createdAt (ms), for listing; retention removes entries. */
   messageIndex(): string;
   /**
-   * sorted set per message status: id scored by createdAt (ms) while pending (queued,
-   * deferred, held) and by its last event (ms, Redis TIME) once final — so "oldest queued"
+   * sorted set per message status: id scored by createdAt (or an operator retry's
+   * retryFrom, ms) while pending (queued, deferred, held) and by its last event (ms, Redis TIME) once final — so "oldest queued"
    * and retention are ZRANGE by score. Lua builds `statusIndexPrefix() + status`, so any
    * status name works (queue/index-scripts.ts).
    */
