@@ -6,6 +6,7 @@ import type { MailQueue } from './mail-queue.js';
 import {
   type MessageSearch,
   type MessageSummary,
+  RECENT_SCANNED,
   searchMessages,
   summarize,
 } from './message-search.js';
@@ -24,7 +25,7 @@ export type {
   PurgeFilter,
   ReindexResult,
 };
-export { PURGEABLE_STATUSES };
+export { PURGEABLE_STATUSES, RECENT_SCANNED };
 
 export interface QueueStats {
   /** Jobs waiting for a worker. */
