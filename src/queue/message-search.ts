@@ -120,8 +120,10 @@ export async function searchMessages(
   const skip = (search.page - 1) * PAGE_SIZE;
   const rows: MessageSummary[] = [];
   let matched = 0;
-  for (let offset = 0; offset < RECENT_SCANNED; offset += BATCH) {
-    const ids = await source(offset, BATCH);
+  // The first read is about one page: an exact index (address, status) fills it at once.
+  let size = Math.min(BATCH, skip + PAGE_SIZE + 1);
+  for (let offset = 0; offset < RECENT_SCANNED; offset += size, size = BATCH) {
+    const ids = await source(offset, size);
     const messages = await Promise.all(ids.map((id) => store.get(id)));
     for (const message of messages) {
       if (!message || !matches(message, search, fromMs, toMs)) continue;
@@ -129,7 +131,7 @@ export async function searchMessages(
       if (matched > skip + PAGE_SIZE) return { rows, hasMore: true };
       if (matched > skip) rows.push(summarize(message));
     }
-    if (ids.length < BATCH) break;
+    if (ids.length < size) break;
   }
   return { rows, hasMore: false };
 }
