@@ -17,7 +17,8 @@ export async function queueCommand(args: string[], out: Output): Promise<ExitCod
   });
   const [action, id, ...rest] = positionals;
   if (rest.length > 0) throw new UsageError(`unexpected argument: ${rest[0]}`);
-  if (action === 'stats' && id) throw new UsageError('queue stats takes no argument');
+  if ((action === 'stats' || action === 'reindex') && id)
+    throw new UsageError(`queue ${action} takes no argument`);
   if (action === 'show' && !id) throw new UsageError('queue show needs an ID');
   if (action === 'retry' && !id && !values['all-failed'])
     throw new UsageError('queue retry needs an ID or --all-failed');
@@ -25,7 +26,7 @@ export async function queueCommand(args: string[], out: Output): Promise<ExitCod
     throw new UsageError('queue retry takes an ID or --all-failed, not both');
   if (action === 'purge' && id) throw new UsageError('queue purge takes no ID');
   const statuses = action === 'purge' ? parseStatuses(values.status) : [];
-  if (action !== 'stats' && action !== 'show' && action !== 'retry' && action !== 'purge') {
+  if (!['stats', 'show', 'retry', 'purge', 'reindex'].includes(action ?? '')) {
     throw new UsageError(`queue: unknown action ${action ?? '(none)'}`);
   }
   const context = await openManagement();
@@ -41,6 +42,21 @@ export async function queueCommand(args: string[], out: Output): Promise<ExitCod
             .join(', ') || 'none'
         }`,
         `oldest queued: ${stats.oldestQueuedAgeSeconds === null ? 'none' : `${Math.round(stats.oldestQueuedAgeSeconds)} s`}`,
+      ]);
+      return ExitCode.ok;
+    }
+    if (action === 'reindex') {
+      // Progress goes to stderr, so stdout stays one result (one JSON document with --json).
+      const result = await operator.reindex((scanned) => {
+        if (scanned % 10_000 < 500) process.stderr.write(`reindex: ${scanned} messages read\n`);
+      });
+      out.result(result, [
+        `Reindexed ${result.scanned} message(s): ${result.fixed} fixed, ${result.stale} stale index entries dropped.`,
+        `by status: ${
+          Object.entries(result.counts)
+            .map(([status, count]) => `${status} ${count}`)
+            .join(', ') || 'none'
+        }`,
       ]);
       return ExitCode.ok;
     }

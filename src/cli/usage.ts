@@ -6,7 +6,7 @@ Usage:
                                 [--allow-to PATTERN ...] [--rate N/min] [--max-recipients N]
                                 [--hold-above N/h]
   postwarden credentials list | revoke NAME | rotate NAME
-  postwarden queue stats | show ID | retry ID | retry --all-failed [--dry-run]
+  postwarden queue stats | show ID | retry ID | retry --all-failed [--dry-run] | reindex
   postwarden queue purge [--credential NAME] [--status held|queued|deferred ...] [--dry-run]
   postwarden hold NAME [--reason TEXT]     (keep its mail, deliver none)
   postwarden release NAME                  (clear the hold, deliver what it holds)

@@ -29,6 +29,8 @@ export interface Config {
   retryBaseMs: number;
   retryMaxDelayMs: number;
   retryLifetimeMs: number;
+  /** Final messages are deleted this long after their last event (queue/retention.ts). */
+  retentionMs: number;
   workerConcurrency: number;
   durability: ParsedOf<'durability'>;
   minReplicas: number;
@@ -90,6 +92,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     retryBaseMs: required(env, 'retryBaseMs'),
     retryMaxDelayMs: required(env, 'retryMaxDelayMs'),
     retryLifetimeMs: required(env, 'retryLifetimeMs'),
+    retentionMs: required(env, 'retentionMs'),
     workerConcurrency: required(env, 'workerConcurrency'),
     durability: required(env, 'durability'),
     minReplicas: required(env, 'minReplicas'),

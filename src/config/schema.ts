@@ -215,6 +215,13 @@ export const settings = {
     description: 'after this, a deferred message expires',
     parse: duration,
   },
+  retentionMs: {
+    env: 'POSTWARDEN_RETENTION',
+    defaultText: '30d',
+    description:
+      'messages in a final state (delivered, bounced, expired, partial, suppressed, purged) are deleted this long after their last event; queued, deferred and held ones never are',
+    parse: duration,
+  },
   workerConcurrency: {
     env: 'POSTWARDEN_WORKER_CONCURRENCY',
     defaultText: '20',

@@ -25,6 +25,11 @@ export const LogEvent = {
   deliveryPaused: 'delivery_paused',
   deliveryResumed: 'delivery_resumed',
   messagesPurged: 'messages_purged',
+  /** A retention pass deleted final messages past POSTWARDEN_RETENTION (counts only). */
+  retentionDeleted: 'retention_deleted',
+  retentionFailed: 'retention_failed',
+  /** Records without counts at start (data from before the indexes): run `queue reindex`. */
+  reindexNeeded: 'reindex_needed',
   /** An operator action, as also written to the audit log. */
   operatorAction: 'operator_action',
   // Lead forms (issue 12): a post the honeypot kept aside / one refused (origin, pow, rate, …).

@@ -26,8 +26,8 @@ const LIST_LIMIT = 200;
 /**
  * Form posts the honeypot caught (CONTRACT §Lead forms): answered as a success, kept
  * durably instead of delivered, listed, and released into the queue at most once.
- * They are not messages yet, so the worker never sees them; retention of quarantined
- * posts is a later issue (the index is scored by createdAt for it).
+ * They are not messages yet, so the worker never sees them; retention deletes them by
+ * age like final messages (deleteOlderThan, the index is scored by createdAt).
  */
 export class FormQuarantine {
   constructor(
@@ -60,6 +60,26 @@ export class FormQuarantine {
         if (!replies || failed) throw failed?.[0] ?? new Error('quarantine write aborted');
       });
     return id;
+  }
+
+  /**
+   * Retention (CONTRACT §Retention): delete up to `limit` posts created before `cutoffMs`,
+   * each post with its index entry in one MULTI. Returns how many went.
+   */
+  async deleteOlderThan(cutoffMs: number, limit: number): Promise<number> {
+    const ids = await this.redis.zrangebyscore(
+      this.keys.formSpamIndex(),
+      '-inf',
+      cutoffMs,
+      'LIMIT',
+      0,
+      limit,
+    );
+    if (ids.length === 0) return 0;
+    const multi = this.redis.multi();
+    for (const id of ids) multi.del(this.keys.formSpam(id)).zrem(this.keys.formSpamIndex(), id);
+    await multi.exec();
+    return ids.length;
   }
 
   /** The newest posts first, at most LIST_LIMIT (one ZRANGE and one HMGET each). */

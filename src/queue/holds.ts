@@ -90,6 +90,11 @@ export class Holds {
     return { wasHeld, released };
   }
 
+  /** The last KEYS of the message scripts: status counts and the status-index prefix. */
+  #indexKeys(): string[] {
+    return [this.#keys.statusCounts(), this.#keys.statusIndexPrefix()];
+  }
+
   /** KEYS 1-5 of the message scripts: record, recipients, events, both held sets. */
   #messageKeys(id: string, credential: string): string[] {
     const keys = this.#keys;
@@ -103,10 +108,12 @@ export class Holds {
   }
 
   async #releaseOne(credential: string, id: string): Promise<boolean> {
-    const reply = await runScript(this.#redis, RELEASE_MESSAGE, this.#messageKeys(id, credential), [
-      eventEntry('released', 'released by an operator'),
-      id,
-    ]);
+    const reply = await runScript(
+      this.#redis,
+      RELEASE_MESSAGE,
+      [...this.#messageKeys(id, credential), ...this.#indexKeys()],
+      [eventEntry('released', 'released by an operator'), id],
+    );
     if (Number(reply) !== 1) return false;
     await this.#queue.ensureJob(id);
     return true;
@@ -126,6 +133,7 @@ export class Holds {
         this.#keys.hold(credential),
         this.#queue.metaKey(),
         ...webhookOutboxKeys(this.#keys),
+        ...this.#indexKeys(),
       ],
       [eventEntry('held', 'credential on hold'), id],
     );
@@ -144,7 +152,7 @@ export class Holds {
     const reply = await runScript(
       this.#redis,
       PURGE_MESSAGE,
-      [...this.#messageKeys(id, credential), this.#keys.body(id)],
+      [...this.#messageKeys(id, credential), this.#keys.body(id), ...this.#indexKeys()],
       [statuses.join(' '), eventEntry('purged', 'purged by an operator'), id],
     );
     if (Number(reply) !== 1) return false;

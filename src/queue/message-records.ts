@@ -148,36 +148,52 @@ export class MessageRecords {
 
   /**
    * Message counts by status and the creation time of the oldest message still waiting
-   * for delivery (queued or deferred). Walks the index oldest first in pipelined pages.
+   * for delivery (queued or deferred): the counts hash and the first entry of two
+   * per-status sets, maintained by every status change — the same cost whatever the history.
    */
-  async statusSummary(
-    pageSize = 1000,
-  ): Promise<{ byStatus: Record<string, number>; oldestPendingCreatedAtMs: number | null }> {
+  async statusSummary(): Promise<{
+    byStatus: Record<string, number>;
+    oldestPendingCreatedAtMs: number | null;
+  }> {
+    const [counts, queued, deferred] = await Promise.all([
+      this.redis.hgetall(this.keys.statusCounts()),
+      this.redis.zrange(this.keys.statusIndex('queued'), '0', '0', 'WITHSCORES'),
+      this.redis.zrange(this.keys.statusIndex('deferred'), '0', '0', 'WITHSCORES'),
+    ]);
     const byStatus: Record<string, number> = {};
-    let oldestPendingCreatedAtMs: number | null = null;
-    for (let offset = 0; ; offset += pageSize) {
-      const page = await this.redis.zrange(
-        this.keys.messageIndex(),
-        String(offset),
-        String(offset + pageSize - 1),
-        'WITHSCORES',
-      );
-      if (page.length === 0) break;
-      const pipeline = this.redis.pipeline();
-      for (let i = 0; i < page.length; i += 2) {
-        pipeline.hget(this.keys.message(page[i] as string), 'status');
-      }
-      const replies = (await pipeline.exec()) ?? [];
-      replies.forEach(([, status], index) => {
-        if (typeof status !== 'string') return;
-        byStatus[status] = (byStatus[status] ?? 0) + 1;
-        if (oldestPendingCreatedAtMs === null && (status === 'queued' || status === 'deferred')) {
-          oldestPendingCreatedAtMs = Number(page[index * 2 + 1]);
-        }
-      });
-      if (page.length < pageSize * 2) break;
+    for (const [status, n] of Object.entries(counts)) {
+      if (Number(n) > 0) byStatus[status] = Number(n);
     }
-    return { byStatus, oldestPendingCreatedAtMs };
+    const oldest = [queued[1], deferred[1]].filter((score) => score !== undefined).map(Number);
+    return { byStatus, oldestPendingCreatedAtMs: oldest.length ? Math.min(...oldest) : null };
+  }
+
+  /**
+   * Newest first (by index score): ids of one index — a status set or an address index —
+   * scored between `fromMs` and `toMs`.
+   */
+  async indexIds(
+    index: { status: string } | { address: string },
+    offset: number,
+    count: number,
+    fromMs = 0,
+    toMs = Number.MAX_SAFE_INTEGER,
+  ): Promise<string[]> {
+    const key =
+      'status' in index
+        ? this.keys.statusIndex(index.status)
+        : this.keys.addressIndex(index.address);
+    return this.redis.zrevrangebyscore(key, toMs, fromMs, 'LIMIT', offset, count);
+  }
+
+  /** One ZSCAN page of a status set: [next cursor, flat id/score pairs]. */
+  async scanStatus(status: string, cursor: string, count: number): Promise<[string, string[]]> {
+    return this.redis.zscan(this.keys.statusIndex(status), cursor, 'COUNT', count);
+  }
+
+  /** How many entries of a status set are scored at or after `fromMs` (O(log n)). */
+  async statusCount(status: string, fromMs = 0): Promise<number> {
+    return this.redis.zcount(this.keys.statusIndex(status), fromMs, '+inf');
   }
 
   /** Newest first: ids with createdAt between `fromMs` and `toMs`. */

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { EventType, MessageStatus, RecipientStatus } from '../message/types.js';
 import type { Keys } from '../redis/keys.js';
 import { eventEntry, MessageRecords } from './message-records.js';
+import { countRecordsByStatus, type ReindexResult, reindexMessages } from './reindex.js';
 import { defineScripts, MARK_RETRIED, RECORD_OUTCOME, runScript } from './scripts.js';
 import { webhookOutboxKeys } from './webhook-outbox.js';
 
@@ -75,8 +76,25 @@ export class MessageStore extends MessageRecords {
     return { reset: result };
   }
 
-  /** KEYS of both scripts: record, recipients, events. */
+  /** Rebuild the indexes and counts from the records (operator repair; walks everything). */
+  async reindex(onProgress?: (scanned: number) => void): Promise<ReindexResult> {
+    return reindexMessages(this.redis, this.keys, onProgress);
+  }
+
+  /** Counts by status read from every record (what the counts must equal; walks everything). */
+  async countRecords(): Promise<Record<string, number>> {
+    return countRecordsByStatus(this.redis, this.keys);
+  }
+
+  /** KEYS of both scripts: record, recipients, events, status counts, status-index prefix. */
   #recordKeys(id: string): string[] {
-    return [this.keys.message(id), this.keys.recipients(id), this.keys.events(id)];
+    const keys = this.keys;
+    return [
+      keys.message(id),
+      keys.recipients(id),
+      keys.events(id),
+      keys.statusCounts(),
+      keys.statusIndexPrefix(),
+    ];
   }
 }

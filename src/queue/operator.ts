@@ -6,11 +6,13 @@ import type { MailQueue } from './mail-queue.js';
 import {
   type MessageSearch,
   type MessageSummary,
+  RECENT_SCANNED,
   searchMessages,
   summarize,
 } from './message-search.js';
 import type { MessageStore } from './message-store.js';
 import type { PurgeFilter } from './purge.js';
+import type { ReindexResult } from './reindex.js';
 import type { SuppressionChange, SuppressionOperator } from './suppression-operator.js';
 import type { Suppression, SuppressionPage } from './suppressions.js';
 
@@ -23,13 +25,14 @@ export type {
   PauseState,
   PurgeableStatus,
   PurgeFilter,
+  ReindexResult,
   // Suppressions (issue 13): the admin reaches them through this module too.
   Suppression,
   SuppressionChange,
   SuppressionOperator,
   SuppressionPage,
 };
-export { PURGEABLE_STATUSES };
+export { PURGEABLE_STATUSES, RECENT_SCANNED };
 
 export interface QueueStats {
   /** Jobs waiting for a worker. */
@@ -50,7 +53,7 @@ export interface RetryFilter {
   /** A message status; by default every retryable one (bounced, expired, partial). */
   status?: string | undefined;
   credential?: string | undefined;
-  /** Only messages created at or after this time (ms since the epoch). */
+  /** Only messages that failed (their last event) at or after this time (ms since the epoch). */
   since?: number | undefined;
 }
 
@@ -61,6 +64,8 @@ const FINISHED_WITH_FAILURES: ReadonlySet<MessageStatus> = new Set([
   'partial',
 ]);
 const PAGE = 500;
+/** The failed list reads at most this many entries of each failed status set. */
+const FAILED_SCANNED = 5000;
 
 /**
  * Queue operations shared by the CLI and the admin page (ARCHITECTURE §19): they hold no
@@ -106,22 +111,68 @@ export class QueueOperator extends ContainmentOperator {
     return (await this.#store.loadForDelivery(id))?.body ?? null;
   }
 
+  /**
+   * Repair: rebuild the per-status sets, counts, time and address indexes from the records
+   * (a SCAN of every message, in batches; run by hand after a crash or an upgrade).
+   */
+  async reindex(onProgress?: (scanned: number) => void): Promise<ReindexResult> {
+    const result = await this.#store.reindex(onProgress);
+    await this.audit(
+      'reindex',
+      '*',
+      `${result.scanned} scanned, ${result.fixed} fixed, ${result.stale} stale entries dropped`,
+    );
+    return result;
+  }
+
   /** A page of messages matching an operator's search, newest first. */
   async search(search: MessageSearch): Promise<{ rows: MessageSummary[]; hasMore: boolean }> {
     return searchMessages(this.#store, search);
   }
 
-  /** How many failed messages match the filter, and the first `limit` of them. */
+  /**
+   * How many failed messages match the filter, and the newest `limit` of them, from the
+   * bounced/expired/partial status sets: without a credential the count is a ZCOUNT of
+   * each set (partial ones are counted whether or not a recipient failed); with one it is
+   * counted among the newest FAILED_SCANNED of each set. Never a walk of history.
+   */
   async listFailed(
     filter: RetryFilter,
     limit: number,
   ): Promise<{ matched: number; rows: MessageSummary[] }> {
-    const ids = await this.#findFailed(filter);
-    const stored = await Promise.all(ids.slice(0, limit).map((id) => this.#store.get(id)));
-    return {
-      matched: ids.length,
-      rows: stored.flatMap((message) => (message ? [summarize(message)] : [])),
-    };
+    const found: string[] = [];
+    let counted = 0;
+    for (const status of this.#failedStatuses(filter)) {
+      let kept = 0;
+      // Pages about the size asked for: the common case (no credential) reads one page.
+      const page = Math.min(PAGE, Math.max(limit, 25));
+      for (let offset = 0; offset < FAILED_SCANNED; offset += page) {
+        const ids = await this.#store.indexIds({ status }, offset, page, filter.since ?? 0);
+        const checks = await Promise.all(ids.map((id) => this.#isRetryable(id, filter)));
+        ids.forEach((id, i) => {
+          if (!checks[i]) return;
+          counted++;
+          if (kept++ < limit) found.push(id);
+        });
+        if (ids.length < page || (filter.credential === undefined && kept >= limit)) break;
+      }
+    }
+    const matched =
+      filter.credential === undefined
+        ? (
+            await Promise.all(
+              this.#failedStatuses(filter).map((status) =>
+                this.#store.statusCount(status, filter.since ?? 0),
+              ),
+            )
+          ).reduce((sum, n) => sum + n, 0)
+        : counted;
+    const stored = await Promise.all(found.map((id) => this.#store.get(id)));
+    const rows = stored
+      .flatMap((message) => (message ? [summarize(message)] : []))
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+      .slice(0, limit);
+    return { matched, rows };
   }
 
   /**
@@ -175,15 +226,35 @@ export class QueueOperator extends ContainmentOperator {
     return { matched: ids.length, ids: retried };
   }
 
+  #failedStatuses(filter: RetryFilter): string[] {
+    if (filter.status !== undefined) {
+      return FINISHED_WITH_FAILURES.has(filter.status as MessageStatus) ? [filter.status] : [];
+    }
+    return [...FINISHED_WITH_FAILURES];
+  }
+
+  /**
+   * Every failed message matching the filter, from the failed status sets only (ZSCAN in
+   * pages: entries that leave a set meanwhile, e.g. retried, do not disturb the walk).
+   */
   async #findFailed(filter: RetryFilter): Promise<string[]> {
     const found: string[] = [];
-    for (let offset = 0; ; offset += PAGE) {
-      const page = await this.#store.listIds(offset, PAGE, filter.since ?? 0);
-      for (const id of page) {
-        if (await this.#isRetryable(id, filter)) found.push(id);
-      }
-      if (page.length < PAGE) return found;
+    for (const status of this.#failedStatuses(filter)) {
+      let cursor = '0';
+      do {
+        const [next, flat] = await this.#store.scanStatus(status, cursor, PAGE);
+        cursor = next;
+        const ids: string[] = [];
+        for (let i = 0; i < flat.length; i += 2) {
+          if (Number(flat[i + 1]) >= (filter.since ?? 0)) ids.push(flat[i] as string);
+        }
+        const checks = await Promise.all(ids.map((id) => this.#isRetryable(id, filter)));
+        ids.forEach((id, i) => {
+          if (checks[i]) found.push(id);
+        });
+      } while (cursor !== '0');
     }
+    return [...new Set(found)];
   }
 
   async #isRetryable(id: string, filter: RetryFilter): Promise<boolean> {

@@ -1,5 +1,6 @@
 import type { Redis, Result } from 'ioredis';
 import { WEBHOOK_OUTBOX_LUA } from './webhook-outbox.js';
+import { ADDRESS_INDEX_LUA, STATUS_INDEX_LUA } from './index-scripts.js';
 
 /**
  * Lua scripts of queue/ (Staging and MessageStore). Each is atomic, so a record is never
@@ -23,7 +24,11 @@ type ScriptName =
   | 'pwPurgeMessage'
   | 'pwHoldCredential'
   | 'pwClearHold'
-  | 'pwWebhookWanted';
+  | 'pwWebhookWanted'
+  | 'pwDeleteExpired'
+  | 'pwReindexMessage'
+  | 'pwDropStaleIndexEntry'
+  | 'pwRecountStatuses';
 
 // What `defineCommand` adds to a connection, typed (ioredis's documented way). Only
 // defineScripts defines them and only runScript calls them.
@@ -38,6 +43,10 @@ declare module 'ioredis' {
     pwHoldCredential(...args: (string | Buffer)[]): Result<unknown, Context>;
     pwClearHold(...args: (string | Buffer)[]): Result<unknown, Context>;
     pwWebhookWanted(...args: (string | Buffer)[]): Result<unknown, Context>;
+    pwDeleteExpired(...args: (string | Buffer)[]): Result<unknown, Context>;
+    pwReindexMessage(...args: (string | Buffer)[]): Result<unknown, Context>;
+    pwDropStaleIndexEntry(...args: (string | Buffer)[]): Result<unknown, Context>;
+    pwRecountStatuses(...args: (string | Buffer)[]): Result<unknown, Context>;
   }
 }
 
@@ -71,12 +80,14 @@ export function runScript(
  * puts the credential on hold when that count passes its threshold; a message of a held
  * credential is written `held` (and indexed as such), or refused when the credential
  * already has HOLD_MAX held (CONTRACT §Containment).
- * KEYS (16): 1 record, 2 recipients, 3 events, 4 body, 5 index, 6 idempotency key,
+ * KEYS (19): 1 record, 2 recipients, 3 events, 4 body, 5 index, 6 idempotency key,
  *       7 the body written ahead (Staging.uploadBody), or KEYS[4] when the body is ARGV[4],
  *       8 hold, 9 held set (credential), 10 held set (all), 11 volume hash,
  *       12 held credentials set, 13 holds-total hash,
  *       14-16 webhook wanted set, outbox, event counter (webhook-outbox.ts: one
- *       `message.queued` or `message.held` event per recipient when wanted)
+ *       `message.queued` or `message.held` event per recipient when wanted),
+ *       17 status counts hash, 18 status-index key prefix, 19 address-index key prefix
+ *       (prefixes, not keys: the status or address is appended in Lua; index-scripts.ts)
  * ARGV: 1 id, 2 createdAt ms, 3 idempotency TTL s ('0' = no key), 4 body ('' when uploaded),
  *       5 event JSON, 6 record field-pair count N, 7 epoch minute, 8 hold threshold
  *       ('0' = never), 9 HOLD_MAX, 10 held-event JSON, 11 credential name, 12 hold detail,
@@ -91,8 +102,8 @@ export function runScript(
  */
 export const STAGE_MESSAGE: LuaScript = {
   name: 'pwStageMessage',
-  numberOfKeys: 16,
-  lua: `${WEBHOOK_OUTBOX_LUA}
+  numberOfKeys: 19,
+  lua: `${WEBHOOK_OUTBOX_LUA}${STATUS_INDEX_LUA}${ADDRESS_INDEX_LUA}
 local uploaded = KEYS[7] ~= KEYS[4]
 if ARGV[3] ~= '0' then
   local existing = redis.call('GET', KEYS[6])
@@ -151,8 +162,9 @@ if #rcpts > 0 then redis.call('HSET', KEYS[2], unpack(rcpts)) end
 redis.call('RPUSH', KEYS[3], ARGV[5])
 redis.call('ZADD', KEYS[5], ARGV[2], ARGV[1])
 webhookOutbox(KEYS[14], KEYS[15], KEYS[16], KEYS[1], rcpts, 0)
+pwIndexAddresses(KEYS[1], KEYS[19], ARGV[2], ARGV[1])
+pwSetStatus(KEYS[1], KEYS[17], KEYS[18], held and 'held' or 'queued')
 if held then
-  redis.call('HSET', KEYS[1], 'status', 'held')
   redis.call('RPUSH', KEYS[3], ARGV[10])
   redis.call('SADD', KEYS[9], ARGV[1])
   redis.call('SADD', KEYS[10], ARGV[1])
@@ -171,16 +183,17 @@ return { ARGV[1], 'queued' }
  * (SIGSTOP, a VM pause) may report late, after another worker finished the job; its
  * "deferred: timeout" must not undo that delivery (it would leave the message deferred
  * with no job left to deliver it). Its events are still kept, as history.
- * KEYS (6): 1 record, 2 recipients, 3 events, 4-6 webhook wanted set, outbox, event
- *       counter (webhook-outbox.ts: one event per recipient update applied)
+ * KEYS (8): 1 record, 2 recipients, 3 events, 4-6 webhook wanted set, outbox, event
+ *       counter (webhook-outbox.ts: one event per recipient update applied),
+ *       7 status counts hash, 8 status-index prefix (index-scripts.ts)
  * ARGV: 1 count-attempt ('1'/'0'), 2 number of recipient updates U,
  *       3.. U address/state-JSON pairs, then event JSONs
  * Returns: the new message status.
  */
 export const RECORD_OUTCOME: LuaScript = {
   name: 'pwRecordOutcome',
-  numberOfKeys: 6,
-  lua: `${WEBHOOK_OUTBOX_LUA}
+  numberOfKeys: 8,
+  lua: `${WEBHOOK_OUTBOX_LUA}${STATUS_INDEX_LUA}
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 local u = tonumber(ARGV[2])
 local updates = {}
@@ -218,7 +231,7 @@ if pending then
   if deferred or attempts > 0 then status = 'deferred' else status = 'queued' end
 elseif kinds == 1 then status = last
 else status = 'partial' end
-redis.call('HSET', KEYS[1], 'status', status)
+pwSetStatus(KEYS[1], KEYS[7], KEYS[8], status)
 return status
 `,
 };
@@ -229,14 +242,14 @@ return status
  * upstream attempt; one removed from the list since is sent to),
  * the lifetime restarts at ARGV[1] (`retryFrom`), a `retried` event is appended and the
  * status becomes `queued`. Refused while a recipient is still pending (a delivery owns it).
- * KEYS (3): 1 record, 2 recipients, 3 events
+ * KEYS (5): 1 record, 2 recipients, 3 events, 4 status counts hash, 5 status-index prefix
  * ARGV: 1 retryFrom ms, 2 event JSON
  * Returns: the number of recipients reset; -1 no such message; -2 still being delivered.
  */
 export const MARK_RETRIED: LuaScript = {
   name: 'pwMarkRetried',
-  numberOfKeys: 3,
-  lua: `
+  numberOfKeys: 5,
+  lua: `${STATUS_INDEX_LUA}
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 local all = redis.call('HGETALL', KEYS[2])
 local reset = {}
@@ -251,7 +264,8 @@ end
 if #reset == 0 then return 0 end
 redis.call('HSET', KEYS[2], unpack(reset))
 redis.call('RPUSH', KEYS[3], ARGV[2])
-redis.call('HSET', KEYS[1], 'status', 'queued', 'retryFrom', ARGV[1])
+redis.call('HSET', KEYS[1], 'retryFrom', ARGV[1])
+pwSetStatus(KEYS[1], KEYS[4], KEYS[5], 'queued')
 return #reset / 2
 `,
 };

@@ -227,9 +227,10 @@ export class Staging {
       throw new Error("the upload is not this submission's body");
     }
     const keys = this.#keys;
-    const idemKey = submission.idempotencyKey
-      ? keys.idempotency(credential.id, hashIdempotencyKey(submission.idempotencyKey))
-      : keys.message(id);
+    const idemHash = submission.idempotencyKey
+      ? hashIdempotencyKey(submission.idempotencyKey)
+      : undefined;
+    const idemKey = idemHash ? keys.idempotency(credential.id, idemHash) : keys.message(id);
     const fields: Record<string, string> = {
       id,
       credential: credential.name,
@@ -245,6 +246,8 @@ export class Staging {
       size: String(submission.raw.length),
       recipients: JSON.stringify(submission.envelope.to),
     };
+    // Retention deletes the Idempotency-Key with the message while it still points to it.
+    if (idemHash) fields.idem = idemHash;
     const fieldArgs = Object.entries(fields).flat();
     const recipientArgs = submission.envelope.to.flatMap((address) => [
       address,
@@ -267,6 +270,9 @@ export class Staging {
       keys.heldCredentials(),
       keys.holdsTotal(),
       ...webhookOutboxKeys(keys),
+      keys.statusCounts(),
+      keys.statusIndexPrefix(),
+      keys.addressIndexPrefix(),
     ];
     const at = new Date(createdAtMs);
     return [

@@ -13,8 +13,24 @@ export interface Keys {
   events(id: string): string;
   /** string: the raw RFC 5322 message as it will be delivered. */
   body(id: string): string;
-  /** sorted set: message id scored by createdAt (ms), for listing (nothing prunes it yet). */
+  /** sorted set: message id scored by createdAt (ms), for listing; retention removes entries. */
   messageIndex(): string;
+  /**
+   * sorted set per message status: id scored by createdAt (or an operator retry's
+   * retryFrom, ms) while pending (queued, deferred, held) and by its last event (ms, Redis TIME) once final — so "oldest queued"
+   * and retention are ZRANGE by score. Lua builds `statusIndexPrefix() + status`, so any
+   * status name works (queue/index-scripts.ts).
+   */
+  statusIndex(status: string): string;
+  statusIndexPrefix(): string;
+  /** hash: message status → how many messages have it; updated with statusIndex. */
+  statusCounts(): string;
+  /**
+   * sorted set per lower-cased address (envelope sender, From: address, each recipient):
+   * message ids scored by createdAt, trimmed to the newest ADDRESS_INDEX_CAP; search.
+   */
+  addressIndex(address: string): string;
+  addressIndexPrefix(): string;
   /**
    * string: message id for one (credential id, Idempotency-Key), 24 h TTL. By the
    * immutable id, not the name: a re-created name must not inherit the old keys.
@@ -130,6 +146,11 @@ export function createKeys(prefix = 'pw'): Keys {
     events: (id) => `${prefix}:msg:${id}:events`,
     body: (id) => `${prefix}:msg:${id}:body`,
     messageIndex: () => `${prefix}:messages`,
+    statusIndex: (status) => `${prefix}:by-status:${status}`,
+    statusIndexPrefix: () => `${prefix}:by-status:`,
+    statusCounts: () => `${prefix}:status-counts`,
+    addressIndex: (address) => `${prefix}:by-addr:${lowerAscii(address)}`,
+    addressIndexPrefix: () => `${prefix}:by-addr:`,
     idempotency: (credentialId, keyHash) => `${prefix}:idem:${credentialId}:${keyHash}`,
     credential: (name) => `${prefix}:cred:${name}`,
     credentialNames: () => `${prefix}:creds`,
@@ -175,4 +196,12 @@ export function createKeys(prefix = 'pw'): Keys {
     queueName: () => 'deliveries',
     queuePrefix: () => `${prefix}:bull`,
   };
+}
+
+/**
+ * Addresses as the address index keys them: ASCII letters lower-cased, nothing else — the
+ * same as Lua's string.lower, so JS and the scripts agree byte for byte.
+ */
+export function lowerAscii(text: string): string {
+  return text.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
 }

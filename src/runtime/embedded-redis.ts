@@ -176,6 +176,10 @@ export async function startRedisServer(options: RedisServerOptions): Promise<Red
       '',
       '--maxmemory-policy',
       'noeviction',
+      // A message record with a subject or From: over 64 bytes (most) would leave the compact
+      // listpack encoding at the default: ~2.6 KB per retained message instead of ~1.7 KB.
+      '--hash-max-listpack-value',
+      '1024',
       '--protected-mode',
       'yes',
       ...(options.extraArgs ?? []),

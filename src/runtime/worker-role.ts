@@ -1,10 +1,13 @@
 import { startWatchdog } from '../delivery/watchdog.js';
 import { startDeliveryWorker } from '../delivery/worker.js';
-import { captureDir } from '../upstream/capture.js';
+import { LogEvent } from '../observability/events.js';
+import { indexesMissing } from '../queue/reindex.js';
+import { Retention } from '../queue/retention.js';
+import { captureDir, deleteCaptured } from '../upstream/capture.js';
 import { createUpstreams } from '../upstream/from-url.js';
 import { withStatusReports } from '../upstream/status-reports.js';
 import { startWebhookWorker } from '../webhooks/worker.js';
-import type { RoleContext, RolePart } from './roles.js';
+import type { RoleContext, RolePart, ShutdownPlan } from './roles.js';
 
 /** How long the delivery worker may take to finish deliveries in flight at shutdown. */
 const DRAIN_DEADLINE_MS = 20_000;
@@ -58,6 +61,7 @@ export async function buildWorkerRole(context: RoleContext): Promise<RolePart> {
         watchdog: startWatchdog,
       });
       plan.drain.push({ name: 'webhook worker', run: () => webhooks.close() });
+      startRetention(context, plan);
       const destinations = config.upstreams
         .map((spec) =>
           spec.kind === 'capture' ? `capture (kept in ${captureDir(config.dataDir)})` : spec.label,
@@ -68,4 +72,34 @@ export async function buildWorkerRole(context: RoleContext): Promise<RolePart> {
       };
     },
   };
+}
+
+/** Every few seconds between retention passes (each pass works in small batches). */
+const RETENTION_INTERVAL_MS = 5000;
+
+/**
+ * Retention runs in every worker process: its batches are safe to run side by side, and a
+ * worker is where captured mail is written, so it deletes that too.
+ */
+function startRetention(context: RoleContext, plan: ShutdownPlan): void {
+  const { config, services, logger } = context;
+  const captures = config.upstreams.some((spec) => spec.kind === 'capture');
+  const retention = new Retention(services.redis, services.keys, {
+    retentionMs: config.retentionMs,
+    formQuarantine: services.formQuarantine,
+    logger,
+    onDeleted: captures ? (ids) => deleteCaptured(config.dataDir, ids) : undefined,
+  });
+  // A short window (tests, soak runs) is swept about as often as it is long.
+  retention.start(Math.min(RETENTION_INTERVAL_MS, Math.max(250, config.retentionMs)));
+  void indexesMissing(services.redis, services.keys)
+    .then((missing) => {
+      if (!missing) return;
+      logger.warn(
+        { event: LogEvent.reindexNeeded },
+        'messages from before the history indexes: run `postwarden queue reindex` once (counts and retention miss them until then)',
+      );
+    })
+    .catch(() => {});
+  plan.drain.push({ name: 'retention', run: () => retention.close() });
 }

@@ -1,4 +1,4 @@
-import { chmod, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isMessageId } from '../message/ids.js';
 import { type OutgoingMessage, resultsForAll, type Upstream } from './types.js';
@@ -44,6 +44,20 @@ export function createCaptureUpstream(dataDir: string): Upstream {
     },
     async close() {},
   };
+}
+
+/**
+ * Retention (CONTRACT §Retention): captured mail goes with its message's record, by id —
+ * no walk of the folder. Missing files are fine (not captured, or already gone).
+ */
+export async function deleteCaptured(dataDir: string, ids: readonly string[]): Promise<void> {
+  const dir = captureDir(dataDir);
+  await Promise.all(
+    ids
+      .filter((id) => isMessageId(id))
+      .flatMap((id) => [`${id}.json`, `${id}.eml`])
+      .map((name) => rm(path.join(dir, name), { force: true })),
+  );
 }
 
 /** Captured mail is whole messages: only the relay's user may read the folder (0700). */

@@ -22,6 +22,7 @@ describe('configuration', () => {
     assert.equal(config.retryBaseMs, 60_000);
     assert.equal(config.retryMaxDelayMs, 3_600_000);
     assert.equal(config.retryLifetimeMs, 72 * 3_600_000);
+    assert.equal(config.retentionMs, 30 * 86_400_000);
     assert.equal(config.workerConcurrency, 20);
     assert.equal(config.durability, 'fsync');
     assert.equal(config.logLevel, 'info');
@@ -82,6 +83,7 @@ describe('configuration', () => {
     ['POSTWARDEN_RETRY_BASE', '10'],
     ['POSTWARDEN_RETRY_MAX_DELAY', '1 hour'],
     ['POSTWARDEN_RETRY_LIFETIME', '0s'],
+    ['POSTWARDEN_RETENTION', '30 days'],
     ['POSTWARDEN_WORKER_CONCURRENCY', '0'],
     ['POSTWARDEN_DURABILITY', 'sometimes'],
     ['LOG_LEVEL', 'loud'],
@@ -152,6 +154,7 @@ describe('configuration', () => {
       POSTWARDEN_RETRY_BASE: '500ms',
       POSTWARDEN_RETRY_MAX_DELAY: '5m',
       POSTWARDEN_RETRY_LIFETIME: '3d',
+      POSTWARDEN_RETENTION: '7d',
       POSTWARDEN_WORKER_CONCURRENCY: '4',
       POSTWARDEN_DURABILITY: 'memory',
       LOG_LEVEL: 'debug',
@@ -187,6 +190,7 @@ describe('configuration', () => {
         retryBaseMs: 500,
         retryMaxDelayMs: 300_000,
         retryLifetimeMs: 259_200_000,
+        retentionMs: 604_800_000,
         workerConcurrency: 4,
         durability: 'memory',
         logLevel: 'debug',

@@ -1,4 +1,4 @@
-import type { MessageSearch, MessageSummary } from '../../queue/operator.js';
+import { type MessageSearch, type MessageSummary, RECENT_SCANNED } from '../../queue/operator.js';
 import { html, type SafeHtml } from './html.js';
 import {
   formatTime,
@@ -64,6 +64,7 @@ export function renderMessages(
 <label>To <input type="datetime-local" name="to" value="${search.to ?? ''}"></label>
 <button type="submit">Search</button>
 </form>
+<p class="muted">A whole address searches all history kept; part of one, the newest ${RECENT_SCANNED.toLocaleString('en')} messages.</p>
 ${messageRows(result.rows)}
 ${pager('/admin/messages', search.page, result.hasMore, params)}`,
   );

@@ -1,0 +1,92 @@
+import type { Redis } from 'ioredis';
+import type { Submission } from '../../src/message/types.js';
+import type { MailQueue } from '../../src/queue/mail-queue.js';
+import type { MessageStore } from '../../src/queue/message-store.js';
+import { Staging } from '../../src/queue/staging.js';
+import type { Keys } from '../../src/redis/keys.js';
+
+/** What each built message ends as, by share of the total (the rest stays queued). */
+export interface HistoryMix {
+  delivered: number;
+  bounced: number;
+  deferred: number;
+}
+
+export const DEFAULT_MIX: HistoryMix = { delivered: 0.9, bounced: 0.04, deferred: 0.03 };
+
+/**
+ * Build history quickly through the real write path: the real stage script (Staging,
+ * with a queue stand-in that runs it without a BullMQ job — nothing here will be
+ * delivered) and the real outcome script (MessageStore.recordOutcome), with the body
+ * freed on delivery as the worker does. Up to `window` messages in flight at once, so
+ * ioredis pipelines them. Recipient `r<n % recipients>@example.net`, so a recipient search
+ * has matches at every size. Returns up to 1000 ids of each final status (the first built).
+ */
+export async function buildHistory(
+  redis: Redis,
+  keys: Keys,
+  store: MessageStore,
+  count: number,
+  options: { mix?: HistoryMix; recipients?: number; window?: number; bodyBytes?: number } = {},
+): Promise<Record<string, string[]>> {
+  const mix = options.mix ?? DEFAULT_MIX;
+  const recipients = options.recipients ?? 1000;
+  const window = options.window ?? 1000;
+  const body = Buffer.from(`Subject: history\r\n\r\n${'x'.repeat(options.bodyBytes ?? 200)}\r\n`);
+  const noJob = {
+    enqueueWith: (_id: string, stage: (connection: Redis) => Promise<unknown>) => stage(redis),
+    discardJob: async () => {},
+  } as unknown as MailQueue;
+  const staging = new Staging(redis, keys, noJob, { holdAbove: 0, holdMax: 10_000 });
+  const owner = { id: 'cred-history', name: 'history' };
+  const byStatus: Record<string, string[]> = {};
+  const one = async (n: number) => {
+    const to = `r${n % recipients}@example.net`;
+    const submission: Submission = {
+      protocol: 'http',
+      envelope: { from: 'shop@example.com', to: [to] },
+      raw: body,
+      headerSenders: ['shop@example.com'],
+      fromHeader: 'Shop <shop@example.com>',
+      subject: `history ${n}`,
+      messageIdHeader: `<h${n}@example.com>`,
+    };
+    const staged = await staging.stage(owner, submission);
+    if (!staged) throw new Error('history message refused');
+    const status = pick(n, count, mix);
+    const ids = byStatus[status] ?? [];
+    if (ids.length < 1000) ids.push(staged.id);
+    byStatus[status] = ids;
+    if (status === 'queued') return;
+    const detail =
+      status === 'delivered' ? '250 2.0.0 ok' : `${status === 'bounced' ? 550 : 451} no`;
+    await store.recordOutcome(
+      staged.id,
+      [{ address: to, status, detail }],
+      [{ type: status, detail }],
+      true,
+    );
+    if (status === 'delivered') await store.deleteBody(staged.id);
+  };
+  const inFlight = new Set<Promise<void>>();
+  for (let n = 0; n < count; n++) {
+    const p = one(n).finally(() => inFlight.delete(p));
+    inFlight.add(p);
+    if (inFlight.size >= window) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+  return byStatus;
+}
+
+/** Spread the mix evenly over the sequence (deterministic, so every size has each status). */
+function pick(
+  n: number,
+  count: number,
+  mix: HistoryMix,
+): 'delivered' | 'bounced' | 'deferred' | 'queued' {
+  const f = ((n * 7919) % count) / count;
+  if (f < mix.delivered) return 'delivered';
+  if (f < mix.delivered + mix.bounced) return 'bounced';
+  if (f < mix.delivered + mix.bounced + mix.deferred) return 'deferred';
+  return 'queued';
+}
