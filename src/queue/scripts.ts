@@ -183,9 +183,9 @@ return { ARGV[1], 'queued' }
  * (SIGSTOP, a VM pause) may report late, after another worker finished the job; its
  * "deferred: timeout" must not undo that delivery (it would leave the message deferred
  * with no job left to deliver it). Its events are still kept, as history.
- * KEYS (8): 1 record, 2 recipients, 3 events, 4-6 webhook wanted set, outbox, event
- *       counter (webhook-outbox.ts: one event per recipient update applied),
- *       7 status counts hash, 8 status-index prefix (index-scripts.ts)
+ * KEYS (8): 1 record, 2 recipients, 3 events, 4 status counts hash, 5 status-index prefix
+ *       (index-scripts.ts; the same five as MARK_RETRIED), 6-8 webhook wanted set,
+ *       outbox, event counter (webhook-outbox.ts: one event per recipient update applied)
  * ARGV: 1 count-attempt ('1'/'0'), 2 number of recipient updates U,
  *       3.. U address/state-JSON pairs, then event JSONs
  * Returns: the new message status.
@@ -213,7 +213,7 @@ local attempts = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')
 if ARGV[1] == '1' then
   attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 end
-webhookOutbox(KEYS[4], KEYS[5], KEYS[6], KEYS[1], updates, attempts)
+webhookOutbox(KEYS[6], KEYS[7], KEYS[8], KEYS[1], updates, attempts)
 local seen = {}
 local pending = false
 local deferred = false
@@ -231,7 +231,7 @@ if pending then
   if deferred or attempts > 0 then status = 'deferred' else status = 'queued' end
 elseif kinds == 1 then status = last
 else status = 'partial' end
-pwSetStatus(KEYS[1], KEYS[7], KEYS[8], status)
+pwSetStatus(KEYS[1], KEYS[4], KEYS[5], status)
 return status
 `,
 };
