@@ -5,6 +5,8 @@ import type { AcceptDeps } from '../intake/accept.js';
 import { FormPow } from '../intake/forms/pow.js';
 import { formsRoutes } from '../intake/forms/routes.js';
 import { createApiPlugin } from '../intake/http/api-plugin.js';
+import { inflightBudgetPlugin } from '../intake/http/inflight-hook.js';
+import { InflightBudget } from '../intake/inflight-budget.js';
 import { createSmtpIntake } from '../intake/smtp/server.js';
 import { ADMIN_ACTOR } from '../observability/audit-log.js';
 import type { Logger } from '../observability/logger.js';
@@ -28,6 +30,11 @@ export async function buildIntakeRole(context: RoleContext): Promise<RolePart> {
     metrics.messageAccepted(protocol);
     activity.throughput.recordAccepted();
   });
+  // One budget for every SMTP session and HTTP request of this process.
+  const budget = new InflightBudget(config.maxInflightBytes, {
+    onRefused: (protocol) => metrics.inflightRefused(protocol),
+  });
+  metrics.setSources({ inflight: () => ({ inUse: budget.inUse, limit: budget.limit }) });
   const admin = createAdminPlugin({
     operator,
     security: createSecurityOperator(services, ADMIN_ACTOR),
@@ -78,11 +85,13 @@ export async function buildIntakeRole(context: RoleContext): Promise<RolePart> {
     logger,
     greetingDelayMs: config.smtpGreetingDelayMs,
     trustedProxies: config.trustedProxies,
+    budget,
     ...overrides.smtp,
   });
 
   return {
-    httpPlugins: [api, forms, admin],
+    // The budget's hook first: it covers the routes of every plugin registered after it.
+    httpPlugins: [inflightBudgetPlugin(budget), api, forms, admin],
     adminRoutes: admin.routes,
     async start(httpUrl, plan) {
       plan.stopAccepting.unshift({ name: 'smtp listeners', run: () => smtp.close(10_000) });

@@ -11,6 +11,7 @@ import type { AbuseGuard } from '../../security/abuse-guard.js';
 import { ConnectionLimiter } from '../../security/connection-limits.js';
 import type { Credential, CredentialStore } from '../../security/credentials/store.js';
 import { type AcceptDeps, checkEnvelopeSender, checkRecipient, recipientLimit } from '../accept.js';
+import type { InflightBudget, Reservation } from '../inflight-budget.js';
 import { isLoopbackAddress } from './loopback.js';
 import {
   Replies,
@@ -30,6 +31,8 @@ export interface SessionDeps {
   logger: Logger;
   /** Concurrent connections one client IP may hold (slowloris); default 50. */
   maxConnectionsPerIp?: number | undefined;
+  /** POSTWARDEN_MAX_INFLIGHT_BYTES: a declared SIZE is reserved at MAIL FROM. */
+  budget?: InflightBudget | undefined;
 }
 
 /** What we keep per connection (smtp-server reuses one session object per connection). */
@@ -39,6 +42,8 @@ export interface ConnectionState {
   authFailures: number;
   /** Whether this connection holds a slot in the per-IP limiter. */
   counted?: boolean;
+  /** The current transaction's share of the byte budget (MAIL FROM SIZE=, then DATA). */
+  reservation?: Reservation | undefined;
 }
 
 type Done = (err?: Error | null) => void;
@@ -193,6 +198,24 @@ export function createSessionHandlers(deps: SessionDeps) {
       stateOf(session).logger.info({ code: denial.code }, 'envelope sender refused');
       throw replyError(replyForDenial(denial));
     }
+    reserveDeclaredSize(stateOf(session), declared);
+  }
+
+  /**
+   * A declared SIZE= is reserved now, for the whole transaction, so a client told to go
+   * on finds the room at DATA; one that cannot fit hears `452 4.3.1` before sending a
+   * byte (CONTRACT §SMTP). A new MAIL FROM (after RSET) gives the last one back first.
+   */
+  function reserveDeclaredSize(state: ConnectionState, declared: number): void {
+    state.reservation?.release();
+    state.reservation = undefined;
+    if (!deps.budget || !(declared > 0)) return;
+    const reservation = deps.budget.open('smtp');
+    if (!reservation.ensure(declared)) {
+      state.logger.info({ declared, inUse: deps.budget.inUse }, 'declared size over the budget');
+      throw replyError(Replies.serverBusy);
+    }
+    state.reservation = reservation;
   }
 
   async function currentOrRefuse(held: Credential, state: ConnectionState): Promise<Credential> {
@@ -233,6 +256,7 @@ export function createSessionHandlers(deps: SessionDeps) {
 
   function onClose(session: SMTPServerSession): void {
     const state = states.get(session);
+    state?.reservation?.release();
     if (state?.counted) {
       state.counted = false;
       limiter.release(state.ip);

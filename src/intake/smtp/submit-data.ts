@@ -1,6 +1,7 @@
 import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { LogEvent } from '../../observability/events.js';
 import { type AcceptDeps, acceptSubmission } from '../accept.js';
+import type { InflightBudget, Reservation } from '../inflight-budget.js';
 import { DataGuard } from './data-guard.js';
 import { buildRawSubmission } from './raw-submission.js';
 import {
@@ -19,6 +20,8 @@ export interface SubmitDataDeps {
   /** Domain for generated Message-IDs when the sender's domain is unknown. */
   hostname?: string | undefined;
   stateOf(session: SMTPServerSession): ConnectionState;
+  /** POSTWARDEN_MAX_INFLIGHT_BYTES, shared with every other client of the process. */
+  budget?: InflightBudget | undefined;
 }
 
 type DataDone = (err?: Error | null, message?: string) => void;
@@ -46,7 +49,7 @@ export function createDataHandler(deps: SubmitDataDeps) {
   ): Promise<SmtpReply> {
     const state = deps.stateOf(session);
     const maxBytes = deps.accept.limits.maxMessageBytes;
-    const guard = new DataGuard(maxBytes);
+    const guard = new DataGuard(maxBytes, state.reservation);
     await readData(stream, guard);
     const verdict = guard.finish();
     if (!verdict.ok) {
@@ -54,6 +57,7 @@ export function createDataHandler(deps: SubmitDataDeps) {
         { event: LogEvent.messageRejected, reason: verdict.reason, bytes: guard.bytes },
         'message refused at end of DATA',
       );
+      if (verdict.reason === 'busy') return Replies.serverBusy;
       return verdict.reason === 'too_large' ? replyTooLarge(maxBytes) : Replies.smuggling;
     }
     // The door re-checks that this session's credential and secret are still current
@@ -86,14 +90,27 @@ export function createDataHandler(deps: SubmitDataDeps) {
   }
 
   return (stream: SMTPServerDataStream, session: SMTPServerSession, done: DataDone): void => {
-    decide(stream, session).then(
-      (reply) => (reply.code < 300 ? done(null, replyText(reply)) : done(replyError(reply))),
-      (error: Error) => {
-        const state = deps.stateOf(session);
-        state.logger.warn({ err: { message: error.message } }, 'DATA not completed');
-        stream.resume(); // drain whatever is left so smtp-server can answer
-        done(replyError(Replies.internalError));
-      },
-    );
+    const state = deps.stateOf(session);
+    // The transaction's reservation (opened at MAIL FROM with a declared SIZE, or now) is
+    // given back on every way out of DATA: replied, refused, failed or disconnected.
+    const reservation = openReservation(deps, state);
+    decide(stream, session)
+      .finally(() => {
+        reservation?.release();
+        if (state.reservation === reservation) state.reservation = undefined;
+      })
+      .then(
+        (reply) => (reply.code < 300 ? done(null, replyText(reply)) : done(replyError(reply))),
+        (error: Error) => {
+          state.logger.warn({ err: { message: error.message } }, 'DATA not completed');
+          stream.resume(); // drain whatever is left so smtp-server can answer
+          done(replyError(Replies.internalError));
+        },
+      );
   };
+}
+
+function openReservation(deps: SubmitDataDeps, state: ConnectionState): Reservation | undefined {
+  state.reservation ??= deps.budget?.open('smtp');
+  return state.reservation;
 }
