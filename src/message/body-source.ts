@@ -30,3 +30,8 @@ export async function readAll(bytes: MessageBytes): Promise<Buffer> {
   for await (const chunk of bytes.open()) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
 }
+
+/** A submission's size in bytes, whether held (`raw`) or spooled to Redis already. */
+export function messageSize(submission: { raw: Buffer; spooled?: { length: number } | undefined }) {
+  return submission.spooled?.length ?? submission.raw.length;
+}

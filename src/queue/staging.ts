@@ -1,9 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { QueueUnavailableError } from '../errors.js';
+import { messageSize } from '../message/body-source.js';
 import { newMessageId } from '../message/ids.js';
 import type { Submission } from '../message/types.js';
 import type { Keys } from '../redis/keys.js';
+import { BodySpool } from './body-spool.js';
 import type { MailQueue } from './mail-queue.js';
 import { eventEntry } from './message-records.js';
 import { defineScripts, runScript, STAGE_MESSAGE } from './scripts.js';
@@ -116,7 +118,8 @@ export class Staging {
     options: StageOptions = {},
   ): Promise<Staged | undefined> {
     const id = newMessageId();
-    const upload = await this.uploadBody(id, submission.raw);
+    // A body spooled while it arrived (SMTP) is already there; else a large one goes now.
+    const upload = submission.spooled ?? (await this.uploadBody(id, submission.raw));
     let committed: Committed;
     try {
       committed = await this.commit(id, credential, submission, upload, options);
@@ -208,6 +211,15 @@ export class Staging {
     return { owner, disposition: disposition as Disposition, heldNow: heldNow === '1' };
   }
 
+  /**
+   * A spool for one large body arriving now (BodySpool), under a key of its own with the
+   * uploads' TTL; stage() takes it over through `submission.spooled`.
+   */
+  openSpool(): BodySpool {
+    const key = this.#keys.bodySpool(randomBytes(12).toString('hex'));
+    return new BodySpool(this.#redis, key, UPLOAD_TTL_SECONDS);
+  }
+
   /** An upload that will not be staged: delete it now, best effort (the TTL is the backstop). */
   #discardUpload(upload: BodyUpload): void {
     this.#redis.del(upload.key).catch(() => {});
@@ -222,7 +234,7 @@ export class Staging {
     upload: BodyUpload | undefined,
     holdAbove: number,
   ): [string[], (string | Buffer)[]] {
-    if (upload && upload.length !== submission.raw.length) {
+    if (upload && upload.length !== messageSize(submission)) {
       throw new Error("the upload is not this submission's body");
     }
     const keys = this.#keys;
@@ -241,7 +253,7 @@ export class Staging {
       createdAt: String(createdAtMs),
       status: 'queued',
       attempts: '0',
-      size: String(submission.raw.length),
+      size: String(messageSize(submission)),
       recipients: JSON.stringify(submission.envelope.to),
     };
     const fieldArgs = Object.entries(fields).flat();

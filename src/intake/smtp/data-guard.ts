@@ -5,6 +5,13 @@ const CR = 0x0d;
 const LF = 0x0a;
 const NUL = 0x00;
 
+/** Where the guard keeps the bytes it accepts: MessageBuffer, or one that spools them. */
+export interface MessageSink {
+  append(chunk: Buffer): void;
+  clear(): void;
+  take(): HeldMessage;
+}
+
 export type DataProblem = 'bare_lf' | 'bare_cr' | 'nul';
 
 export type DataVerdict =
@@ -31,16 +38,16 @@ export type DataVerdict =
  */
 export class DataGuard {
   readonly #maxBytes: number;
-  readonly #message: MessageBuffer;
+  readonly #message: MessageSink;
   readonly #reservation: Reservation | undefined;
   #bytes = 0;
   #previous = -1;
   #problem: { problem: DataProblem; offset: number } | undefined;
 
-  constructor(maxBytes: number, reservation?: Reservation) {
+  constructor(maxBytes: number, reservation?: Reservation, sink?: MessageSink) {
     this.#maxBytes = maxBytes;
     this.#reservation = reservation;
-    this.#message = new MessageBuffer(maxBytes);
+    this.#message = sink ?? new MessageBuffer(maxBytes);
   }
 
   get bytes(): number {
