@@ -175,6 +175,17 @@ describe('memory budget POSTWARDEN_MAX_INFLIGHT_BYTES', () => {
     await budgetIsFree();
   });
 
+  it('refuses DATA itself with 452 4.3.1 when the budget has no room for a first byte', async () => {
+    const holder = await transaction(BUDGET - 1024);
+    assert.match(holder.mail, /^250 /);
+    const { client, mail } = await transaction();
+    assert.match(mail, /^250 /, 'an undeclared size passes MAIL FROM');
+    assert.match(await client.command('DATA'), BUSY);
+    client.close();
+    holder.client.close();
+    await budgetIsFree();
+  });
+
   it('gives the budget back when a client disconnects mid-DATA', async () => {
     const before = await messageCount();
     const clients = await Promise.all([transaction(), transaction()]);

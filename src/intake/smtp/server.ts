@@ -105,6 +105,7 @@ export function createSmtpIntake(deps: SmtpIntakeDeps): SmtpIntake {
   const greeting = {
     greetingDelayMs: deps.greetingDelayMs,
     onMalformedAuth: session.onMalformedAuth,
+    beforeData: session.beforeData,
     trustedProxies: deps.trustedProxies?.length ? networkBlockList(deps.trustedProxies) : undefined,
   };
   const servers: { server: PatchedSmtpServer; port: number; variable: string }[] = [

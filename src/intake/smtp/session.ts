@@ -19,10 +19,14 @@ import {
   replyForDenial,
   replyTooLarge,
   replyTooManyRecipients,
+  type SmtpReply,
 } from './replies.js';
 
 /** Failed AUTHs one connection may make; the last one is answered 421 and closes it. */
 export const MAX_AUTH_FAILURES_PER_CONNECTION = 3;
+
+/** Bytes an undeclared message reserves at DATA: room for its first chunks. */
+const DATA_START_BYTES = 64 * 1024;
 
 export interface SessionDeps {
   credentials: CredentialStore;
@@ -254,6 +258,23 @@ export function createSessionHandlers(deps: SessionDeps) {
     if (!repeated && current.length >= limit) throw replyError(replyTooManyRecipients(limit));
   }
 
+  /**
+   * Before the 354: an undeclared message reserves its first bytes now, so with the
+   * budget full it is refused at DATA (`452 4.3.1`) instead of being sent whole and
+   * drained (smtp-server-patches.ts, patch 7). A declared SIZE already holds its room.
+   */
+  function beforeData(session: SMTPServerSession): SmtpReply | undefined {
+    const state = stateOf(session);
+    if (!deps.budget || state.reservation) return undefined;
+    const reservation = deps.budget.open('smtp');
+    if (!reservation.ensure(Math.min(DATA_START_BYTES, deps.accept.limits.maxMessageBytes))) {
+      state.logger.info({ inUse: deps.budget.inUse }, 'DATA refused: byte budget full');
+      return Replies.serverBusy;
+    }
+    state.reservation = reservation;
+    return undefined;
+  }
+
   function onClose(session: SMTPServerSession): void {
     const state = states.get(session);
     state?.reservation?.release();
@@ -266,6 +287,7 @@ export function createSessionHandlers(deps: SessionDeps) {
   return {
     stateOf,
     onClose,
+    beforeData,
     onMalformedAuth,
     onConnect: (session: SMTPServerSession, done: Done) => {
       onConnect(session).then(() => done(), done);
