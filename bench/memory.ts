@@ -159,6 +159,8 @@ async function burst(
       `budget ${mb(budget)}, peak − baseline ${mb(memory.peak - baseline)} ` +
       `${memory.peak <= baseline + budget ? '≤' : '>'} budget; accepted lost: ${lost}`,
   );
+  const other = [...codes.keys()].filter((code) => code !== 250 && code !== 452);
+  if (other.length > 0) console.log(`relay log tail:\n${relay.output().slice(-3000)}`);
   return { baseline, ...memory, codes, lost };
 }
 

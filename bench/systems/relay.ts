@@ -38,7 +38,7 @@ export async function startRelay(options: {
   prepare?: (redis: Redis) => Promise<void>;
   /** Extra settings for the relay (bench/memory.ts: POSTWARDEN_MAX_INFLIGHT_BYTES). */
   env?: Record<string, string>;
-}): Promise<SystemUnderTest & { redisUrl: string }> {
+}): Promise<SystemUnderTest & { redisUrl: string; output(): string }> {
   const layout = options.layout ?? 'one';
   const redisServer = await startBenchRedis();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'pw-bench-relay-'));
@@ -117,6 +117,7 @@ export async function startRelay(options: {
   return {
     name: SYSTEM_NAMES[layout],
     redisUrl: redisServer.url,
+    output: relay.output,
     smtpPort: ports.smtp,
     httpPort: ports.http,
     user: name,

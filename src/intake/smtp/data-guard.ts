@@ -55,7 +55,9 @@ export class DataGuard {
   }
 
   push(chunk: Buffer): void {
-    if (this.#problem === undefined) this.#scan(chunk);
+    // A message already refused for its size or for the budget is only drained: its
+    // verdict cannot change, so its bytes are not scanned (a busy relay drains cheaply).
+    if (this.#problem === undefined && this.#keeping()) this.#scan(chunk);
     this.#bytes += chunk.length;
     // Keep bytes only while the message can still be accepted, and only with room for them.
     if (this.#keeping() && this.#reservation?.ensure(this.#bytes) !== false) {
@@ -76,12 +78,13 @@ export class DataGuard {
 
   /** The verdict once the stream ended at `<CRLF>.<CRLF>`. */
   finish(): DataVerdict {
-    if (this.#problem === undefined && this.#previous === CR) {
-      this.#problem = { problem: 'bare_cr', offset: this.#bytes - 1 };
-    }
     if (this.#bytes > this.#maxBytes) return { ok: false, reason: 'too_large', bytes: this.#bytes };
     if (this.#problem) return { ok: false, reason: 'smuggling', ...this.#problem };
+    // Busy before the last-byte check: the bytes after the refusal were not scanned.
     if (this.#reservation?.refused) return { ok: false, reason: 'busy', bytes: this.#bytes };
+    if (this.#previous === CR) {
+      return { ok: false, reason: 'smuggling', problem: 'bare_cr', offset: this.#bytes - 1 };
+    }
     return { ok: true, ...this.#message.take() };
   }
 

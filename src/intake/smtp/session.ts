@@ -25,7 +25,11 @@ import {
 /** Failed AUTHs one connection may make; the last one is answered 421 and closes it. */
 export const MAX_AUTH_FAILURES_PER_CONNECTION = 3;
 
-/** Bytes an undeclared message reserves at DATA: room for its first chunks. */
+/**
+ * Bytes an undeclared message reserves at DATA: room for its first chunks. Small, so a
+ * small message still fits beside large ones; with not even this left it hears 452 4.3.1
+ * at once instead of being sent and drained.
+ */
 const DATA_START_BYTES = 64 * 1024;
 
 export interface SessionDeps {
