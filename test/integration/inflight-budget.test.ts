@@ -181,6 +181,13 @@ describe('memory budget POSTWARDEN_MAX_INFLIGHT_BYTES', () => {
     const { client, mail } = await transaction();
     assert.match(mail, /^250 /, 'an undeclared size passes MAIL FROM');
     assert.match(await client.command('DATA'), BUSY);
+    // The admin page is not counted: the operator can still act on a full relay.
+    const admin = await fetch(`${relay.baseUrl}/admin/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `password=${'p'.repeat(2000)}`,
+    });
+    assert.ok(admin.status < 500, `admin login answered ${admin.status}`);
     client.close();
     holder.client.close();
     await budgetIsFree();

@@ -3,6 +3,8 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastif
 import { PostwardenError } from '../../errors.js';
 import type { InflightBudget, Reservation } from '../inflight-budget.js';
 
+const ADMIN_PREFIX = '/admin/';
+
 /** What a busy client is told to wait: long enough for a few large messages to finish. */
 export const BUSY_RETRY_AFTER_SECONDS = 5;
 
@@ -34,6 +36,9 @@ export class ServerBusyError extends PostwardenError {
 export function inflightBudgetPlugin(budget: InflightBudget): FastifyPluginAsync {
   const plugin = async (app: FastifyInstance): Promise<void> => {
     app.addHook('preParsing', async (request, reply, payload) => {
+      // The operator's controls (pause, hold, login) stay usable when the relay is full;
+      // their bodies are small forms with a limit of their own.
+      if (request.url.startsWith(ADMIN_PREFIX)) return payload;
       const reservation = budget.open('http');
       reply.raw.once('close', () => reservation.release());
       const limit = bodyLimitOf(request);
