@@ -36,7 +36,9 @@ export async function startRelay(options: {
   layout?: 'one' | 'split' | 'intake-first';
   /** Extra set-up in the relay's Redis before it starts (bench/forms.ts creates its form). */
   prepare?: (redis: Redis) => Promise<void>;
-}): Promise<SystemUnderTest> {
+  /** Extra settings for the relay (bench/memory.ts: POSTWARDEN_MAX_INFLIGHT_BYTES). */
+  env?: Record<string, string>;
+}): Promise<SystemUnderTest & { redisUrl: string; output(): string }> {
   const layout = options.layout ?? 'one';
   const redisServer = await startBenchRedis();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'pw-bench-relay-'));
@@ -67,6 +69,7 @@ export async function startRelay(options: {
     POSTWARDEN_UPSTREAM_URL: options.sinkUrl,
     POSTWARDEN_ADMIN_PASSWORD: 'bench-admin-password',
     LOG_LEVEL: 'warn',
+    ...options.env,
   };
   // One process with every role (as `npm start` ships), or intake and delivery in two
   // processes on the same Redis (`--role intake` + `--role worker`), which lets delivery
@@ -113,6 +116,8 @@ export async function startRelay(options: {
       : {};
   return {
     name: SYSTEM_NAMES[layout],
+    redisUrl: redisServer.url,
+    output: relay.output,
     smtpPort: ports.smtp,
     httpPort: ports.http,
     user: name,

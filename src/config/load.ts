@@ -22,6 +22,8 @@ export interface Config {
   adminPassword: string | undefined;
   maxMessageBytes: number;
   maxRecipients: number;
+  /** POSTWARDEN_MAX_INFLIGHT_BYTES: message bytes held while receiving, process-wide. */
+  maxInflightBytes: number;
   /** Default trailing-hour volume above which a credential is held; 0 = never. */
   holdAbove: number;
   /** Messages one held credential may have waiting before new ones are refused. */
@@ -87,6 +89,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     adminPassword: read(env, 'adminPassword'),
     maxMessageBytes: required(env, 'maxMessageBytes'),
     maxRecipients: required(env, 'maxRecipients'),
+    maxInflightBytes: required(env, 'maxInflightBytes'),
     holdAbove: required(env, 'holdAbove'),
     holdMax: required(env, 'holdMax'),
     retryBaseMs: required(env, 'retryBaseMs'),

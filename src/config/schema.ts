@@ -177,6 +177,15 @@ export const settings = {
     description: 'SMTP SIZE and HTTP body limit',
     parse: positiveInt,
   },
+  maxInflightBytes: {
+    env: 'POSTWARDEN_MAX_INFLIGHT_BYTES',
+    defaultText: '268435456',
+    description:
+      'message bytes the process holds in memory while receiving, across all SMTP and HTTP clients; past it new data is refused for now (452 4.3.1 / 503 server_busy)',
+    // Up to 1 TiB: a budget is a memory size, which may pass positiveInt's 10^9.
+    parse: (value: string, env: string) =>
+      parseInteger(value, 1, 2 ** 40) ?? fail(env, value, 'a number of bytes (positive integer)'),
+  },
   maxRecipients: {
     env: 'POSTWARDEN_MAX_RECIPIENTS',
     defaultText: '100',

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { BodySource } from '../message/body-source.js';
 import { cleanDetail } from '../message/detail.js';
 import type {
   DeliveryOutcome,
@@ -85,7 +86,7 @@ function finishSuppressed(status: MessageStatus | undefined): DeliveryEnd {
 async function sendAndRecord(
   deps: DeliverDeps,
   load: DeliveryLoad,
-  body: Buffer,
+  body: BodySource,
 ): Promise<DeliveryEnd> {
   const started = performance.now();
   const results = await sendPending(deps, load, body);
@@ -105,7 +106,7 @@ async function finishWithoutSending(deps: DeliverDeps, load: DeliveryLoad): Prom
 async function sendPending(
   deps: DeliverDeps,
   load: DeliveryLoad,
-  body: Buffer,
+  body: BodySource,
 ): Promise<RecipientResult[]> {
   const { message, pending } = load;
   try {

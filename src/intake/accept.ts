@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { messageSize } from '../message/body-source.js';
 import type { Submission } from '../message/types.js';
 import { LogEvent } from '../observability/events.js';
 import type { Staged, Staging } from '../queue/staging.js';
@@ -69,7 +70,7 @@ export function checkPolicy(
   credential: Credential,
   submission: Submission,
 ): Denial | undefined {
-  if (submission.raw.length > deps.limits.maxMessageBytes) {
+  if (messageSize(submission) > deps.limits.maxMessageBytes) {
     return deny('too_large', `message exceeds ${deps.limits.maxMessageBytes} bytes`);
   }
   if (submission.envelope.to.length === 0) return deny('invalid_request', 'no recipients');
@@ -163,7 +164,7 @@ function recordAccepted(
       protocol: submission.protocol,
       credential: credential.name,
       recipients: submission.envelope.to.length,
-      size: submission.raw.length,
+      size: messageSize(submission),
     },
     'message queued',
   );

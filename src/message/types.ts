@@ -18,6 +18,11 @@ export interface Submission {
   envelope: Envelope;
   raw: Buffer;
   /**
+   * A large SMTP message written to Redis while it arrived (queue/body-spool.ts): the
+   * whole message, edits made, is under `key` and `raw` is empty. messageSize() reads either.
+   */
+  spooled?: { key: string; length: number } | undefined;
+  /**
    * The `From:`, `Sender:`, `Resent-From:` and `Resent-Sender:` mailboxes, bare addresses,
    * each read strictly (message/header-senders.ts), for the grant check.
    */

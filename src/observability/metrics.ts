@@ -50,6 +50,8 @@ export interface MetricSources {
   }>;
   /** Entries on every suppression list (one ZCARD of a count kept at each add/remove). */
   suppressions?: () => Promise<number>;
+  /** POSTWARDEN_MAX_INFLIGHT_BYTES: bytes reserved now and the limit (intake roles). */
+  inflight?: () => { inUse: number; limit: number };
 }
 
 export const HOLD_REASONS = ['volume', 'manual'] as const;
@@ -66,6 +68,8 @@ export interface Metrics {
   webhookDelivery(outcome: WebhookOutcome): void;
   /** Unix seconds of the last successful `postwarden selftest` run. */
   selftestSucceeded(atSeconds?: number): void;
+  /** A message refused because POSTWARDEN_MAX_INFLIGHT_BYTES was reached. */
+  inflightRefused(protocol: AcceptProtocol): void;
   /** Connect the scrape-time gauges to the services that know the answers. */
   setSources(sources: MetricSources): void;
   /** The Prometheus text exposition of everything in this registry. */
@@ -207,6 +211,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     },
   });
 
+  const inflightRefusals = declareInflightMetrics(registry, () => sources.inflight?.());
+
   // Every bounded label value exists from the start, so rate() and absence alerts work
   // before the first event of a kind.
   for (const protocol of ACCEPT_PROTOCOLS) accepted.inc({ protocol }, 0);
@@ -237,6 +243,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     authFailed(protocol) {
       if (isOneOf(AUTH_PROTOCOLS, protocol)) authFailures.inc({ protocol });
     },
+    inflightRefused(protocol) {
+      if (isOneOf(ACCEPT_PROTOCOLS, protocol)) inflightRefusals.inc({ protocol });
+    },
     selftestSucceeded(atSeconds = Math.floor(Date.now() / 1000)) {
       selftest.set(atSeconds);
     },
@@ -245,4 +254,40 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     },
     render: () => registry.metrics(),
   };
+}
+
+/**
+ * The memory budget (POSTWARDEN_MAX_INFLIGHT_BYTES): bytes reserved now, the limit, and
+ * the messages refused for it, by protocol. Read from the process's own budget, no I/O.
+ */
+function declareInflightMetrics(
+  registry: Registry,
+  read: () => { inUse: number; limit: number } | undefined,
+): Counter<'protocol'> {
+  new Gauge({
+    name: 'postwarden_inflight_bytes',
+    help: 'Message bytes held by clients being received now (POSTWARDEN_MAX_INFLIGHT_BYTES).',
+    registers: [registry],
+    collect() {
+      const state = read();
+      if (state) this.set(state.inUse);
+    },
+  });
+  new Gauge({
+    name: 'postwarden_inflight_limit_bytes',
+    help: 'POSTWARDEN_MAX_INFLIGHT_BYTES: the most message bytes held while receiving.',
+    registers: [registry],
+    collect() {
+      const state = read();
+      if (state) this.set(state.limit);
+    },
+  });
+  const refusals = labelledCounter(
+    registry,
+    'postwarden_inflight_refusals_total',
+    'Messages refused for now because the in-flight byte budget was full (452 4.3.1 / 503).',
+    ['protocol'],
+  );
+  for (const protocol of ACCEPT_PROTOCOLS) refusals.inc({ protocol }, 0);
+  return refusals;
 }

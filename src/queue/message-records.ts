@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { BodySource } from '../message/body-source.js';
 import type {
   EventType,
   MessageEvent,
@@ -8,6 +9,7 @@ import type {
   RecipientStatus,
 } from '../message/types.js';
 import type { Keys } from '../redis/keys.js';
+import { redisBody } from './body-reader.js';
 
 export interface StoredMessage {
   id: string;
@@ -37,7 +39,8 @@ export interface StoredMessage {
 export interface DeliveryLoad {
   message: StoredMessage;
   pending: string[];
-  body: Buffer | null;
+  /** Streamed from Redis by range (body-reader.ts), never read in one reply; null = gone. */
+  body: BodySource | null;
 }
 
 /** One entry of a message's event list, as the writers (Staging, MessageStore) store it. */
@@ -128,11 +131,12 @@ export class MessageRecords {
   }
 
   async loadForDelivery(id: string): Promise<DeliveryLoad | undefined> {
-    const [hash, rcpts, body] = await Promise.all([
+    const [hash, rcpts, bodySize] = await Promise.all([
       this.redis.hgetall(this.keys.message(id)),
       this.redis.hgetall(this.keys.recipients(id)),
-      this.redis.getBuffer(this.keys.body(id)),
+      this.redis.strlen(this.keys.body(id)),
     ]);
+    const body = bodySize > 0 ? redisBody(this.redis, this.keys.body(id), bodySize) : null;
     const message = toStored(hash);
     if (!message) return undefined;
     const pending = message.recipientOrder.filter((address) => {

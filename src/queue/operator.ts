@@ -1,3 +1,4 @@
+import { readAll } from '../message/body-source.js';
 import type { MessageStatus, MessageView } from '../message/types.js';
 import type { AuditEntry } from '../observability/audit-log.js';
 import { ContainmentOperator, type OperatorDeps, type PauseState } from './containment-operator.js';
@@ -108,7 +109,8 @@ export class QueueOperator extends ContainmentOperator {
 
   /** The stored bytes, as they will be (or were) delivered; null once the body is gone. */
   async rawMessage(id: string): Promise<Buffer | null> {
-    return (await this.#store.loadForDelivery(id))?.body ?? null;
+    const body = (await this.#store.loadForDelivery(id))?.body;
+    return body ? readAll(body) : null;
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { Redis, Result } from 'ioredis';
-import { WEBHOOK_OUTBOX_LUA } from './webhook-outbox.js';
 import { ADDRESS_INDEX_LUA, STATUS_INDEX_LUA } from './index-scripts.js';
+import { WEBHOOK_OUTBOX_LUA } from './webhook-outbox.js';
 
 /**
  * Lua scripts of queue/ (Staging and MessageStore). Each is atomic, so a record is never

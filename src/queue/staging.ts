@@ -1,9 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { QueueUnavailableError } from '../errors.js';
+import { messageSize } from '../message/body-source.js';
 import { newMessageId } from '../message/ids.js';
 import type { Submission } from '../message/types.js';
 import type { Keys } from '../redis/keys.js';
+import { BodySpool, SpoolWindow } from './body-spool.js';
 import type { MailQueue } from './mail-queue.js';
 import { eventEntry } from './message-records.js';
 import { defineScripts, runScript, STAGE_MESSAGE } from './scripts.js';
@@ -13,12 +15,10 @@ const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
 /**
  * Bodies above this are written ahead of the staging step (uploadBody) in pieces this
  * size. ioredis copies every argument of a command into one buffer before writing it, so
- * a body sent as one argument is in memory twice; in pieces, only UPLOAD_WINDOW pieces
- * are copied at a time.
+ * a body sent as one argument is in memory twice; in pieces, only the pieces in flight
+ * (SpoolWindow) are copied at a time.
  */
 export const UPLOAD_PIECE_BYTES = 1024 * 1024;
-/** Pieces in flight at once: enough to keep the socket busy, few enough to stay small. */
-const UPLOAD_WINDOW = 4;
 /** An upload that was never staged (crash, refused message) is gone after this. */
 export const UPLOAD_TTL_SECONDS = 60 * 60;
 
@@ -88,6 +88,8 @@ export class Staging {
   readonly #keys: Keys;
   readonly #queue: MailQueue;
   readonly #limits: HoldLimits;
+  /** Bulk body bytes in flight on the connection, every upload and spool together. */
+  readonly #window = new SpoolWindow();
 
   /** `queue` must use `redis`: the stage script and its job go in one MULTI on it. */
   constructor(redis: Redis, keys: Keys, queue: MailQueue, limits = DEFAULT_HOLD_LIMITS) {
@@ -117,7 +119,8 @@ export class Staging {
     options: StageOptions = {},
   ): Promise<Staged | undefined> {
     const id = newMessageId();
-    const upload = await this.uploadBody(id, submission.raw);
+    // A body spooled while it arrived (SMTP) is already there; else a large one goes now.
+    const upload = submission.spooled ?? (await this.uploadBody(id, submission.raw));
     let committed: Committed;
     try {
       committed = await this.commit(id, credential, submission, upload, options);
@@ -148,32 +151,21 @@ export class Staging {
     if (redis.status !== 'ready') {
       throw new QueueUnavailableError(`Redis connection is ${redis.status}`);
     }
-    const upload: BodyUpload = {
-      key: `${this.#keys.body(id)}:upload:${randomBytes(8).toString('hex')}`,
-      length: raw.length,
-    };
-    const piece = (offset: number) =>
-      raw.subarray(offset, Math.min(raw.length, offset + UPLOAD_PIECE_BYTES));
+    // The same writer as an SMTP body spooled on arrival: pieces are views of `raw` (no
+    // copies), sent within the process's window so other commands are not starved.
+    const spool = new BodySpool(
+      redis,
+      `${this.#keys.body(id)}:upload:${randomBytes(8).toString('hex')}`,
+      UPLOAD_TTL_SECONDS,
+      this.#window,
+    );
+    for (let offset = 0; offset < raw.length; offset += UPLOAD_PIECE_BYTES) {
+      spool.write(raw.subarray(offset, Math.min(raw.length, offset + UPLOAD_PIECE_BYTES)));
+    }
     try {
-      // SET sets the TTL and APPEND keeps it. The APPENDs wait for it: one sent after a
-      // failed SET would create the key without a TTL.
-      await redis.set(upload.key, piece(0), 'EX', UPLOAD_TTL_SECONDS);
-      // Redis answers in order: once the piece UPLOAD_WINDOW back is answered, so are all
-      // before it, and ioredis has let go of their copies.
-      const sent: Promise<number>[] = [];
-      for (let offset = UPLOAD_PIECE_BYTES; offset < raw.length; offset += UPLOAD_PIECE_BYTES) {
-        if (sent.length >= UPLOAD_WINDOW) await sent[sent.length - UPLOAD_WINDOW];
-        const reply = redis.append(upload.key, piece(offset));
-        reply.catch(() => {}); // Seen by the await above or by Promise.all below.
-        sent.push(reply);
-      }
-      const lengths = await Promise.all(sent);
-      if (lengths.at(-1) !== raw.length) {
-        throw new QueueUnavailableError('body upload did not arrive whole');
-      }
-      return upload;
+      return await spool.finish();
     } catch (error) {
-      this.#discardUpload(upload);
+      spool.discard();
       throw error;
     }
   }
@@ -209,6 +201,15 @@ export class Staging {
     return { owner, disposition: disposition as Disposition, heldNow: heldNow === '1' };
   }
 
+  /**
+   * A spool for one large body arriving now (BodySpool), under a key of its own with the
+   * uploads' TTL; stage() takes it over through `submission.spooled`.
+   */
+  openSpool(): BodySpool {
+    const key = this.#keys.bodySpool(randomBytes(12).toString('hex'));
+    return new BodySpool(this.#redis, key, UPLOAD_TTL_SECONDS, this.#window);
+  }
+
   /** An upload that will not be staged: delete it now, best effort (the TTL is the backstop). */
   #discardUpload(upload: BodyUpload): void {
     this.#redis.del(upload.key).catch(() => {});
@@ -223,7 +224,7 @@ export class Staging {
     upload: BodyUpload | undefined,
     holdAbove: number,
   ): [string[], (string | Buffer)[]] {
-    if (upload && upload.length !== submission.raw.length) {
+    if (upload && upload.length !== messageSize(submission)) {
       throw new Error("the upload is not this submission's body");
     }
     const keys = this.#keys;
@@ -243,7 +244,7 @@ export class Staging {
       createdAt: String(createdAtMs),
       status: 'queued',
       attempts: '0',
-      size: String(submission.raw.length),
+      size: String(messageSize(submission)),
       recipients: JSON.stringify(submission.envelope.to),
     };
     // Retention deletes the Idempotency-Key with the message while it still points to it.

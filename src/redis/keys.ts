@@ -13,6 +13,11 @@ export interface Keys {
   events(id: string): string;
   /** string: the raw RFC 5322 message as it will be delivered. */
   body(id: string): string;
+  /**
+   * string with a TTL: a large SMTP body written while it arrives (queue/body-spool.ts),
+   * before the message has an id; the stage script renames it to body(id).
+   */
+  bodySpool(token: string): string;
   /** sorted set: message id scored by createdAt (ms), for listing; retention removes entries. */
   messageIndex(): string;
   /**
@@ -145,6 +150,7 @@ export function createKeys(prefix = 'pw'): Keys {
     recipients: (id) => `${prefix}:msg:${id}:rcpt`,
     events: (id) => `${prefix}:msg:${id}:events`,
     body: (id) => `${prefix}:msg:${id}:body`,
+    bodySpool: (token) => `${prefix}:spool:${token}`,
     messageIndex: () => `${prefix}:messages`,
     statusIndex: (status) => `${prefix}:by-status:${status}`,
     statusIndexPrefix: () => `${prefix}:by-status:`,

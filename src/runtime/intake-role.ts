@@ -5,7 +5,9 @@ import type { AcceptDeps } from '../intake/accept.js';
 import { FormPow } from '../intake/forms/pow.js';
 import { formsRoutes } from '../intake/forms/routes.js';
 import { createApiPlugin } from '../intake/http/api-plugin.js';
+import { inflightBudgetPlugin } from '../intake/http/inflight-hook.js';
 import { createOpenApiPlugin } from '../intake/http/openapi.js';
+import { InflightBudget } from '../intake/inflight-budget.js';
 import { createSmtpIntake } from '../intake/smtp/server.js';
 import { ADMIN_ACTOR } from '../observability/audit-log.js';
 import type { Logger } from '../observability/logger.js';
@@ -34,6 +36,11 @@ export async function buildIntakeRole(context: RoleContext): Promise<RolePart> {
     metrics.messageAccepted(protocol);
     activity.throughput.recordAccepted();
   });
+  // One budget for every SMTP session and HTTP request of this process.
+  const budget = new InflightBudget(config.maxInflightBytes, {
+    onRefused: (protocol) => metrics.inflightRefused(protocol),
+  });
+  metrics.setSources({ inflight: () => ({ inUse: budget.inUse, limit: budget.limit }) });
   const admin = createAdminPlugin({
     operator,
     security: createSecurityOperator(services, ADMIN_ACTOR),
@@ -87,12 +94,14 @@ export async function buildIntakeRole(context: RoleContext): Promise<RolePart> {
     logger,
     greetingDelayMs: config.smtpGreetingDelayMs,
     trustedProxies: config.trustedProxies,
+    budget,
     ...overrides.smtp,
   });
 
   return {
-    // OpenAPI first: it describes the routes registered after it (intake/http/openapi.ts).
-    httpPlugins: [createOpenApiPlugin(), api, forms, admin],
+    // The budget's hook first (it covers the routes of every plugin registered after it),
+    // then OpenAPI (it describes the routes registered after it: intake/http/openapi.ts).
+    httpPlugins: [inflightBudgetPlugin(budget), createOpenApiPlugin(), api, forms, admin],
     adminRoutes: admin.routes,
     async start(httpUrl, plan) {
       plan.stopAccepting.unshift({ name: 'smtp listeners', run: () => smtp.close(10_000) });

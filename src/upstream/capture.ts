@@ -1,5 +1,7 @@
 import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { bodySize, openBody } from '../message/body-source.js';
 import { isMessageId } from '../message/ids.js';
 import { type OutgoingMessage, resultsForAll, type Upstream } from './types.js';
 
@@ -35,10 +37,11 @@ export function createCaptureUpstream(dataDir: string): Upstream {
         id: message.id,
         envelope: message.envelope,
         capturedAt: new Date().toISOString(),
-        size: message.raw.length,
+        size: bodySize(message.raw),
       };
       // The body first: a listed .json always has its .eml.
-      await writeAtomically(path.join(dir, `${safeId(message.id)}.eml`), message.raw);
+      // Streamed to the file: a large body is never held whole here.
+      await writeAtomically(path.join(dir, `${safeId(message.id)}.eml`), openBody(message.raw));
       await writeAtomically(path.join(dir, `${safeId(message.id)}.json`), JSON.stringify(meta));
       return resultsForAll(message.envelope.to, 'delivered', 'captured');
     },
@@ -66,9 +69,14 @@ async function preparePrivateDir(dir: string): Promise<void> {
   await chmod(dir, 0o700);
 }
 
-async function writeAtomically(file: string, data: Buffer | string): Promise<void> {
+async function writeAtomically(file: string, data: Readable | string): Promise<void> {
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  await writeFile(tmp, data, { mode: 0o600 });
+  try {
+    await writeFile(tmp, data, { mode: 0o600 });
+  } catch (error) {
+    await rm(tmp, { force: true }); // A body that failed mid-read leaves no half file.
+    throw error;
+  }
   await rename(tmp, file);
 }
 

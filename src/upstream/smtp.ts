@@ -1,6 +1,7 @@
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { Logger } from 'pino';
 import type { UpstreamSpec } from '../config/parse.js';
+import { bodySize, openBody } from '../message/body-source.js';
 import { LogEvent } from '../observability/events.js';
 import {
   closeSession,
@@ -181,15 +182,19 @@ async function transact(
     // The null sender (bounces) is MAIL FROM:<>.
     from: message.envelope.from === '' ? false : message.envelope.from,
     to: [...to],
-    size: message.raw.length,
+    size: bodySize(message.raw),
   };
   session.messages += 1;
   let info: SMTPConnection.SentMessageInfo;
+  // Streamed into DATA (a queued body is read from Redis range by range); a fresh stream
+  // per transaction, so a retry on a new session starts from the first byte again.
+  const body = openBody(message.raw);
   try {
     info = await step<SMTPConnection.SentMessageInfo>(connection, (done) =>
-      connection.send(envelope, message.raw, done),
+      connection.send(envelope, body, done),
     );
   } catch (error) {
+    body.destroy();
     const failure = asFailure(error);
     if (reused && goneBeforeAnyReply(failure, envelope)) {
       closeSession(connection);

@@ -1,4 +1,5 @@
 import { PostwardenError } from '../errors.js';
+import type { MessageBytes } from '../message/body-source.js';
 import type { DeliveryOutcome } from '../message/types.js';
 
 /** One recipient's result of one send (CONTRACT §Delivery). */
@@ -9,11 +10,15 @@ export interface RecipientResult {
   detail: string;
 }
 
-/** What an upstream sends: the stored bytes, unchanged, with the validated envelope. */
+/**
+ * What an upstream sends: the stored bytes, unchanged, with the validated envelope. A
+ * queued message's bytes are a BodySource streamed from Redis (bodySize/openBody read
+ * either form).
+ */
 export interface OutgoingMessage {
   id: string;
   envelope: { from: string; to: string[] };
-  raw: Buffer;
+  raw: MessageBytes;
 }
 
 /** A place messages go: an SMTP provider, the capture store, or a failover chain of them. */

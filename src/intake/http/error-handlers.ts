@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { PostwardenError, QueueUnavailableError } from '../../errors.js';
 import { errorBody, HttpErrors } from './errors.js';
+import { ServerBusyError } from './inflight-hook.js';
 
 export interface ErrorAnswer {
   status: number;
@@ -37,6 +38,9 @@ export function classifyError(error: FastifyError): ErrorAnswer {
       message: 'queue unavailable, try again later',
     };
   }
+  if (error instanceof ServerBusyError) {
+    return { status: 503, code: 'server_busy', message: error.message };
+  }
   if (error.validation) return { status: 400, code: 'invalid_request', message: error.message };
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
@@ -65,6 +69,10 @@ export function classifyError(error: FastifyError): ErrorAnswer {
 /** The app's error handler: log what is ours to fix, answer in the contract's shape. */
 export function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   const answer = classifyError(error);
+  if (error instanceof ServerBusyError) {
+    // Its body is left unread (or half read): close rather than read the rest (GOTCHAS).
+    reply.header('Retry-After', String(error.retryAfterSeconds)).header('Connection', 'close');
+  }
   if (answer.code === 'queue_unavailable') {
     request.log.warn({ err: { message: error.message } }, 'queue unavailable');
   } else if (answer.status >= 500) {

@@ -1,14 +1,24 @@
+import type { Reservation } from '../inflight-budget.js';
 import { type HeldMessage, MessageBuffer } from './message-buffer.js';
 
 const CR = 0x0d;
 const LF = 0x0a;
 const NUL = 0x00;
 
+/** Where the guard keeps the bytes it accepts: MessageBuffer, or one that spools them. */
+export interface MessageSink {
+  append(chunk: Buffer): void;
+  clear(): void;
+  take(): HeldMessage;
+}
+
 export type DataProblem = 'bare_lf' | 'bare_cr' | 'nul';
 
 export type DataVerdict =
   | ({ ok: true } & HeldMessage)
   | { ok: false; reason: 'too_large'; bytes: number }
+  /** The process's byte budget (POSTWARDEN_MAX_INFLIGHT_BYTES) had no room for these bytes. */
+  | { ok: false; reason: 'busy'; bytes: number }
   | { ok: false; reason: 'smuggling'; problem: DataProblem; offset: number };
 
 /**
@@ -22,17 +32,22 @@ export type DataVerdict =
  *   buffering stops at the limit, the rest is only drained (GOTCHAS: smtp-server does
  *   not cut an undeclared oversized body off).
  * - The accepted bytes are held once (message-buffer.ts); `finish()` hands them over.
+ * - Each byte held is reserved first in the process's budget (`reservation`,
+ *   inflight-budget.ts). When the budget has no room the message is dropped whole (never
+ *   truncated), its reservation given back, and the rest only drained: `busy`.
  */
 export class DataGuard {
   readonly #maxBytes: number;
-  readonly #message: MessageBuffer;
+  readonly #message: MessageSink;
+  readonly #reservation: Reservation | undefined;
   #bytes = 0;
   #previous = -1;
   #problem: { problem: DataProblem; offset: number } | undefined;
 
-  constructor(maxBytes: number) {
+  constructor(maxBytes: number, reservation?: Reservation, sink?: MessageSink) {
     this.#maxBytes = maxBytes;
-    this.#message = new MessageBuffer(maxBytes);
+    this.#reservation = reservation;
+    this.#message = sink ?? new MessageBuffer(maxBytes);
   }
 
   get bytes(): number {
@@ -40,20 +55,36 @@ export class DataGuard {
   }
 
   push(chunk: Buffer): void {
-    if (this.#problem === undefined) this.#scan(chunk);
+    // A message already refused for its size or for the budget is only drained: its
+    // verdict cannot change, so its bytes are not scanned (a busy relay drains cheaply).
+    if (this.#problem === undefined && this.#keeping()) this.#scan(chunk);
     this.#bytes += chunk.length;
-    // Keep bytes only while the message can still be accepted.
-    if (this.#problem === undefined && this.#bytes <= this.#maxBytes) this.#message.append(chunk);
-    else this.#message.clear();
+    // Keep bytes only while the message can still be accepted, and only with room for them.
+    if (this.#keeping() && this.#reservation?.ensure(this.#bytes) !== false) {
+      this.#message.append(chunk);
+    } else {
+      this.#message.clear();
+      this.#reservation?.release();
+    }
+  }
+
+  #keeping(): boolean {
+    return (
+      this.#problem === undefined &&
+      this.#bytes <= this.#maxBytes &&
+      this.#reservation?.refused !== true
+    );
   }
 
   /** The verdict once the stream ended at `<CRLF>.<CRLF>`. */
   finish(): DataVerdict {
-    if (this.#problem === undefined && this.#previous === CR) {
-      this.#problem = { problem: 'bare_cr', offset: this.#bytes - 1 };
-    }
     if (this.#bytes > this.#maxBytes) return { ok: false, reason: 'too_large', bytes: this.#bytes };
     if (this.#problem) return { ok: false, reason: 'smuggling', ...this.#problem };
+    // Busy before the last-byte check: the bytes after the refusal were not scanned.
+    if (this.#reservation?.refused) return { ok: false, reason: 'busy', bytes: this.#bytes };
+    if (this.#previous === CR) {
+      return { ok: false, reason: 'smuggling', problem: 'bare_cr', offset: this.#bytes - 1 };
+    }
     return { ok: true, ...this.#message.take() };
   }
 

@@ -69,6 +69,9 @@ export const Replies = parseTable({
   smuggling: '550 5.6.0 Message contains a bare CR, bare LF or NUL; lines must end with CRLF',
   noFromHeader: '550 5.6.0 Message has no From: header (RFC 5322 requires one)',
   internalError: '451 4.3.0 Local error, try again later',
+  // CONTRACT §SMTP: the process over POSTWARDEN_MAX_INFLIGHT_BYTES; RFC 3463 4.3.1 is
+  // "mail system full", a temporary condition the client retries.
+  serverBusy: '452 4.3.1 Too much mail in progress, try again later',
 });
 
 export function replyTooLarge(maxBytes: number): SmtpReply {

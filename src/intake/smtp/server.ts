@@ -6,6 +6,7 @@ import type { AbuseGuard } from '../../security/abuse-guard.js';
 import type { CredentialStore } from '../../security/credentials/store.js';
 import { networkBlockList } from '../../security/networks.js';
 import type { AcceptDeps } from '../accept.js';
+import type { InflightBudget } from '../inflight-budget.js';
 import { Replies, replyText } from './replies.js';
 import { createSessionHandlers } from './session.js';
 import { PatchedSmtpServer } from './smtp-server-patches.js';
@@ -38,6 +39,8 @@ export interface SmtpIntakeDeps {
   greetingDelayMs?: number | undefined;
   /** Load balancers that send a PROXY protocol header (POSTWARDEN_TRUSTED_PROXIES). */
   trustedProxies?: readonly string[] | undefined;
+  /** POSTWARDEN_MAX_INFLIGHT_BYTES, shared with the HTTP intake of this process. */
+  budget?: InflightBudget | undefined;
 }
 
 export interface SmtpIntake {
@@ -65,6 +68,7 @@ export function createSmtpIntake(deps: SmtpIntakeDeps): SmtpIntake {
     accept: deps.accept,
     hostname: deps.hostname,
     stateOf: session.stateOf,
+    budget: deps.budget,
   });
 
   function options(secure: boolean): SMTPServerOptions {
@@ -101,6 +105,7 @@ export function createSmtpIntake(deps: SmtpIntakeDeps): SmtpIntake {
   const greeting = {
     greetingDelayMs: deps.greetingDelayMs,
     onMalformedAuth: session.onMalformedAuth,
+    beforeData: session.beforeData,
     trustedProxies: deps.trustedProxies?.length ? networkBlockList(deps.trustedProxies) : undefined,
   };
   const servers: { server: PatchedSmtpServer; port: number; variable: string }[] = [

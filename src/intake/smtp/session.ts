@@ -11,6 +11,7 @@ import type { AbuseGuard } from '../../security/abuse-guard.js';
 import { ConnectionLimiter } from '../../security/connection-limits.js';
 import type { Credential, CredentialStore } from '../../security/credentials/store.js';
 import { type AcceptDeps, checkEnvelopeSender, checkRecipient, recipientLimit } from '../accept.js';
+import type { InflightBudget, Reservation } from '../inflight-budget.js';
 import { isLoopbackAddress } from './loopback.js';
 import {
   Replies,
@@ -18,10 +19,18 @@ import {
   replyForDenial,
   replyTooLarge,
   replyTooManyRecipients,
+  type SmtpReply,
 } from './replies.js';
 
 /** Failed AUTHs one connection may make; the last one is answered 421 and closes it. */
 export const MAX_AUTH_FAILURES_PER_CONNECTION = 3;
+
+/**
+ * Bytes an undeclared message reserves at DATA: room for its first chunks. Small, so a
+ * small message still fits beside large ones; with not even this left it hears 452 4.3.1
+ * at once instead of being sent and drained.
+ */
+const DATA_START_BYTES = 64 * 1024;
 
 export interface SessionDeps {
   credentials: CredentialStore;
@@ -30,6 +39,8 @@ export interface SessionDeps {
   logger: Logger;
   /** Concurrent connections one client IP may hold (slowloris); default 50. */
   maxConnectionsPerIp?: number | undefined;
+  /** POSTWARDEN_MAX_INFLIGHT_BYTES: a declared SIZE is reserved at MAIL FROM. */
+  budget?: InflightBudget | undefined;
 }
 
 /** What we keep per connection (smtp-server reuses one session object per connection). */
@@ -39,6 +50,8 @@ export interface ConnectionState {
   authFailures: number;
   /** Whether this connection holds a slot in the per-IP limiter. */
   counted?: boolean;
+  /** The current transaction's share of the byte budget (MAIL FROM SIZE=, then DATA). */
+  reservation?: Reservation | undefined;
 }
 
 type Done = (err?: Error | null) => void;
@@ -193,6 +206,24 @@ export function createSessionHandlers(deps: SessionDeps) {
       stateOf(session).logger.info({ code: denial.code }, 'envelope sender refused');
       throw replyError(replyForDenial(denial));
     }
+    reserveDeclaredSize(stateOf(session), declared);
+  }
+
+  /**
+   * A declared SIZE= is reserved now, for the whole transaction, so a client told to go
+   * on finds the room at DATA; one that cannot fit hears `452 4.3.1` before sending a
+   * byte (CONTRACT §SMTP). A new MAIL FROM (after RSET) gives the last one back first.
+   */
+  function reserveDeclaredSize(state: ConnectionState, declared: number): void {
+    state.reservation?.release();
+    state.reservation = undefined;
+    if (!deps.budget || !(declared > 0)) return;
+    const reservation = deps.budget.open('smtp');
+    if (!reservation.ensure(declared)) {
+      state.logger.info({ declared, inUse: deps.budget.inUse }, 'declared size over the budget');
+      throw replyError(Replies.serverBusy);
+    }
+    state.reservation = reservation;
   }
 
   async function currentOrRefuse(held: Credential, state: ConnectionState): Promise<Credential> {
@@ -231,8 +262,26 @@ export function createSessionHandlers(deps: SessionDeps) {
     if (!repeated && current.length >= limit) throw replyError(replyTooManyRecipients(limit));
   }
 
+  /**
+   * Before the 354: an undeclared message reserves its first bytes now, so with the
+   * budget full it is refused at DATA (`452 4.3.1`) instead of being sent whole and
+   * drained (smtp-server-patches.ts, patch 7). A declared SIZE already holds its room.
+   */
+  function beforeData(session: SMTPServerSession): SmtpReply | undefined {
+    const state = stateOf(session);
+    if (!deps.budget || state.reservation) return undefined;
+    const reservation = deps.budget.open('smtp');
+    if (!reservation.ensure(Math.min(DATA_START_BYTES, deps.accept.limits.maxMessageBytes))) {
+      state.logger.info({ inUse: deps.budget.inUse }, 'DATA refused: byte budget full');
+      return Replies.serverBusy;
+    }
+    state.reservation = reservation;
+    return undefined;
+  }
+
   function onClose(session: SMTPServerSession): void {
     const state = states.get(session);
+    state?.reservation?.release();
     if (state?.counted) {
       state.counted = false;
       limiter.release(state.ip);
@@ -242,6 +291,7 @@ export function createSessionHandlers(deps: SessionDeps) {
   return {
     stateOf,
     onClose,
+    beforeData,
     onMalformedAuth,
     onConnect: (session: SMTPServerSession, done: Done) => {
       onConnect(session).then(() => done(), done);

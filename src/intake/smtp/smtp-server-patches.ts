@@ -6,7 +6,7 @@ import { PostwardenError } from '../../errors.js';
 import { isInNetworks } from '../../security/networks.js';
 import { isLoopbackAddress } from './loopback.js';
 import { readProxyHeader } from './proxy-header.js';
-import { Replies, replyText } from './replies.js';
+import { Replies, replyText, type SmtpReply } from './replies.js';
 
 /**
  * Every change Postwarden makes to smtp-server's internals, in one place. Each patch
@@ -52,6 +52,10 @@ import { Replies, replyText } from './replies.js';
  *    takes exact addresses only and reads v1 only. From a listed peer the header is
  *    required (a connection without one is closed with 421); from any other peer it is
  *    not read, so `PROXY …` is just an unknown command there (proxy-header.ts).
+ * 7. `handler_DATA` — `beforeData` may refuse DATA before the 354 (POSTWARDEN_MAX_INFLIGHT_BYTES:
+ *    no room in the byte budget for even the first bytes, `452 4.3.1`), so a client is
+ *    not made to send a whole message only to have it drained and refused. smtp-server has
+ *    no hook between RCPT and the 354.
  */
 export const SUPPORTED_SMTP_SERVER_VERSIONS: readonly string[] = ['3.21.6'];
 
@@ -89,6 +93,8 @@ export interface PatchOptions {
   onMalformedAuth?: ((session: Connection['session']) => boolean) | undefined;
   /** Patch 6: peers that must send a PROXY header first, and may name the client in it. */
   trustedProxies?: BlockList | undefined;
+  /** Patch 7: a reply to refuse DATA with before the 354, or undefined to go on. */
+  beforeData?: ((session: Connection['session']) => SmtpReply | undefined) | undefined;
 }
 
 type ProxyCallback = Parameters<SMTPServer['_handleProxy']>[1];
@@ -106,6 +112,7 @@ export class PatchedSmtpServer extends SMTPServer {
     const greetingDelayMs = patches.greetingDelayMs ?? 0;
     this.connections = new AdaptingSet((connection) => {
       patchReplies(connection, patches.onMalformedAuth);
+      refuseDataEarly(connection, patches.beforeData);
       setGreetingDelay(connection, greetingDelayMs);
     });
   }
@@ -163,6 +170,20 @@ function needsTlsForAuth(connection: Connection): boolean {
 /** smtp-server 3.21.6 sasl.js's own 501 replies to a malformed exchange (patch 5). */
 const MALFORMED_AUTH_REPLY =
   /^Error: (?:invalid userdata|missing username|syntax: AUTH PLAIN token|syntax: AUTH LOGIN)$/;
+
+/** Patch 7: `handler_DATA` asks `beforeData` first (once there is a recipient). */
+function refuseDataEarly(connection: Connection, beforeData: PatchOptions['beforeData']): void {
+  if (!beforeData) return;
+  const handleData = connection.handler_DATA;
+  connection.handler_DATA = function (this: Connection, command, callback) {
+    const refusal = this.session.envelope.rcptTo.length ? beforeData(this.session) : undefined;
+    if (refusal) {
+      this.send(refusal.code, replyText(refusal));
+      return callback();
+    }
+    return handleData.call(this, command, callback);
+  };
+}
 
 /** Patches 1–3 and 5: `send` and `handler_AUTH`. */
 function patchReplies(

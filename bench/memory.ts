@@ -1,0 +1,220 @@
+/**
+ * Memory under large messages (issue 11 item 3): a spawned relay (`node dist/main.js
+ * start`, all roles in one process) on its own redis-server relaying to the counting sink,
+ * with POSTWARDEN_MAX_INFLIGHT_BYTES set. Three measurements of the relay process's RSS
+ * (VmRSS sampled from /proc/PID/status every 20 ms, and VmHWM):
+ *
+ *   1. N concurrent authenticated SMTP clients × 24 MiB at once (default 60);
+ *   2. M concurrent clients × 25 MB at once (default 200);
+ *   3. delivery of one 25 MB message on its own (delivery paused while it is accepted,
+ *      then resumed): RSS growth ÷ size.
+ *
+ * For 1 and 2 it reports the baseline, the peak, the budget, the 250 / 452 replies (and
+ * anything else), and checks that every message answered 250 reached the sink (its
+ * Subject is unique). Goal: peak ≤ budget + baseline. Half the clients declare SIZE=
+ * (refused at MAIL FROM when it does not fit), half do not (refused after DATA). Clients
+ * come from several loopback addresses (127.0.0.2, …): the relay allows 50 connections per
+ * address. Cleartext AUTH on loopback (as the relay allows): TLS would only add CPU here.
+ *
+ *   npm run bench:memory -- [--budget 268435456] [--clients 60] [--many 200] [--skip-many]
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { parseArgs, promisify } from 'node:util';
+import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import { generateSelfSignedPair } from '../src/runtime/tls.js';
+import { startCountingSink } from './lib/counting-sink.js';
+import { waitUntil } from './lib/ports.js';
+import { MAIN_JS, startRelay } from './systems/relay.js';
+
+const { values } = parseArgs({
+  options: {
+    budget: { type: 'string', default: '268435456' },
+    clients: { type: 'string', default: '60' },
+    many: { type: 'string', default: '200' },
+    'skip-many': { type: 'boolean', default: false },
+  },
+});
+const budget = Number(values.budget);
+const MiB = 1024 * 1024;
+
+/** VmRSS and VmHWM of one process, in bytes. */
+function memoryOf(pid: number): { rss: number; hwm: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) =>
+    Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]);
+  return { rss: kb('VmRSS') * 1024, hwm: kb('VmHWM') * 1024 };
+}
+
+/** Sample the RSS every 20 ms until stopped; the peak seen (and VmHWM at the end). */
+function sampleRss(pid: number) {
+  let peak = memoryOf(pid).rss;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, memoryOf(pid).rss);
+  }, 20);
+  return {
+    stop() {
+      clearInterval(timer);
+      const now = memoryOf(pid);
+      return { peak: Math.max(peak, now.rss), hwm: now.hwm, now: now.rss };
+    },
+  };
+}
+
+/** One body shared by every client: lines of text, streamed after each client's head. */
+const LINE = Buffer.from('The quick brown fox jumps over the lazy dog. 0123456789 abcdefghij\r\n');
+const PIECE = Buffer.concat(Array.from({ length: Math.ceil(MiB / LINE.length) }, () => LINE));
+
+function messageStream(subject: string, bytes: number): Readable {
+  const head = Buffer.from(
+    `From: bench@example.com\r\nTo: sink@example.net\r\nSubject: ${subject}\r\n\r\n`,
+  );
+  return Readable.from(
+    (function* () {
+      yield head;
+      let left = bytes - head.length;
+      while (left > 0) {
+        const piece = PIECE.subarray(0, Math.min(PIECE.length, left));
+        left -= piece.length;
+        yield piece;
+      }
+    })(),
+  );
+}
+
+type Outcome = { code: number; subject: string };
+
+/** One authenticated client sending one message; the reply code it got (0 = no reply). */
+function sendOne(
+  relay: { smtpPort?: number; user: string; password: string },
+  index: number,
+  subject: string,
+  bytes: number,
+): Promise<Outcome> {
+  const connection = new SMTPConnection({
+    host: '127.0.0.1',
+    port: relay.smtpPort ?? 0,
+    localAddress: `127.0.0.${2 + Math.floor(index / 40)}`,
+    ignoreTLS: true,
+    connectionTimeout: 60_000,
+    socketTimeout: 300_000,
+  });
+  const end = (code: number): Outcome => {
+    connection.quit();
+    return { code, subject };
+  };
+  return new Promise<Outcome>((resolve) => {
+    connection.on('error', () => {});
+    connection.connect((connectError) => {
+      if (connectError) return resolve(end(0));
+      connection.login({ user: relay.user, pass: relay.password }, (loginError) => {
+        if (loginError) return resolve(end(loginError.responseCode ?? 0));
+        const envelope = {
+          from: 'bench@example.com',
+          to: ['sink@example.net'],
+          // Every other client declares its size: refused at MAIL FROM when it cannot fit.
+          ...(index % 2 === 0 ? { size: bytes } : {}),
+        };
+        connection.send(envelope, messageStream(subject, bytes), (error) =>
+          resolve(end(error ? (error.responseCode ?? 0) : 250)),
+        );
+      });
+    });
+  });
+}
+
+async function burst(
+  relay: Awaited<ReturnType<typeof startRelay>>,
+  sink: Awaited<ReturnType<typeof startCountingSink>>,
+  pid: number,
+  label: string,
+  clients: number,
+  bytes: number,
+) {
+  const baseline = memoryOf(pid).rss;
+  const sampler = sampleRss(pid);
+  const started = Date.now();
+  const outcomes = await Promise.all(
+    Array.from({ length: clients }, (_, i) => sendOne(relay, i, `${label}-${i}`, bytes)),
+  );
+  const seconds = (Date.now() - started) / 1000;
+  const accepted = outcomes.filter((o) => o.code === 250);
+  // Nothing accepted is lost: every 250 reaches the sink.
+  await waitUntil(
+    () => accepted.every((o) => sink.counts.has(o.subject)),
+    600_000,
+    `every accepted ${label} message at the sink`,
+    200,
+  );
+  const memory = sampler.stop();
+  const codes = new Map<number, number>();
+  for (const { code } of outcomes) codes.set(code, (codes.get(code) ?? 0) + 1);
+  const lost = accepted.filter((o) => !sink.counts.has(o.subject)).length;
+  const mb = (n: number) => `${(n / MiB).toFixed(0)} MiB`;
+  console.log(
+    `${label}: ${clients} clients × ${(bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(1)} s — ` +
+      `replies ${[...codes].map(([code, n]) => `${code}×${n}`).join(', ')}; ` +
+      `RSS baseline ${mb(baseline)}, peak ${mb(memory.peak)} (VmHWM ${mb(memory.hwm)}), ` +
+      `budget ${mb(budget)}, peak − baseline ${mb(memory.peak - baseline)} ` +
+      `${memory.peak <= baseline + budget ? '≤' : '>'} budget; accepted lost: ${lost}`,
+  );
+  const other = [...codes.keys()].filter((code) => code !== 250 && code !== 452);
+  if (other.length > 0) console.log(`relay log tail:\n${relay.output().slice(-3000)}`);
+  return { baseline, ...memory, codes, lost };
+}
+
+/** `postwarden pause|resume` against the relay's Redis (the kill switch). */
+async function deliverySwitch(redisUrl: string, command: 'pause' | 'resume') {
+  await promisify(execFile)(process.execPath, [MAIN_JS, command], {
+    env: { ...process.env, REDIS_URL: redisUrl, LOG_LEVEL: 'silent' },
+  });
+}
+
+async function singleDelivery(
+  relay: Awaited<ReturnType<typeof startRelay>>,
+  sink: Awaited<ReturnType<typeof startCountingSink>>,
+  pid: number,
+) {
+  const bytes = 25_000_000;
+  await deliverySwitch(relay.redisUrl, 'pause');
+  const { code } = await sendOne(relay, 0, 'single-delivery', bytes);
+  if (code !== 250) throw new Error(`the single 25 MB message got ${code}`);
+  // Let the intake's garbage go before the baseline (GC runs on allocation; give it time).
+  await new Promise((resolve) => setTimeout(resolve, 5000));
+  const baseline = memoryOf(pid).rss;
+  const sampler = sampleRss(pid);
+  await deliverySwitch(relay.redisUrl, 'resume');
+  await waitUntil(() => sink.counts.has('single-delivery'), 120_000, 'the single delivery', 20);
+  const memory = sampler.stop();
+  const growth = memory.peak - baseline;
+  console.log(
+    `single delivery: 25 MB message, RSS baseline ${(baseline / MiB).toFixed(0)} MiB, ` +
+      `peak ${(memory.peak / MiB).toFixed(0)} MiB: growth ${(growth / MiB).toFixed(1)} MiB = ` +
+      `${(growth / bytes).toFixed(2)}× its size`,
+  );
+}
+
+const tls = await generateSelfSignedPair(['localhost', '127.0.0.1']);
+const sink = await startCountingSink();
+const relay = await startRelay({
+  sinkUrl: sink.url,
+  tls,
+  env: { POSTWARDEN_MAX_INFLIGHT_BYTES: String(budget) },
+});
+const [pid] = relay.pids();
+try {
+  if (!pid) throw new Error('no relay process');
+  // Warm up: one small message through intake and delivery, so the baseline is a running relay.
+  const warm = await sendOne(relay, 0, 'warm-up', 2048);
+  if (warm.code !== 250) throw new Error(`warm-up message got ${warm.code}`);
+  await waitUntil(() => sink.counts.has('warm-up'), 30_000, 'warm-up delivered', 50);
+  console.log(`relay pid ${pid}, idle RSS ${(memoryOf(pid).rss / MiB).toFixed(0)} MiB`);
+  await burst(relay, sink, pid, 'burst-24MiB', Number(values.clients), 24 * MiB);
+  if (!values['skip-many'])
+    await burst(relay, sink, pid, 'burst-25MB', Number(values.many), 25_000_000);
+  await singleDelivery(relay, sink, pid);
+} finally {
+  await relay.stop();
+  await sink.close();
+}
