@@ -117,7 +117,7 @@ async function failoverRun(durability: 'replicated' | 'fsync'): Promise<RunFigur
       await waitUntil(
         async () => (await group.primaryPort()) !== victim.port,
         30_000,
-        'Sentinel to promote a replica',
+        `Sentinel to promote a replica (kill ${kill + 1})`,
         100,
       );
       const promoted = await group.primaryPort();
@@ -142,8 +142,13 @@ async function failoverRun(durability: 'replicated' | 'fsync'): Promise<RunFigur
       // the run ends here: a second kill then would be a double failure no Sentinel setup
       // survives. The kills made are reported and at least one is required.
       resting = true;
+      // In sync is not enough: every sentinel must also list that replica as healthy and
+      // linked (it learns of it from the new primary's INFO, every few seconds), or the
+      // next failover finds nothing to promote.
       const synced = await waitUntil(
-        async () => (await group.onlineReplicas(promoted)) >= 1,
+        async () =>
+          (await group.onlineReplicas(promoted)) >= 1 &&
+          (await group.sentinelsWithPromotableReplica(promoted)) === group.sentinelPorts.length,
         60_000,
         'a replica in sync with the new primary',
         100,

@@ -29,6 +29,8 @@ export interface SentinelGroup {
   primaryPort(): Promise<number>;
   /** Online replicas the node on `port` reports. */
   onlineReplicas(port: number): Promise<number>;
+  /** Sentinels that list a healthy, linked replica of `port` (one they could promote). */
+  sentinelsWithPromotableReplica(port: number): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -111,6 +113,24 @@ export async function startSentinelGroup(
         const info = await client.info('replication');
         return info.split(/\r?\n/).filter((line) => /^slave\d+:.*state=online/.test(line)).length;
       }).catch(() => 0),
+    async sentinelsWithPromotableReplica(port) {
+      let ready = 0;
+      for (const sentinelPort of sentinelPorts) {
+        const listed = (await ask(sentinelPort, (client) =>
+          client.call('SENTINEL', 'replicas', MASTER_NAME),
+        ).catch(() => [])) as string[][];
+        const promotable = listed.some((fields) => {
+          const field = (name: string) => fields[fields.indexOf(name) + 1];
+          return (
+            field('master-port') === String(port) &&
+            field('flags') === 'slave' &&
+            field('master-link-status') === 'ok'
+          );
+        });
+        if (promotable) ready += 1;
+      }
+      return ready;
+    },
     async stop() {
       for (const sentinel of sentinels) sentinel.kill('SIGKILL');
       await Promise.all(group.nodes.map((node) => node.server.kill()));
