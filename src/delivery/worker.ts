@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RecipientOutcome } from '../message/types.js';
 import { LogEvent } from '../observability/events.js';
+import { WorkerActivity } from '../observability/worker-activity.js';
 import { Holds } from '../queue/holds.js';
 import type { DeliveryJobData } from '../queue/mail-queue.js';
 import { MailQueue } from '../queue/mail-queue.js';
@@ -122,9 +123,7 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
     return end.status;
   }
 
-  const counts = { started: 0, running: 0 };
-  /** Workers replaced by the watchdog: what they still finish no longer counts. */
-  const retired = new WeakSet<Worker<DeliveryJobData>>();
+  const activity = new WorkerActivity();
   /** A BullMQ worker on a connection of its own, counted for the watchdog. */
   async function createWorker(): Promise<{ worker: Worker<DeliveryJobData>; connection: Redis }> {
     const connection = createRedis(deps.redisUrl, 'worker', 'delivery-worker');
@@ -142,16 +141,7 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
       maxStalledCount: Number.MAX_SAFE_INTEGER,
     });
     worker.on('error', (error) => logger.error({ err: error }, 'delivery worker error'));
-    worker.on('active', () => {
-      if (retired.has(worker)) return;
-      counts.started += 1;
-      counts.running += 1;
-    });
-    const finished = () => {
-      if (!retired.has(worker)) counts.running = Math.max(0, counts.running - 1);
-    };
-    worker.on('completed', finished);
-    worker.on('failed', finished);
+    activity.track(worker);
     await worker.waitUntilReady();
     return { worker, connection };
   }
@@ -176,12 +166,8 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
   const watchdog = startWatchdog(
     {
       waitingJobs: async () => ((await queue.isPaused()) ? 0 : (await queue.counts()).waiting),
-      takeStarted: () => {
-        const started = counts.started;
-        counts.started = 0;
-        return started;
-      },
-      running: () => counts.running,
+      takeStarted: () => activity.takeStarted(),
+      running: () => activity.running(),
     },
     {
       intervalMs: deps.watchdogIntervalMs ?? WATCHDOG_INTERVAL_MS,
@@ -189,8 +175,7 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
       async recreate(reason) {
         logger.warn({ event: LogEvent.workerRecreated, reason }, 'delivery worker recreated');
         const old = current;
-        retired.add(old.worker);
-        counts.running = 0;
+        activity.retire(old.worker);
         current = await createWorker();
         recreations += 1;
         void retire(old, DEFAULT_CLOSE_DEADLINE_MS);

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { AuditLog } from '../observability/audit-log.js';
 import { LogEvent } from '../observability/events.js';
 import type { WebhookOutcome } from '../observability/metrics.js';
+import { WorkerActivity } from '../observability/worker-activity.js';
 import { closeRedis, createRedis } from '../redis/connections.js';
 import type { Keys } from '../redis/keys.js';
 import { checkWebhookTarget, type Resolver } from '../security/webhook-target.js';
@@ -173,9 +174,7 @@ export async function startWebhookWorker(deps: WebhookWorkerDeps): Promise<Webho
     throw new RetryLater(why);
   }
 
-  const counts = { started: 0, running: 0 };
-  /** Workers replaced by the watchdog: what they still finish no longer counts. */
-  const retired = new WeakSet<Worker<WebhookJobData>>();
+  const activity = new WorkerActivity();
   async function createWorker(): Promise<{ worker: Worker<WebhookJobData>; connection: Redis }> {
     const connection = createRedis(deps.redisUrl, 'worker', 'webhook-worker');
     connection.on('error', (error) =>
@@ -195,16 +194,7 @@ export async function startWebhookWorker(deps: WebhookWorkerDeps): Promise<Webho
       maxStalledCount: Number.MAX_SAFE_INTEGER,
     });
     worker.on('error', (error) => logger.error({ err: error }, 'webhook worker error'));
-    worker.on('active', () => {
-      if (retired.has(worker)) return;
-      counts.started += 1;
-      counts.running += 1;
-    });
-    const finished = () => {
-      if (!retired.has(worker)) counts.running = Math.max(0, counts.running - 1);
-    };
-    worker.on('completed', finished);
-    worker.on('failed', finished);
+    activity.track(worker);
     await worker.waitUntilReady();
     return { worker, connection };
   }
@@ -218,12 +208,8 @@ export async function startWebhookWorker(deps: WebhookWorkerDeps): Promise<Webho
   const watchdog = deps.watchdog?.(
     {
       waitingJobs: async () => (await queue.queue.getJobCounts('waiting')).waiting ?? 0,
-      takeStarted: () => {
-        const started = counts.started;
-        counts.started = 0;
-        return started;
-      },
-      running: () => counts.running,
+      takeStarted: () => activity.takeStarted(),
+      running: () => activity.running(),
     },
     {
       intervalMs: deps.watchdogIntervalMs ?? WATCHDOG_INTERVAL_MS,
@@ -231,8 +217,7 @@ export async function startWebhookWorker(deps: WebhookWorkerDeps): Promise<Webho
       async recreate(reason) {
         logger.warn({ event: LogEvent.workerRecreated, reason }, 'webhook worker recreated');
         const old = current;
-        retired.add(old.worker);
-        counts.running = 0;
+        activity.retire(old.worker);
         current = await createWorker();
         recreations += 1;
         void retire(old);
