@@ -7,6 +7,13 @@
  * relay's postwarden_deliveries_total{outcome="delivered"}).
  *
  *   npm run bench:soak -- --messages 1000000 [--lanes 20] [--retention 1m] [--backlog 2000]
+ *                         [--upstream capture|sink]
+ *
+ * `--upstream capture` (the default, as shipped) keeps every message as files until
+ * retention deletes them; `sink` relays over SMTP to the benchmarks' counting sink, which
+ * also counts what arrived per Subject (every message's is unique), so "every message
+ * delivered" is checked at the receiving end too, and the run is not bound by the
+ * capture folder's file writes.
  *
  * The sender pauses while more than --backlog accepted messages wait for delivery: one
  * process accepts about 2.5× faster than it delivers on 2 cores, so unpaced the run
@@ -18,6 +25,7 @@ import { Redis } from 'ioredis';
 import { createKeys } from '../src/redis/keys.js';
 import { freeRelayPorts, relayEnv, tempDataDir } from '../test/support/relay-env.js';
 import { runRelayCommand, spawnRelay, waitForReady } from '../test/support/relay-process.js';
+import { type CountingSink, startCountingSink } from './lib/counting-sink.js';
 import { startBenchRedis } from './lib/redis-server.js';
 
 const { values } = parseArgs({
@@ -27,6 +35,7 @@ const { values } = parseArgs({
     retention: { type: 'string', default: '1m' },
     'sample-every': { type: 'string', default: '5000' },
     backlog: { type: 'string', default: '2000' },
+    upstream: { type: 'string', default: 'capture' },
   },
 });
 const total = Number(values.messages);
@@ -38,8 +47,13 @@ const redis = await startBenchRedis();
 const client = new Redis({ path: redis.socket, maxRetriesPerRequest: null });
 const data = tempDataDir('pw-soak-');
 const ports = await freeRelayPorts();
+if (values.upstream !== 'capture' && values.upstream !== 'sink') {
+  throw new Error('--upstream is capture or sink');
+}
+const sink: CountingSink | undefined =
+  values.upstream === 'sink' ? await startCountingSink() : undefined;
 const env = relayEnv(
-  { dataDir: data.dir, ports, redisUrl: redis.url },
+  { dataDir: data.dir, ports, redisUrl: redis.url, upstreamUrl: sink?.url },
   { POSTWARDEN_RETENTION: values.retention ?? '1m', POSTWARDEN_HOLD_ABOVE: '0', LOG_LEVEL: 'warn' },
 );
 const relay = spawnRelay(['start'], env);
@@ -139,10 +153,18 @@ try {
     `status counts at the end: ${JSON.stringify(await client.hgetall(keys.statusCounts()))}`,
   );
   if (delivered !== accepted) process.exitCode = 1;
+  if (sink) {
+    const duplicates = [...sink.counts.values()].filter((count) => count > 1).length;
+    console.log(
+      `at the sink: ${sink.subjects.length} messages, ${sink.counts.size} distinct subjects, ${duplicates} received more than once`,
+    );
+    if (sink.counts.size !== accepted) process.exitCode = 1;
+  }
 } finally {
   clearInterval(sampler);
   client.disconnect();
   await relay.kill('SIGTERM');
   await redis.cleanup();
+  await sink?.close();
   data.remove();
 }

@@ -130,7 +130,9 @@ async function failoverRun(durability: 'replicated' | 'fsync'): Promise<RunFigur
         60_000,
         'a new delivery',
         100,
-      );
+      ).catch(async (error: Error) => {
+        throw new Error(`${error.message}\n${await explainStall(group, relays)}`);
+      });
       figures.deliverAfter.push(
         (Math.min(...deliveredAt().filter((at) => at > killedAt)) - killedAt) / 1000,
       );
@@ -181,6 +183,49 @@ async function failoverRun(durability: 'replicated' | 'fsync'): Promise<RunFigur
     await group.stop();
     data.remove();
   }
+}
+
+/**
+ * What a failed wait for delivery found: the queue's lists on the current primary and
+ * the workers' own words, so a stall in CI can be told apart from a lost job.
+ */
+async function explainStall(group: SentinelGroup, relays: RelayProcess[]): Promise<string> {
+  const lines: string[] = [];
+  try {
+    const port = await group.primaryPort();
+    const client = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
+    client.on('error', () => {});
+    const prefix = `${createKeys().queuePrefix()}:${createKeys().queueName()}`;
+    const [wait, active, delayed, prioritized, marker, meta] = await Promise.all([
+      client.llen(`${prefix}:wait`),
+      client.llen(`${prefix}:active`),
+      client.zcard(`${prefix}:delayed`),
+      client.zcard(`${prefix}:prioritized`),
+      client.zcard(`${prefix}:marker`),
+      client.hgetall(`${prefix}:meta`),
+    ]);
+    const clients = await client.client('LIST');
+    lines.push(
+      `primary ${port}: wait ${wait}, active ${active}, delayed ${delayed}, prioritized ${prioritized}, marker ${marker}, meta ${JSON.stringify(meta)}`,
+      `clients on the primary:\n${String(clients)
+        .split('\n')
+        .filter((line) => line.includes('postwarden'))
+        .map((line) =>
+          line.replace(
+            / (fd|age|idle|flags|db|sub|psub|ssub|multi|qbuf|qbuf-free|argv-mem|multi-mem|rbs|rbp|obl|oll|omem|tot-mem|events|user|redir|resp|lib-name|lib-ver)=\S*/g,
+            '',
+          ),
+        )
+        .join('\n')}`,
+    );
+    client.disconnect();
+  } catch (error) {
+    lines.push(`could not read the primary: ${(error as Error).message}`);
+  }
+  for (const [index, relay] of relays.entries()) {
+    lines.push(`--- relay ${index} (last 3000 characters) ---`, relay.output().slice(-3000));
+  }
+  return lines.join('\n');
 }
 
 describe('fault: Sentinel failovers under load, two intakes and two workers', {
