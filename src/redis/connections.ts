@@ -46,14 +46,14 @@ export function sentinelOptionsFromUrl(url: string): RedisOptions | undefined {
     };
   });
   const password = auth ? decodeURIComponent(auth.replace(/^[^:]*:/, '')) : '';
-  return {
-    sentinels,
-    name,
-    ...(password ? { password } : {}),
-    // Resolve the primary again as soon as the sentinels announce a switch, not only
-    // after the old connection has failed.
-    failoverDetector: true,
-  };
+  // No `failoverDetector`. In ioredis 6.0.0 a +switch-master announced while a reconnect
+  // is still asking the sentinels (the usual moment: the primary just died) disconnects
+  // the connector mid-connect, and ioredis then ends the connection for good: every later
+  // command fails "Connection is closed." (seen in test/faults/sentinel-failover.test.ts
+  // on a loaded machine: both workers stopped delivering). Without it nothing is missed:
+  // a dead primary drops its sockets, and a primary demoted by a failover closes its
+  // clients' connections (Redis ≥ 2.8.12), so the normal reconnect asks the sentinels.
+  return { sentinels, name, ...(password ? { password } : {}) };
 }
 
 /** `redis://…`, `rediss://…`, `redis+sentinel://…`, or a unix socket path → connection options. */
@@ -77,7 +77,37 @@ export function redisOptionsFromUrl(url: string): RedisOptions {
 
 export function createRedis(url: string, role: RedisRole, name: string): Redis {
   const base = role === 'producer' ? PRODUCER_OPTIONS : WORKER_OPTIONS;
-  return new Redis({ ...redisOptionsFromUrl(url), ...base, connectionName: `postwarden:${name}` });
+  const redis = new Redis({
+    ...redisOptionsFromUrl(url),
+    ...base,
+    connectionName: `postwarden:${name}`,
+  });
+  reviveWhenEnded(redis);
+  return redis;
+}
+
+/** Connections closeRedis was asked to close: the only ones that may stay ended. */
+const closedOnPurpose = new WeakSet<Redis>();
+/** How soon an ended connection is connected again (and again, while that fails). */
+export const REVIVE_DELAY_MS = 1000;
+
+/**
+ * A relay process lives for months on its few connections, so one must never end while
+ * the process still needs it. ioredis ends a connection, never to retry, whenever one
+ * connect attempt is interrupted (a disconnect during the sentinel lookup; see above);
+ * its retryStrategy only covers a connection that was up. So an ended connection that
+ * closeRedis did not close is connected again, every REVIVE_DELAY_MS until it is up.
+ */
+function reviveWhenEnded(redis: Redis): void {
+  redis.on('end', () => {
+    if (closedOnPurpose.has(redis)) return;
+    const timer = setTimeout(() => {
+      if (closedOnPurpose.has(redis) || redis.status !== 'end') return;
+      // A failure ends it again, which comes back here.
+      redis.connect().catch(() => {});
+    }, REVIVE_DELAY_MS);
+    timer.unref();
+  });
 }
 
 /** Wait until a connection is ready, or fail after `timeoutMs`. */
@@ -102,6 +132,7 @@ export async function waitForReady(redis: Redis, timeoutMs: number): Promise<voi
 
 /** Close a connection without throwing: QUIT when possible, disconnect otherwise. */
 export async function closeRedis(redis: Redis): Promise<void> {
+  closedOnPurpose.add(redis);
   if (redis.status === 'end') return;
   try {
     if (redis.status === 'ready') {

@@ -18,7 +18,6 @@ describe('REDIS_URL=redis+sentinel://…', () => {
         ],
         name: 'mymaster',
         password: 's3cret',
-        failoverDetector: true,
       },
     );
     assert.deepEqual(redisOptionsFromUrl('redis+sentinel://127.0.0.1:26379/pw').sentinels, [
