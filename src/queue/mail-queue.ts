@@ -1,8 +1,7 @@
-import { Job, type JobsOptions, Queue } from 'bullmq';
+import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { QueueUnavailableError } from '../errors.js';
 import type { Keys } from '../redis/keys.js';
-import { inTransaction } from './transaction.js';
 
 /** What a delivery job carries: only the message id (no body, no secrets). */
 export interface DeliveryJobData {
@@ -34,8 +33,8 @@ export interface QueueCounts {
 
 /**
  * The delivery queue in domain words; BullMQ stays inside queue/ and delivery/.
- * A new message gets its job in the door's staging MULTI (`enqueueWith`, called by
- * Staging); an operator retry gives a finished message a fresh one (`requeue`).
+ * A new message gets its job from the door's stage script (Staging, in BullMQ's format:
+ * jobKeys, jobArgs); an operator retry gives a finished message a fresh one (`requeue`).
  */
 export class MailQueue {
   readonly queue: Queue<DeliveryJobData>;
@@ -71,44 +70,51 @@ export class MailQueue {
   }
 
   /**
-   * Stage a message and add its delivery job atomically, in one round trip (one fsync
-   * under `appendfsync always`): one MULTI holds `stage` — which must send its write on
-   * the connection it is given, synchronously (Staging.commit) — and BullMQ's own
-   * add of the job (`Job.addJob`, public API; it sends synchronously on a plain client).
-   * Both are written or neither, also when this process or Redis dies at any moment, so
-   * there is never a record without its job or the reverse; and the record exists before
-   * any worker can see the job. Resolves with the staging command's result once EXEC
-   * answered; rejects with QueueUnavailableError within the timeout otherwise.
-   *
-   * MULTI is not conditional: the job is added even when `stage` decides not to write (a
-   * repeated Idempotency-Key); see `discardJob`.
+   * The KEYS the stage script (STAGE_MESSAGE) writes a new delivery job with, in BullMQ's
+   * own format (see DELIVERY_JOB_LUA): the job hash, then wait, meta, id, active, events
+   * and marker, as BullMQ's Queue names them.
    */
-  async enqueueWith(
-    id: string,
-    stage: (connection: Redis) => Promise<unknown>,
+  jobKeys(id: string): string[] {
+    const keys = this.queue.keys;
+    const named = (key: string | undefined, type: string) =>
+      key ?? `${this.queue.qualifiedName}:${type}`;
+    return [
+      this.queue.toKey(id),
+      named(keys.wait, 'wait'),
+      named(keys.meta, 'meta'),
+      named(keys.id, 'id'),
+      named(keys.active, 'active'),
+      named(keys.events, 'events'),
+      named(keys.marker, 'marker'),
+    ];
+  }
+
+  /** The job's name and its `opts` as BullMQ stores them (JSON), for the stage script. */
+  jobArgs(id: string): [name: string, optsJson: string] {
+    return [DELIVERY_JOB_NAME, JSON.stringify(jobOptions(id))];
+  }
+
+  /**
+   * Run the stage script — which writes the record, body and delivery job in one atomic
+   * step — and then, per durability mode, wait until the write is on disk (WAITAOF) or on
+   * replicas (WAIT): "accepted" comes after both. Rejects with QueueUnavailableError
+   * within the timeout otherwise.
+   */
+  async writeDurably<T>(
+    write: () => Promise<T>,
     options: { waitAof?: boolean; waitReplicas?: number } = {},
-  ): Promise<unknown> {
+  ): Promise<T> {
     return withTimeout(this.#timeoutMs, async () => {
-      const client = await this.queue.getBackend().client;
-      // BullMQ must write to our connection, or its add would run outside the MULTI.
-      if (!('stream' in client) || client.stream !== this.#redis.stream) {
-        throw new QueueUnavailableError('the queue does not use the staging connection');
-      }
-      const job = new Job(this.queue, DELIVERY_JOB_NAME, { id }, jobOptions(id), id);
-      const [staged] = await inTransaction(this.#redis, () => [
-        stage(this.#redis),
-        job.addJob(client),
-      ]);
+      const written = await write();
       if (options.waitAof) await this.#waitAof();
       if (options.waitReplicas) await this.#waitReplicas(options.waitReplicas);
-      return staged;
+      return written;
     });
   }
 
   /**
-   * Remove a job that `enqueueWith` added for a message that was not staged (a repeated
-   * Idempotency-Key: its id owns no record). Harmless if it already ran: a worker finds no
-   * record and drops it.
+   * Remove the job of a message that will not be delivered (purged). Harmless if it
+   * already ran: a worker finds nothing pending and ends it.
    */
   async discardJob(id: string): Promise<void> {
     await withTimeout(this.#timeoutMs, async () => {

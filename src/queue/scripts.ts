@@ -1,4 +1,5 @@
 import type { Redis, Result } from 'ioredis';
+import { DELIVERY_JOB_LUA } from './delivery-job.js';
 import { ADDRESS_INDEX_LUA, STATUS_INDEX_LUA } from './index-scripts.js';
 import { WEBHOOK_OUTBOX_LUA } from './webhook-outbox.js';
 
@@ -87,11 +88,17 @@ export function runScript(
  *       14-16 webhook wanted set, outbox, event counter (webhook-outbox.ts: one
  *       `message.queued` or `message.held` event per recipient when wanted),
  *       17 status counts hash, 18 status-index key prefix, 19 address-index key prefix
- *       (prefixes, not keys: the status or address is appended in Lua; index-scripts.ts)
+ *       (prefixes, not keys: the status or address is appended in Lua; index-scripts.ts),
+ *       20-26 the delivery job: job hash, wait, meta, id, active, events, marker
+ *       (MailQueue.jobKeys; written in BullMQ's format: delivery-job.ts)
  * ARGV: 1 id, 2 createdAt ms, 3 idempotency TTL s ('0' = no key), 4 body ('' when uploaded),
  *       5 event JSON, 6 record field-pair count N, 7 epoch minute, 8 hold threshold
  *       ('0' = never), 9 HOLD_MAX, 10 held-event JSON, 11 credential name, 12 hold detail,
- *       13 now ISO-8601, 14.. N field/value pairs, then address/state-JSON pairs
+ *       13 now ISO-8601, 14 job name, 15 job opts JSON (MailQueue.jobArgs),
+ *       16.. N field/value pairs, then address/state-JSON pairs
+ * The delivery job is written with the message, queued or held (a held one's worker finds
+ * nothing pending and ends it; release gives it a new job); a repeat or a refusal writes
+ * none.
  * An uploaded body becomes the body key by RENAME (no copy), and loses the upload's TTL.
  * A repeat or a refusal deletes its upload at once. A missing upload (expired, or lost
  * with Redis) is an error before anything is written: the message is refused, never
@@ -102,8 +109,8 @@ export function runScript(
  */
 export const STAGE_MESSAGE: LuaScript = {
   name: 'pwStageMessage',
-  numberOfKeys: 19,
-  lua: `${WEBHOOK_OUTBOX_LUA}${STATUS_INDEX_LUA}${ADDRESS_INDEX_LUA}
+  numberOfKeys: 26,
+  lua: `${WEBHOOK_OUTBOX_LUA}${STATUS_INDEX_LUA}${ADDRESS_INDEX_LUA}${DELIVERY_JOB_LUA}
 local uploaded = KEYS[7] ~= KEYS[4]
 if ARGV[3] ~= '0' then
   local existing = redis.call('GET', KEYS[6])
@@ -150,11 +157,11 @@ else
 end
 local n = tonumber(ARGV[6])
 local fields = {}
-for i = 14, 13 + 2 * n do fields[#fields + 1] = ARGV[i] end
+for i = 16, 15 + 2 * n do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(fields))
 local rcpts = {}
 local heldState = cjson.encode({ status = 'held', detail = 'credential on hold' })
-for i = 14 + 2 * n, #ARGV, 2 do
+for i = 16 + 2 * n, #ARGV, 2 do
   rcpts[#rcpts + 1] = ARGV[i]
   rcpts[#rcpts + 1] = held and heldState or ARGV[i + 1]
 end
@@ -164,6 +171,8 @@ redis.call('ZADD', KEYS[5], ARGV[2], ARGV[1])
 webhookOutbox(KEYS[14], KEYS[15], KEYS[16], KEYS[1], rcpts, 0)
 pwIndexAddresses(KEYS[1], KEYS[19], ARGV[2], ARGV[1])
 pwSetStatus(KEYS[1], KEYS[17], KEYS[18], held and 'held' or 'queued')
+pwAddDeliveryJob(KEYS[20], KEYS[21], KEYS[22], KEYS[23], KEYS[24], KEYS[25], KEYS[26],
+  ARGV[1], ARGV[14], ARGV[15], ARGV[2])
 if held then
   redis.call('RPUSH', KEYS[3], ARGV[10])
   redis.call('SADD', KEYS[9], ARGV[1])

@@ -91,7 +91,7 @@ export class Staging {
   /** Bulk body bytes in flight on the connection, every upload and spool together. */
   readonly #window = new SpoolWindow();
 
-  /** `queue` must use `redis`: the stage script and its job go in one MULTI on it. */
+  /** `queue` names the delivery job's keys; the stage script writes that job on `redis`. */
   constructor(redis: Redis, keys: Keys, queue: MailQueue, limits = DEFAULT_HOLD_LIMITS) {
     this.#redis = redis;
     this.#keys = keys;
@@ -102,16 +102,15 @@ export class Staging {
 
   /**
    * Stage `submission` from `credential` under a new id: a large body goes ahead in pieces
-   * (uploadBody), then record, body and delivery job are written in one MULTI, one round
+   * (uploadBody), then record, body and delivery job are written by one script, one round
    * trip (commit). Resolves once that is confirmed; rejects (QueueUnavailableError when
    * Redis fails) with nothing of the message left but an upload its TTL removes.
    *
-   * With an Idempotency-Key the credential already used, nothing is written and the first
-   * message's id comes back, `duplicate`. MULTI is unconditional, so a job was still added
-   * for the id tried here, which owns no record: it is removed, best effort (a worker that
-   * gets there first finds no record and drops it). The same for a refusal (`undefined`:
-   * the credential is on hold with HOLD_MAX held). A held message keeps its job: the
-   * worker finds nothing pending and ends it, and release gives it a new one.
+   * With an Idempotency-Key the credential already used, nothing is written (no job
+   * either) and the first message's id comes back, `duplicate`; nothing either for a
+   * refusal (`undefined`: the credential is on hold with HOLD_MAX held). A held message
+   * has its job: the worker finds nothing pending and ends it, and release gives it a new
+   * one.
    */
   async stage(
     credential: MessageOwner,
@@ -125,7 +124,7 @@ export class Staging {
     try {
       committed = await this.commit(id, credential, submission, upload, options);
     } catch (error) {
-      // Sent after the MULTI on the same connection: if that did commit, there is nothing left.
+      // Sent after the script on the same connection: if that did write, there is nothing left.
       if (upload) this.#discardUpload(upload);
       throw error;
     }
@@ -133,7 +132,6 @@ export class Staging {
     if (disposition === 'queued') return { id, duplicate: false, held: false };
     if (disposition === 'held')
       return { id, duplicate: false, held: true, heldNow: committed.heldNow };
-    await this.#queue.discardJob(id).catch(() => {});
     return disposition === 'refused' ? undefined : { id: owner, duplicate: true, held: false };
   }
 
@@ -171,11 +169,11 @@ export class Staging {
   }
 
   /**
-   * The stage script (with the body, or taking over `upload`) and the delivery job in one
-   * MULTI (MailQueue.enqueueWith). Resolves with the id that owns the submission: `id`, or
-   * the first message's for a repeated Idempotency-Key (whose job for `id` is then still
-   * there: see stage), and what the script decided. Does not discard `upload` on failure;
-   * stage does.
+   * The stage script (with the body, or taking over `upload`), which also writes the
+   * delivery job (MailQueue.jobKeys), then the durability wait (MailQueue.writeDurably).
+   * Resolves with the id that owns the submission — `id`, or the first message's for a
+   * repeated Idempotency-Key — and what the script decided. Does not discard `upload` on
+   * failure; stage does.
    */
   async commit(
     id: string,
@@ -186,12 +184,8 @@ export class Staging {
   ): Promise<Committed> {
     const holdAbove = options.holdAbove ?? this.#limits.holdAbove;
     const [keys, args] = this.#stageArgs(id, credential, submission, Date.now(), upload, holdAbove);
-    const reply = await this.#queue.enqueueWith(
-      id,
-      (connection) => {
-        if (connection !== this.#redis) throw new Error('staging must use the queue connection');
-        return runScript(connection, STAGE_MESSAGE, keys, args);
-      },
+    const reply = await this.#queue.writeDurably(
+      () => runScript(this.#redis, STAGE_MESSAGE, keys, args),
       options,
     );
     const [owner, disposition, heldNow] = Array.isArray(reply) ? reply : [];
@@ -274,6 +268,7 @@ export class Staging {
       keys.statusCounts(),
       keys.statusIndexPrefix(),
       keys.addressIndexPrefix(),
+      ...this.#queue.jobKeys(id),
     ];
     const at = new Date(createdAtMs);
     return [
@@ -292,6 +287,7 @@ export class Staging {
         credential.name,
         `more than ${holdAbove} messages in the trailing hour`,
         at.toISOString(),
+        ...this.#queue.jobArgs(id),
         ...fieldArgs,
         ...recipientArgs,
       ],

@@ -99,6 +99,18 @@ export const REVIVE_DELAY_MS = 1000;
  * closeRedis did not close is connected again, every REVIVE_DELAY_MS until it is up.
  */
 function reviveWhenEnded(redis: Redis): void {
+  // Whoever calls disconnect() or quit() means it (closeRedis, a test, BullMQ closing a
+  // connection it was given): those ends are final. ioredis's own ends go through neither.
+  const disconnect = redis.disconnect.bind(redis);
+  redis.disconnect = (reconnect = false) => {
+    if (!reconnect) closedOnPurpose.add(redis);
+    disconnect(reconnect);
+  };
+  const quit = redis.quit.bind(redis);
+  redis.quit = ((...args: Parameters<Redis['quit']>) => {
+    closedOnPurpose.add(redis);
+    return quit(...args);
+  }) as Redis['quit'];
   redis.on('end', () => {
     if (closedOnPurpose.has(redis)) return;
     const timer = setTimeout(() => {

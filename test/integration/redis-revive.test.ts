@@ -10,11 +10,15 @@ import {
 import { startTestRedis, type TestRedis } from '../support/redis.js';
 import { waitUntil } from '../support/wait-until.js';
 
+/** ioredis's connector, private: what its failover detector disconnects. */
+function connectorOf(redis: Redis): { disconnect(): void } {
+  return (redis as unknown as { connector: { disconnect(): void } }).connector;
+}
+
 /**
  * ioredis ends a connection for good when a connect attempt is interrupted (during a
  * Sentinel failover: src/redis/connections.ts). A relay's connections must come back
- * from that; only closeRedis may leave one ended. Ending one from outside, as ioredis does
- * on its own, is done here with disconnect().
+ * from that; only closeRedis may leave one ended. Its own disconnect() or quit() is final.
  */
 describe('a connection ioredis ended', () => {
   let server: TestRedis;
@@ -32,7 +36,10 @@ describe('a connection ioredis ended', () => {
       try {
         await waitForReady(redis, 5000);
         const ended = new Promise((resolve) => redis.once('end', resolve));
-        redis.disconnect();
+        // What ioredis 6.0.0 does in a Sentinel failover: a reconnect begins, and its
+        // connector is disconnected while it connects (there, by the failover detector).
+        redis.once('connecting', () => connectorOf(redis).disconnect());
+        redis.disconnect(true);
         await ended;
         assert.equal(redis.status, 'end', 'the connection really ended');
         await waitUntil(
@@ -46,6 +53,18 @@ describe('a connection ioredis ended', () => {
       }
     });
   }
+
+  it('stays closed after its own disconnect()', async () => {
+    const redis: Redis = createRedis(server.url, 'worker', 'revive-disconnect');
+    redis.on('error', () => {});
+    await waitForReady(redis, 5000);
+    const ended = new Promise((resolve) => redis.once('end', resolve));
+    redis.disconnect();
+    await ended;
+    const deadline = Date.now() + 2 * REVIVE_DELAY_MS + 500;
+    await waitUntil(() => redis.status !== 'end' || Date.now() > deadline, 5000, 'the window', 50);
+    assert.equal(redis.status, 'end');
+  });
 
   it('stays closed after closeRedis', async () => {
     const redis: Redis = createRedis(server.url, 'worker', 'revive-closed');

@@ -2,26 +2,21 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import { QueueUnavailableError } from '../../src/errors.js';
-import { MailQueue } from '../../src/queue/mail-queue.js';
 import { inTransaction } from '../../src/queue/transaction.js';
 import { createRedis, waitForReady } from '../../src/redis/connections.js';
-import { createKeys } from '../../src/redis/keys.js';
 import { startTestRedis, type TestRedis } from '../support/redis.js';
 
 describe('MULTI on the shared producer connection', () => {
   let server: TestRedis;
   let redis: Redis;
-  let queue: MailQueue;
 
   before(async () => {
     server = await startTestRedis();
     redis = createRedis(server.url, 'producer', 'test');
     await waitForReady(redis, 5000);
-    queue = new MailQueue(redis, createKeys('tx'));
   });
 
   after(async () => {
-    await queue.close();
     redis.disconnect();
     await server.cleanup();
   });
@@ -81,16 +76,6 @@ describe('MULTI on the shared producer connection', () => {
       inTransaction(redis, () => [redis.incr('tx:text')]),
       /not an integer/,
     );
-  });
-
-  it('adds no job when the staging command is refused: both or neither', async () => {
-    const id = 'aaaaaaaaaaaaaaaaaaaab';
-    await assert.rejects(
-      // A command Redis refuses while queueing (wrong arity) aborts the whole EXEC.
-      queue.enqueueWith(id, (connection) => connection.call('SET', 'tx:only-a-key')),
-      QueueUnavailableError,
-    );
-    assert.equal(await queue.hasJob(id), false);
   });
 
   it('refuses at once, without writing, when the connection is not ready', async () => {
