@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { messageSize } from '../message/body-source.js';
 import type { Submission } from '../message/types.js';
 import { LogEvent } from '../observability/events.js';
-import type { Staged, Staging } from '../queue/staging.js';
+import { CredentialsChanged, type Staged, type Staging } from '../queue/staging.js';
 import type { DurabilityMonitor } from '../redis/durability.js';
 import type { Credential, CredentialStore } from '../security/credentials/store.js';
 import type { CredentialRateLimiter } from '../security/rate-limit.js';
@@ -100,8 +100,9 @@ function checkDurableQueue(deps: AcceptDeps): Denial | undefined {
 
 /**
  * The one door (ARCHITECTURE §1): every message from HTTP and SMTP comes through here.
- * Current credential → policy → durability → rate → stage (record, body and delivery job together, one round
- * trip: queue/staging) → id. "Accepted" is returned only after the staging resolved.
+ * Current credential → policy → durability → rate → stage (record, body and delivery job
+ * together, one script: queue/staging) → id. "Accepted" is returned only after the
+ * staging resolved.
  */
 export async function acceptSubmission(
   deps: AcceptDeps,
@@ -109,35 +110,79 @@ export async function acceptSubmission(
   submission: Submission,
 ): Promise<AcceptResult> {
   try {
-    const credential = principal.form
+    let credential = principal.form
       ? principal.credential
-      : await deps.credentials.current(principal.credential);
+      : await lastKnownCredential(deps, principal.credential);
     if (!credential) return refused(STALE_CREDENTIAL);
     const denial = checkPolicy(deps, credential, submission) ?? checkDurableQueue(deps);
     if (denial) return refused(denial);
     const limited = await deps.rateLimiter.consume(credential.name, credential.ratePerMinute);
     if (limited) return refused(limited);
-    const { useWaitAof, waitReplicas } = deps.durability.state;
-    const staged = await deps.staging.stage(
-      { id: credential.id, name: credential.name },
-      submission,
-      { waitAof: useWaitAof, waitReplicas, holdAbove: credential.holdAbove },
-    );
-    if (!staged) return refused(heldFull());
-    if (!staged.duplicate) recordAccepted(deps, credential, submission, staged);
-    if (staged.heldNow) logVolumeHold(deps, credential);
-    return { accepted: true, id: staged.id, duplicate: staged.duplicate, held: staged.held };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await stageAs(deps, principal, credential, submission);
+      } catch (error) {
+        if (!(error instanceof CredentialsChanged) || attempt === STAGE_ATTEMPTS) throw error;
+      }
+      // Some credential changed since this one was read: read it again and decide anew.
+      credential = await deps.credentials.current(principal.credential);
+      if (!credential) return refused(STALE_CREDENTIAL);
+      const again = checkPolicy(deps, credential, submission) ?? checkDurableQueue(deps);
+      if (again) return refused(again);
+    }
   } catch (error) {
     return refused(queueFailure(deps, error));
   }
+}
+
+/** Tries at staging while other credentials keep changing meanwhile, then 451/503. */
+const STAGE_ATTEMPTS = 3;
+
+/**
+ * The principal's credential as last read by this process, when the store knows the
+ * version it was read at: the stage script then checks that nothing changed since, in
+ * the same step as the write, so the door's re-check costs no read of its own. Otherwise
+ * (a credential the store did not hand out) it is read now.
+ */
+async function lastKnownCredential(
+  deps: AcceptDeps,
+  held: Credential,
+): Promise<Credential | undefined> {
+  const latest = deps.credentials.latest(held);
+  return deps.credentials.readAt(latest) === undefined ? deps.credentials.current(held) : latest;
+}
+
+async function stageAs(
+  deps: AcceptDeps,
+  principal: Principal,
+  credential: Credential,
+  submission: Submission,
+): Promise<AcceptResult> {
+  const { useWaitAof, waitReplicas } = deps.durability.state;
+  const staged = await deps.staging.stage(
+    { id: credential.id, name: credential.name },
+    submission,
+    {
+      waitAof: useWaitAof,
+      waitReplicas,
+      holdAbove: credential.holdAbove,
+      // A form's principal is checked by its route on every post (intake/forms).
+      credentialsVersion: principal.form ? undefined : deps.credentials.readAt(credential),
+    },
+  );
+  if (!staged) return refused(heldFull());
+  if (!staged.duplicate) recordAccepted(deps, credential, submission, staged);
+  if (staged.heldNow) logVolumeHold(deps, credential);
+  return { accepted: true, id: staged.id, duplicate: staged.duplicate, held: staged.held };
 }
 
 /**
  * The door re-checks that the principal's credential and secret are still current
  * (CredentialStore.current): HTTP authenticates each request before its body is read and
  * SMTP once per session, so either can reach here after a rotate, revoke or re-create,
- * and an old secret queues nothing more (CONTRACT §CLI). The store's version-checked
- * cache makes that one small GET.
+ * and an old secret queues nothing more (CONTRACT §CLI). The stage script makes the check
+ * (the credentials version is still the one the credential was read at) in the same step
+ * as the write; only after a change is the credential read again.
  */
 const STALE_CREDENTIAL = deny(
   'unauthorized',

@@ -90,12 +90,17 @@ export function runScript(
  *       17 status counts hash, 18 status-index key prefix, 19 address-index key prefix
  *       (prefixes, not keys: the status or address is appended in Lua; index-scripts.ts),
  *       20-26 the delivery job: job hash, wait, meta, id, active, events, marker
- *       (MailQueue.jobKeys; written in BullMQ's format: delivery-job.ts)
+ *       (MailQueue.jobKeys; written in BullMQ's format: delivery-job.ts),
+ *       27 the credentials version counter (CredentialStore)
  * ARGV: 1 id, 2 createdAt ms, 3 idempotency TTL s ('0' = no key), 4 body ('' when uploaded),
  *       5 event JSON, 6 record field-pair count N, 7 epoch minute, 8 hold threshold
  *       ('0' = never), 9 HOLD_MAX, 10 held-event JSON, 11 credential name, 12 hold detail,
- *       13 now ISO-8601, 14 job name, 15 job opts JSON (MailQueue.jobArgs),
- *       16.. N field/value pairs, then address/state-JSON pairs
+ *       13 now ISO-8601, 14 job name, 15 job opts JSON (MailQueue.jobArgs), 16 the
+ *       credentials version the submitter's credential was read at ('' = not checked),
+ *       17.. N field/value pairs, then address/state-JSON pairs
+ * When the credentials version is no longer ARGV[16], nothing is written and the answer is
+ * {'', 'stale'}: the door reads the credential again and decides anew (a rotate or revoke
+ * since then refuses it).
  * The delivery job is written with the message, queued or held (a held one's worker finds
  * nothing pending and ends it; release gives it a new job); a repeat or a refusal writes
  * none.
@@ -109,8 +114,11 @@ export function runScript(
  */
 export const STAGE_MESSAGE: LuaScript = {
   name: 'pwStageMessage',
-  numberOfKeys: 26,
+  numberOfKeys: 27,
   lua: `${WEBHOOK_OUTBOX_LUA}${STATUS_INDEX_LUA}${ADDRESS_INDEX_LUA}${DELIVERY_JOB_LUA}
+if ARGV[16] ~= '' and (redis.call('GET', KEYS[27]) or '0') ~= ARGV[16] then
+  return { '', 'stale' }
+end
 local uploaded = KEYS[7] ~= KEYS[4]
 if ARGV[3] ~= '0' then
   local existing = redis.call('GET', KEYS[6])
@@ -157,11 +165,11 @@ else
 end
 local n = tonumber(ARGV[6])
 local fields = {}
-for i = 16, 15 + 2 * n do fields[#fields + 1] = ARGV[i] end
+for i = 17, 16 + 2 * n do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(fields))
 local rcpts = {}
 local heldState = cjson.encode({ status = 'held', detail = 'credential on hold' })
-for i = 16 + 2 * n, #ARGV, 2 do
+for i = 17 + 2 * n, #ARGV, 2 do
   rcpts[#rcpts + 1] = ARGV[i]
   rcpts[#rcpts + 1] = held and heldState or ARGV[i + 1]
 end

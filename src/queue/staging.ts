@@ -49,8 +49,19 @@ export interface Staged {
   heldNow?: boolean;
 }
 
+/**
+ * Thrown by stage() when a credential changed since the submitter's was read
+ * (StageOptions.credentialsVersion): nothing was staged; read it again and decide anew.
+ */
+export class CredentialsChanged extends Error {
+  constructor() {
+    super('the credentials changed since this credential was read');
+    this.name = 'CredentialsChanged';
+  }
+}
+
 /** What the stage script decided (STAGE_MESSAGE's disposition). */
-export type Disposition = 'queued' | 'held' | 'duplicate' | 'refused';
+export type Disposition = 'queued' | 'held' | 'duplicate' | 'refused' | 'stale';
 
 interface Committed {
   owner: string;
@@ -65,6 +76,11 @@ export interface StageOptions {
   waitReplicas?: number;
   /** The credential's own --hold-above (per trailing hour; 0 = never); else the default. */
   holdAbove?: number | undefined;
+  /**
+   * The credentials version the submitter's credential was read at
+   * (CredentialStore.readAt): nothing is staged if any credential changed since.
+   */
+  credentialsVersion?: string | undefined;
 }
 
 /** Containment limits (CONTRACT §Configuration: POSTWARDEN_HOLD_ABOVE, POSTWARDEN_HOLD_MAX). */
@@ -132,6 +148,12 @@ export class Staging {
     if (disposition === 'queued') return { id, duplicate: false, held: false };
     if (disposition === 'held')
       return { id, duplicate: false, held: true, heldNow: committed.heldNow };
+    if (disposition === 'stale') {
+      // Nothing was written. A body spooled as it arrived is kept for the caller's next
+      // try; an upload made here is not (the next try makes its own).
+      if (upload && !submission.spooled) this.#discardUpload(upload);
+      throw new CredentialsChanged();
+    }
     return disposition === 'refused' ? undefined : { id: owner, duplicate: true, held: false };
   }
 
@@ -183,7 +205,10 @@ export class Staging {
     options: StageOptions = {},
   ): Promise<Committed> {
     const holdAbove = options.holdAbove ?? this.#limits.holdAbove;
-    const [keys, args] = this.#stageArgs(id, credential, submission, Date.now(), upload, holdAbove);
+    const [keys, args] = this.#stageArgs(id, credential, submission, Date.now(), upload, {
+      holdAbove,
+      credentialsVersion: options.credentialsVersion ?? '',
+    });
     const reply = await this.#queue.writeDurably(
       () => runScript(this.#redis, STAGE_MESSAGE, keys, args),
       options,
@@ -216,7 +241,7 @@ export class Staging {
     submission: Submission,
     createdAtMs: number,
     upload: BodyUpload | undefined,
-    holdAbove: number,
+    { holdAbove, credentialsVersion }: { holdAbove: number; credentialsVersion: string },
   ): [string[], (string | Buffer)[]] {
     if (upload && upload.length !== messageSize(submission)) {
       throw new Error("the upload is not this submission's body");
@@ -269,6 +294,7 @@ export class Staging {
       keys.statusIndexPrefix(),
       keys.addressIndexPrefix(),
       ...this.#queue.jobKeys(id),
+      keys.credentialsVersion(),
     ];
     const at = new Date(createdAtMs);
     return [
@@ -288,6 +314,7 @@ export class Staging {
         `more than ${holdAbove} messages in the trailing hour`,
         at.toISOString(),
         ...this.#queue.jobArgs(id),
+        credentialsVersion,
         ...fieldArgs,
         ...recipientArgs,
       ],

@@ -143,6 +143,53 @@ describe('acceptSubmission (the one door)', () => {
     assert.equal((await store.get(first.id))?.status, 'queued');
   });
 
+  it('checks the credential inside the stage script: one command when nothing changed', async () => {
+    await credentials.create({ name: 'steady', allowFrom: ['*@example.com'] });
+    const credential = await credentials.get('steady');
+    assert.ok(credential);
+    const commands = await commandsDuring(redis, async () => {
+      const result = await acceptSubmission(deps, { credential, ip: '127.0.0.1' }, submission());
+      assert.ok(result.accepted);
+    });
+    const sent = commands.filter(([, , source]) => source !== 'lua').map(([name]) => name);
+    assert.deepEqual(sent, ['evalsha'], 'the stage script only, no read of the credential');
+    assert.ok(
+      commands.some(
+        ([name, key, source]) => source === 'lua' && name === 'get' && key === 't1:creds-version',
+      ),
+      'the script read the version',
+    );
+  });
+
+  it('reads the credential again when another one changed since, and then accepts', async () => {
+    await credentials.create({ name: 'before', allowFrom: ['*@example.com'] });
+    const credential = await credentials.get('before');
+    assert.ok(credential);
+    // Any change bumps the one version counter: the script no longer trusts the read.
+    await credentials.create({ name: 'unrelated', allowFrom: ['*@example.com'] });
+    const commands = await commandsDuring(redis, async () => {
+      const result = await acceptSubmission(deps, { credential, ip: '127.0.0.1' }, submission());
+      assert.ok(result.accepted);
+      assert.equal((await store.get(result.id))?.status, 'queued');
+    });
+    const sent = commands.filter(([, , source]) => source !== 'lua').map(([name]) => name);
+    assert.equal(sent.filter((name) => name === 'evalsha').length, 2, JSON.stringify(sent));
+    assert.ok(sent.includes('get'), 'the credential was read again between the two');
+  });
+
+  it('refuses, writing nothing, a credential rotated after it was read', async () => {
+    await credentials.create({ name: 'turned', allowFrom: ['*@example.com'] });
+    const credential = await credentials.get('turned');
+    assert.ok(credential);
+    await credentials.rotate('turned');
+    const index = await redis.zcard('t1:messages');
+    const result = await acceptSubmission(deps, { credential, ip: '127.0.0.1' }, submission());
+    assert.equal(result.accepted, false);
+    assert.ok(!result.accepted);
+    assert.equal(result.denial.code, 'unauthorized');
+    assert.equal(await redis.zcard('t1:messages'), index);
+  });
+
   it('refuses ungranted envelope and header senders, too many recipients and oversize', async () => {
     const { credential } = await credentials.create({
       name: 'narrow',

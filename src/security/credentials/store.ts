@@ -24,6 +24,10 @@ export type { Credential, NewCredential } from './record.js';
  */
 export class CredentialStore {
   readonly #cache: CredentialCache;
+  /** The credentials version each credential this store returned was read at. */
+  readonly #readAt = new WeakMap<Credential, string>();
+  /** A credential → the last read of it current() returned (same secret, still valid). */
+  readonly #newer = new WeakMap<Credential, Credential>();
 
   constructor(
     private readonly redis: Redis,
@@ -94,7 +98,28 @@ export class CredentialStore {
   /** The credential as it is now (a revoke or rotate from any process is seen at once). */
   async get(name: string): Promise<Credential | undefined> {
     if (!isValidCredentialName(name)) return undefined;
-    return toCredential(await this.#record(name));
+    const [hash, version] = await this.#record(name);
+    return this.#stamp(toCredential(hash), version);
+  }
+
+  /**
+   * The credentials version `credential` was read at (every change to any credential
+   * bumps it), or undefined for one this store did not return. The stage script accepts a
+   * message only while the version is still that (queue/scripts.ts STAGE_MESSAGE), which
+   * is the door's re-check without a read of its own.
+   */
+  readAt(credential: Credential): string | undefined {
+    return this.#readAt.get(credential);
+  }
+
+  /** The last read of `held` that current(held) confirmed (`held` itself if none). */
+  latest(held: Credential): Credential {
+    return this.#newer.get(held) ?? held;
+  }
+
+  #stamp(credential: Credential | undefined, version: string): Credential | undefined {
+    if (credential) this.#readAt.set(credential, version);
+    return credential;
   }
 
   /**
@@ -109,6 +134,7 @@ export class CredentialStore {
     if (!now || now.revoked || now.id !== held.id || now.generation !== held.generation) {
       return undefined;
     }
+    this.#newer.set(held, now);
     return now;
   }
 
@@ -174,7 +200,8 @@ export class CredentialStore {
   /** SMTP AUTH: username = credential name, password = secret. */
   async authenticate(name: string, secret: string): Promise<Credential | undefined> {
     if (!isValidCredentialName(name)) return undefined;
-    return this.#proven(verified(await this.#record(name), secret), secret, name);
+    const [hash, version] = await this.#record(name);
+    return this.#stamp(this.#proven(verified(hash, secret), secret, name), version);
   }
 
   #proven(credential: Credential | undefined, secret: string, name: string) {
@@ -205,7 +232,8 @@ export class CredentialStore {
       this.#cache.rememberName(secretHash, version, name);
     }
     if (!isValidCredentialName(name)) return undefined;
-    return this.#proven(verified(await this.#recordAt(name, version), secret), secret, '');
+    const hash = await this.#recordAt(name, version);
+    return this.#stamp(this.#proven(verified(hash, secret), secret, ''), version);
   }
 
   /** Apply a change and bump the version in the same MULTI, so caches see both or neither. */
@@ -223,14 +251,14 @@ export class CredentialStore {
    * first on the same connection, so a record read after it is never older than it.
    * When no entry is held the record is read in the same round trip as the version.
    */
-  async #record(name: string): Promise<Record<string, string>> {
+  async #record(name: string): Promise<[Record<string, string>, string]> {
     const key = this.keys.credential(name);
     const known = this.#cache.hasRecord(name);
     const [version, fetched] = await Promise.all([
       this.#version(),
       known ? undefined : this.redis.hgetall(key),
     ]);
-    return this.#recordAt(name, version, fetched);
+    return [await this.#recordAt(name, version, fetched), version];
   }
 
   /** The record under a version already read; `fetched` is a read made after that version. */
