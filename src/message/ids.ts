@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomPoolBytes } from './random-pool.js';
 
 const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
 
@@ -10,7 +10,7 @@ const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
 export function newMessageId(now = Date.now()): string {
   const time = now.toString(36).padStart(9, '0');
   for (;;) {
-    const bytes = randomBytes(12);
+    const bytes = randomPoolBytes(12);
     let random = '';
     for (const byte of bytes) random += ALPHABET[byte % 36];
     const id = time + random;

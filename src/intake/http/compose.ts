@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type { Mailbox } from '../../message/addresses.js';
+import { randomPoolBytes } from '../../message/random-pool.js';
 import type { Submission } from '../../message/types.js';
 import { messageBytes } from './mime-bytes.js';
 import type { CheckedMessage } from './request-checks.js';
@@ -59,6 +60,8 @@ export async function composeSubmission(
       ...(attachment.contentType ? { contentType: attachment.contentType } : {}),
     })),
     messageId: newMessageIdHeader(message.from),
+    // The random part of multipart boundaries: what MimeNode would draw itself, from the pool.
+    baseBoundary: randomPoolBytes(8).toString('hex'),
     newline: 'win',
     disableFileAccess: true,
     disableUrlAccess: true,
