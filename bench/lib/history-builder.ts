@@ -16,7 +16,7 @@ export const DEFAULT_MIX: HistoryMix = { delivered: 0.9, bounced: 0.04, deferred
 
 /**
  * Build history quickly through the real write path: the real stage script (Staging,
- * with a queue stand-in that runs it without a BullMQ job — nothing here will be
+ * with a queue stand-in under which it writes no BullMQ job — nothing here will be
  * delivered) and the real outcome script (MessageStore.recordOutcome), with the body
  * freed on delivery as the worker does. Up to `window` messages in flight at once, so
  * ioredis pipelines them. Recipient `r<n % recipients>@example.net`, so a recipient search
@@ -33,9 +33,15 @@ export async function buildHistory(
   const recipients = options.recipients ?? 1000;
   const window = options.window ?? 1000;
   const body = Buffer.from(`Subject: history\r\n\r\n${'x'.repeat(options.bodyBytes ?? 200)}\r\n`);
+  // The stage script writes a delivery job unless the job key it is given already exists
+  // (BullMQ's duplicate case). The stand-in names one key that does, for every message,
+  // so no job is written; the script's other BullMQ writes go to a few scratch keys.
+  const scratch = (name: string) => `${keys.bodySpool('history-no-job')}:${name}`;
+  await redis.set(scratch('job'), 'history: no delivery job');
   const noJob = {
-    enqueueWith: (_id: string, stage: (connection: Redis) => Promise<unknown>) => stage(redis),
-    discardJob: async () => {},
+    jobKeys: () => ['job', 'wait', 'meta', 'id', 'active', 'events', 'marker'].map(scratch),
+    jobArgs: () => ['deliver', '{}'],
+    writeDurably: (write: () => Promise<unknown>) => write(),
   } as unknown as MailQueue;
   const staging = new Staging(redis, keys, noJob, { holdAbove: 0, holdMax: 10_000 });
   const owner = { id: 'cred-history', name: 'history' };
