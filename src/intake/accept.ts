@@ -114,7 +114,9 @@ export async function acceptSubmission(
       ? principal.credential
       : await lastKnownCredential(deps, principal.credential);
     if (!credential) return refused(STALE_CREDENTIAL);
-    const denial = checkPolicy(deps, credential, submission) ?? checkDurableQueue(deps);
+    const refusalFor = (current: Credential) =>
+      checkPolicy(deps, current, submission) ?? checkDurableQueue(deps);
+    const denial = refusalFor(credential);
     if (denial) return refused(denial);
     const limited = await deps.rateLimiter.consume(credential.name, credential.ratePerMinute);
     if (limited) return refused(limited);
@@ -127,7 +129,7 @@ export async function acceptSubmission(
       // Some credential changed since this one was read: read it again and decide anew.
       credential = await deps.credentials.current(principal.credential);
       if (!credential) return refused(STALE_CREDENTIAL);
-      const again = checkPolicy(deps, credential, submission) ?? checkDurableQueue(deps);
+      const again = refusalFor(credential);
       if (again) return refused(again);
     }
   } catch (error) {

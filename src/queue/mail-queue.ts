@@ -75,18 +75,17 @@ export class MailQueue {
    * and marker, as BullMQ's Queue names them.
    */
   jobKeys(id: string): string[] {
-    const keys = this.queue.keys;
-    const named = (key: string | undefined, type: string) =>
-      key ?? `${this.queue.qualifiedName}:${type}`;
     return [
       this.queue.toKey(id),
-      named(keys.wait, 'wait'),
-      named(keys.meta, 'meta'),
-      named(keys.id, 'id'),
-      named(keys.active, 'active'),
-      named(keys.events, 'events'),
-      named(keys.marker, 'marker'),
+      ...(['wait', 'meta', 'id', 'active', 'events', 'marker'] as const).map((type) =>
+        this.#queueKey(type),
+      ),
     ];
+  }
+
+  /** One of the queue's own keys, as BullMQ's Queue names it. */
+  #queueKey(type: 'wait' | 'meta' | 'id' | 'active' | 'events' | 'marker'): string {
+    return this.queue.keys[type] ?? `${this.queue.qualifiedName}:${type}`;
   }
 
   /** The job's name and its `opts` as BullMQ stores them (JSON), for the stage script. */
@@ -204,7 +203,7 @@ export class MailQueue {
 
   /** BullMQ's meta hash of the queue; its `paused` field is the global pause (kill switch). */
   metaKey(): string {
-    return this.queue.keys.meta ?? `${this.queue.qualifiedName}:meta`;
+    return this.#queueKey('meta');
   }
 
   /**
