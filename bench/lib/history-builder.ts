@@ -27,7 +27,14 @@ export async function buildHistory(
   keys: Keys,
   store: MessageStore,
   count: number,
-  options: { mix?: HistoryMix; recipients?: number; window?: number; bodyBytes?: number } = {},
+  options: {
+    mix?: HistoryMix;
+    recipients?: number;
+    window?: number;
+    bodyBytes?: number;
+    /** Fields as a shop's mail has them (REALISTIC_FIELDS) instead of short ones. */
+    realistic?: boolean;
+  } = {},
 ): Promise<Record<string, string[]>> {
   const mix = options.mix ?? DEFAULT_MIX;
   const recipients = options.recipients ?? 1000;
@@ -47,15 +54,18 @@ export async function buildHistory(
   const owner = { id: 'cred-history', name: 'history' };
   const byStatus: Record<string, string[]> = {};
   const one = async (n: number) => {
-    const to = `r${n % recipients}@example.net`;
+    const fields = options.realistic
+      ? REALISTIC_FIELDS(n % recipients, n)
+      : SHORT_FIELDS(n % recipients, n);
+    const to = fields.to;
     const submission: Submission = {
       protocol: 'http',
-      envelope: { from: 'shop@example.com', to: [to] },
+      envelope: { from: fields.from, to: [to] },
       raw: body,
-      headerSenders: ['shop@example.com'],
-      fromHeader: 'Shop <shop@example.com>',
-      subject: `history ${n}`,
-      messageIdHeader: `<h${n}@example.com>`,
+      headerSenders: [fields.from],
+      fromHeader: fields.fromHeader,
+      subject: fields.subject,
+      messageIdHeader: fields.messageId,
     };
     const staged = await staging.stage(owner, submission);
     if (!staged) throw new Error('history message refused');
@@ -83,6 +93,36 @@ export async function buildHistory(
   await Promise.all(inFlight);
   return byStatus;
 }
+
+interface HistoryFields {
+  from: string;
+  to: string;
+  fromHeader: string;
+  subject: string;
+  messageId: string;
+}
+
+/** Short fields: recipient `r<k>@example.net`, so a recipient search matches at every size. */
+const SHORT_FIELDS = (k: number, n: number): HistoryFields => ({
+  from: 'shop@example.com',
+  to: `r${k}@example.net`,
+  fromHeader: 'Shop <shop@example.com>',
+  subject: `history ${n}`,
+  messageId: `<h${n}@example.com>`,
+});
+
+/** A shop's order mail: named From:, an 80-byte subject, a generated Message-ID. */
+const REALISTIC_FIELDS = (k: number, n: number): HistoryFields => ({
+  from: 'orders@acme-shop.example',
+  to: `firstname.lastname${k}@customer-mail.example`,
+  fromHeader: 'Acme Shop Orders <orders@acme-shop.example>',
+  subject:
+    `Your order #${String(100000 + n)} has shipped: tracking and delivery details inside`.slice(
+      0,
+      80,
+    ),
+  messageId: `<${(1796310000000 + n).toString(36)}.${String(n).padStart(12, '0')}@acme-shop.example>`,
+});
 
 /** Spread the mix evenly over the sequence (deterministic, so every size has each status). */
 function pick(

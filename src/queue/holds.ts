@@ -9,7 +9,7 @@ import {
   RELEASE_MESSAGE,
 } from './hold-scripts.js';
 import type { MailQueue } from './mail-queue.js';
-import { eventEntry } from './message-records.js';
+import { eventEntry } from './record-layout.js';
 import { defineScripts, runScript } from './scripts.js';
 import { webhookOutboxKeys } from './webhook-outbox.js';
 

@@ -47,7 +47,7 @@ end
 /**
  * pwAddresses(rec): the distinct lower-cased addresses of a message (envelope sender, the
  * From: header's address, every recipient), read from its record, so staging and
- * retention name the same index keys. pwIndexAddresses(rec, prefix, score, id) adds the
+ * retention name the same index keys. After RECORD_LAYOUT_LUA (record-layout.ts). pwIndexAddresses(rec, prefix, score, id) adds the
  * id to each, trimmed to the newest ADDRESS_INDEX_CAP.
  */
 export const ADDRESS_INDEX_LUA = `
@@ -64,10 +64,13 @@ local function pwAddresses(rec)
   if f[2] then
     add(string.match(f[2], '<([^<>]+)>%s*$') or string.match(f[2], '^%s*([^%s<>]+@[^%s<>]+)%s*$'))
   end
+  -- A legacy record lists its recipients in a field; a record of today has them as fields.
   local ok, rcpts = pcall(cjson.decode, f[3] or '[]')
   if ok and type(rcpts) == 'table' then
     for _, a in ipairs(rcpts) do if type(a) == 'string' then add(a) end end
   end
+  local states = pwRecipientStates(rec)
+  for i = 1, #states, 2 do add(states[i]) end
   return list
 end
 local function pwIndexAddresses(rec, prefix, score, id)

@@ -1,7 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { BodySource } from '../message/body-source.js';
 import type {
-  EventType,
   MessageEvent,
   MessageStatus,
   MessageView,
@@ -10,6 +9,13 @@ import type {
 } from '../message/types.js';
 import type { Keys } from '../redis/keys.js';
 import { redisBody } from './body-reader.js';
+import {
+  eventEntriesOf,
+  isLegacyLayout,
+  parseEvents,
+  recipientOrderOf,
+  recipientStatesOf,
+} from './record-layout.js';
 
 export interface StoredMessage {
   id: string;
@@ -43,11 +49,6 @@ export interface DeliveryLoad {
   body: BodySource | null;
 }
 
-/** One entry of a message's event list, as the writers (Staging, MessageStore) store it. */
-export function eventEntry(type: EventType, detail: string, at = new Date()): string {
-  return JSON.stringify({ type, at: at.toISOString(), detail } satisfies MessageEvent);
-}
-
 function toStored(hash: Record<string, string>): StoredMessage | undefined {
   if (!hash.id) return undefined;
   return {
@@ -63,9 +64,26 @@ function toStored(hash: Record<string, string>): StoredMessage | undefined {
     status: (hash.status ?? 'queued') as MessageStatus,
     attempts: Number(hash.attempts ?? 0),
     size: Number(hash.size ?? 0),
-    recipientOrder: JSON.parse(hash.recipients ?? '[]') as string[],
+    recipientOrder: recipientOrderOf(hash),
     retryFromMs: hash.retryFrom ? Number(hash.retryFrom) : undefined,
   };
+}
+
+/** Recipients in envelope order (the order of a record's own list), with their states. */
+function recipientsInOrder(
+  stored: StoredMessage | undefined,
+  states: Record<string, string>,
+): RecipientState[] {
+  const order = stored?.recipientOrder ?? Object.keys(states);
+  return order
+    .filter((address) => states[address] !== undefined)
+    .map((address) => {
+      const state = JSON.parse(states[address] as string) as {
+        status: RecipientStatus;
+        detail: string;
+      };
+      return { address, status: state.status, detail: state.detail };
+    });
 }
 
 function isPending(state: string): boolean {
@@ -87,35 +105,42 @@ export class MessageRecords {
     return toStored(await this.redis.hgetall(this.keys.message(id)));
   }
 
-  async recipients(id: string): Promise<RecipientState[]> {
-    const [stored, hash] = await Promise.all([
-      this.get(id),
+  /**
+   * A record with its recipients' states and its events (record-layout.ts): one HGETALL,
+   * plus the two old keys of a record written before that layout and not changed since.
+   */
+  async #whole(
+    id: string,
+  ): Promise<{ hash: Record<string, string>; states: Record<string, string>; events: string[] }> {
+    const hash = await this.redis.hgetall(this.keys.message(id));
+    if (!isLegacyLayout(hash)) {
+      return { hash, states: recipientStatesOf(hash), events: eventEntriesOf(hash) };
+    }
+    const [states, events] = await Promise.all([
       this.redis.hgetall(this.keys.recipients(id)),
+      this.redis.lrange(this.keys.events(id), 0, -1),
     ]);
-    const order = stored?.recipientOrder ?? Object.keys(hash);
-    return order
-      .filter((address) => hash[address] !== undefined)
-      .map((address) => {
-        const state = JSON.parse(hash[address] as string) as {
-          status: RecipientStatus;
-          detail: string;
-        };
-        return { address, status: state.status, detail: state.detail };
-      });
+    return { hash, states, events };
+  }
+
+  async recipients(id: string): Promise<RecipientState[]> {
+    const { hash, states } = await this.#whole(id);
+    return recipientsInOrder(toStored(hash), states);
   }
 
   async events(id: string): Promise<MessageEvent[]> {
-    const list = await this.redis.lrange(this.keys.events(id), 0, -1);
-    return list.map((entry) => JSON.parse(entry) as MessageEvent);
+    return parseEvents((await this.#whole(id)).events);
   }
 
   /** The API/CLI/admin view of a message. */
   async view(
     id: string,
   ): Promise<(MessageView & { credential: string; credentialId: string }) | undefined> {
-    const stored = await this.get(id);
+    const whole = await this.#whole(id);
+    const stored = toStored(whole.hash);
     if (!stored) return undefined;
-    const [recipients, events] = await Promise.all([this.recipients(id), this.events(id)]);
+    const recipients = recipientsInOrder(stored, whole.states);
+    const events = parseEvents(whole.events);
     return {
       id: stored.id,
       credential: stored.credential,
@@ -131,9 +156,8 @@ export class MessageRecords {
   }
 
   async loadForDelivery(id: string): Promise<DeliveryLoad | undefined> {
-    const [hash, rcpts, bodySize] = await Promise.all([
-      this.redis.hgetall(this.keys.message(id)),
-      this.redis.hgetall(this.keys.recipients(id)),
+    const [{ hash, states: rcpts }, bodySize] = await Promise.all([
+      this.#whole(id),
       this.redis.strlen(this.keys.body(id)),
     ]);
     const body = bodySize > 0 ? redisBody(this.redis, this.keys.body(id), bodySize) : null;

@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { EventType, MessageStatus, RecipientStatus } from '../message/types.js';
 import type { Keys } from '../redis/keys.js';
-import { eventEntry, MessageRecords } from './message-records.js';
+import { MessageRecords } from './message-records.js';
+import { eventEntry } from './record-layout.js';
 import { countRecordsByStatus, type ReindexResult, reindexMessages } from './reindex.js';
 import { defineScripts, MARK_RETRIED, RECORD_OUTCOME, runScript } from './scripts.js';
 import { webhookOutboxKeys } from './webhook-outbox.js';

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from '../redis/keys.js';
+import { EVENTS_FIELD, parseEvents } from './record-layout.js';
 import { DROP_STALE_INDEX_ENTRY, RECOUNT_STATUSES, REINDEX_MESSAGE } from './retention-scripts.js';
 import { defineScripts, runScript } from './scripts.js';
 
@@ -50,7 +51,7 @@ export async function reindexMessages(
       ids.map(async (id) => ({
         id,
         status: await redis.hget(keys.message(id), 'status'),
-        last: await redis.lindex(keys.events(id), -1),
+        last: await lastEventEntry(redis, keys, id),
       })),
     );
     for (const record of records) if (record.status) statuses.add(record.status);
@@ -150,15 +151,18 @@ async function dropStale(redis: Redis, keys: Keys, status: string): Promise<numb
   return dropped;
 }
 
-/** The `at` of a message's last event (ms); now when it has none or it is unreadable. */
+/** A message's last event entry: in its record, or a legacy record's own list. */
+async function lastEventEntry(redis: Redis, keys: Keys, id: string): Promise<string | null> {
+  const joined = await redis.hget(keys.message(id), EVENTS_FIELD);
+  if (joined) return joined.slice(joined.lastIndexOf('\n') + 1);
+  return redis.lindex(keys.events(id), -1);
+}
+
+/**
+ * The `at` of a message's last event (ms); now when it has none or it is unreadable (a
+ * broken entry dates from now, so it is kept a full window).
+ */
 function lastEventMs(entry: string | null): number {
-  if (entry) {
-    try {
-      const at = Date.parse((JSON.parse(entry) as { at?: string }).at ?? '');
-      if (!Number.isNaN(at)) return at;
-    } catch {
-      // fall through: a broken entry dates from now, so it is kept a full window
-    }
-  }
-  return Date.now();
+  const at = Date.parse(entry ? (parseEvents([entry])[0]?.at ?? '') : '');
+  return Number.isNaN(at) ? Date.now() : at;
 }

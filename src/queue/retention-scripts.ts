@@ -1,4 +1,5 @@
 import { ADDRESS_INDEX_LUA, STATUS_INDEX_LUA } from './index-scripts.js';
+import { RECORD_LAYOUT_LUA } from './record-layout.js';
 import type { LuaScript } from './scripts.js';
 
 /**
@@ -13,8 +14,9 @@ local function pwKey(template, id) return (string.gsub(template, '{id}', id)) en
 
 /**
  * deleteExpired — one retention batch: up to ARGV[3] messages of final status ARGV[1]
- * whose last event is older than ARGV[2] ms (by Redis TIME) are deleted whole — record,
- * recipients, events, body, time-index, address-index and status-index entries, and their
+ * whose last event is older than ARGV[2] ms (by Redis TIME) are deleted whole — record
+ * (with its recipients and events: record-layout.ts; a legacy record's own two keys too),
+ * body, time-index, address-index and status-index entries, and their
  * Idempotency-Key while it still names them — and counted out, all in this one call. A
  * status-index entry whose record is gone or has another status is only dropped. Pending
  * statuses are refused, so no caller can delete a queued, deferred or held message.
@@ -28,7 +30,7 @@ local function pwKey(template, id) return (string.gsub(template, '{id}', id)) en
 export const DELETE_EXPIRED: LuaScript = {
   name: 'pwDeleteExpired',
   numberOfKeys: 2,
-  lua: `${STATUS_INDEX_LUA}${ADDRESS_INDEX_LUA}${KEY_TEMPLATES}
+  lua: `${RECORD_LAYOUT_LUA}${STATUS_INDEX_LUA}${ADDRESS_INDEX_LUA}${KEY_TEMPLATES}
 local status = ARGV[1]
 if pwPending[status] then return redis.error_reply('ERR retention never deletes ' .. status) end
 local set = ARGV[4] .. status
@@ -66,7 +68,7 @@ return deleted
 export const REINDEX_MESSAGE: LuaScript = {
   name: 'pwReindexMessage',
   numberOfKeys: 3,
-  lua: `${STATUS_INDEX_LUA}${ADDRESS_INDEX_LUA}
+  lua: `${RECORD_LAYOUT_LUA}${STATUS_INDEX_LUA}${ADDRESS_INDEX_LUA}
 local f = redis.call('HMGET', KEYS[1], 'id', 'status', 'createdAt', 'retryFrom')
 local id, status, created = f[1], f[2] or 'queued', f[3] or '0'
 if not id then return -1 end

@@ -1,6 +1,7 @@
 import type { Redis, Result } from 'ioredis';
 import { DELIVERY_JOB_LUA } from './delivery-job.js';
 import { ADDRESS_INDEX_LUA, STATUS_INDEX_LUA } from './index-scripts.js';
+import { RECORD_LAYOUT_LUA } from './record-layout.js';
 import { WEBHOOK_OUTBOX_LUA } from './webhook-outbox.js';
 
 /**
@@ -81,20 +82,21 @@ export function runScript(
  * puts the credential on hold when that count passes its threshold; a message of a held
  * credential is written `held` (and indexed as such), or refused when the credential
  * already has HOLD_MAX held (CONTRACT §Containment).
- * KEYS (19): 1 record, 2 recipients, 3 events, 4 body, 5 index, 6 idempotency key,
- *       7 the body written ahead (Staging.uploadBody), or KEYS[4] when the body is ARGV[4],
- *       8 hold, 9 held set (credential), 10 held set (all), 11 volume hash,
- *       12 held credentials set, 13 holds-total hash,
- *       14-16 webhook wanted set, outbox, event counter (webhook-outbox.ts: one
+ * The record holds the recipients' states and the events (record-layout.ts).
+ * KEYS (25): 1 record, 2 body, 3 index, 4 idempotency key,
+ *       5 the body written ahead (Staging.uploadBody), or KEYS[2] when the body is ARGV[4],
+ *       6 hold, 7 held set (credential), 8 held set (all), 9 volume hash,
+ *       10 held credentials set, 11 holds-total hash,
+ *       12-14 webhook wanted set, outbox, event counter (webhook-outbox.ts: one
  *       `message.queued` or `message.held` event per recipient when wanted),
- *       17 status counts hash, 18 status-index key prefix, 19 address-index key prefix
+ *       15 status counts hash, 16 status-index key prefix, 17 address-index key prefix
  *       (prefixes, not keys: the status or address is appended in Lua; index-scripts.ts),
- *       20-26 the delivery job: job hash, wait, meta, id, active, events, marker
+ *       18-24 the delivery job: job hash, wait, meta, id, active, events, marker
  *       (MailQueue.jobKeys; written in BullMQ's format: delivery-job.ts),
- *       27 the credentials version counter (CredentialStore)
+ *       25 the credentials version counter (CredentialStore)
  * ARGV: 1 id, 2 createdAt ms, 3 idempotency TTL s ('0' = no key), 4 body ('' when uploaded),
- *       5 event JSON, 6 record field-pair count N, 7 epoch minute, 8 hold threshold
- *       ('0' = never), 9 HOLD_MAX, 10 held-event JSON, 11 credential name, 12 hold detail,
+ *       5 event entry, 6 record field-pair count N, 7 epoch minute, 8 hold threshold
+ *       ('0' = never), 9 HOLD_MAX, 10 held-event entry, 11 credential name, 12 hold detail,
  *       13 now ISO-8601, 14 job name, 15 job opts JSON (MailQueue.jobArgs), 16 the
  *       credentials version the submitter's credential was read at ('' = not checked),
  *       17.. N field/value pairs, then address/state-JSON pairs
@@ -114,77 +116,78 @@ export function runScript(
  */
 export const STAGE_MESSAGE: LuaScript = {
   name: 'pwStageMessage',
-  numberOfKeys: 27,
-  lua: `${WEBHOOK_OUTBOX_LUA}${STATUS_INDEX_LUA}${ADDRESS_INDEX_LUA}${DELIVERY_JOB_LUA}
-if ARGV[16] ~= '' and (redis.call('GET', KEYS[27]) or '0') ~= ARGV[16] then
+  numberOfKeys: 25,
+  lua: `${RECORD_LAYOUT_LUA}${WEBHOOK_OUTBOX_LUA}${STATUS_INDEX_LUA}${ADDRESS_INDEX_LUA}${DELIVERY_JOB_LUA}
+if ARGV[16] ~= '' and (redis.call('GET', KEYS[25]) or '0') ~= ARGV[16] then
   return { '', 'stale' }
 end
-local uploaded = KEYS[7] ~= KEYS[4]
+local uploaded = KEYS[5] ~= KEYS[2]
 if ARGV[3] ~= '0' then
-  local existing = redis.call('GET', KEYS[6])
+  local existing = redis.call('GET', KEYS[4])
   if existing then
-    if uploaded then redis.call('DEL', KEYS[7]) end
+    if uploaded then redis.call('DEL', KEYS[5]) end
     return { existing, 'duplicate' }
   end
 end
-if uploaded and redis.call('EXISTS', KEYS[7]) == 0 then
+if uploaded and redis.call('EXISTS', KEYS[5]) == 0 then
   return redis.error_reply('ERR staged body upload is missing')
 end
-local held = redis.call('EXISTS', KEYS[8]) == 1
+local held = redis.call('EXISTS', KEYS[6]) == 1
 local heldNow = '0'
 if held then
-  if redis.call('SCARD', KEYS[9]) >= tonumber(ARGV[9]) then
-    if uploaded then redis.call('DEL', KEYS[7]) end
+  if redis.call('SCARD', KEYS[7]) >= tonumber(ARGV[9]) then
+    if uploaded then redis.call('DEL', KEYS[5]) end
     return { '', 'refused' }
   end
 else
   local minute = tonumber(ARGV[7])
-  redis.call('HINCRBY', KEYS[11], ARGV[7], 1)
-  redis.call('EXPIRE', KEYS[11], 3660)
-  local fields = redis.call('HGETALL', KEYS[11])
+  redis.call('HINCRBY', KEYS[9], ARGV[7], 1)
+  redis.call('EXPIRE', KEYS[9], 3660)
+  local fields = redis.call('HGETALL', KEYS[9])
   local sum = 0
   for i = 1, #fields, 2 do
-    if tonumber(fields[i]) <= minute - 60 then redis.call('HDEL', KEYS[11], fields[i])
+    if tonumber(fields[i]) <= minute - 60 then redis.call('HDEL', KEYS[9], fields[i])
     else sum = sum + tonumber(fields[i + 1]) end
   end
   local threshold = tonumber(ARGV[8])
   if threshold > 0 and sum > threshold then
     held = true
     heldNow = '1'
-    redis.call('HSET', KEYS[8], 'reason', 'volume', 'detail', ARGV[12], 'at', ARGV[13])
-    redis.call('SADD', KEYS[12], ARGV[11])
-    redis.call('HINCRBY', KEYS[13], 'volume', 1)
+    redis.call('HSET', KEYS[6], 'reason', 'volume', 'detail', ARGV[12], 'at', ARGV[13])
+    redis.call('SADD', KEYS[10], ARGV[11])
+    redis.call('HINCRBY', KEYS[11], 'volume', 1)
   end
 end
-if ARGV[3] ~= '0' then redis.call('SET', KEYS[6], ARGV[1], 'EX', tonumber(ARGV[3])) end
+if ARGV[3] ~= '0' then redis.call('SET', KEYS[4], ARGV[1], 'EX', tonumber(ARGV[3])) end
 if uploaded then
-  redis.call('RENAME', KEYS[7], KEYS[4])
-  redis.call('PERSIST', KEYS[4])
+  redis.call('RENAME', KEYS[5], KEYS[2])
+  redis.call('PERSIST', KEYS[2])
 else
-  redis.call('SET', KEYS[4], ARGV[4])
+  redis.call('SET', KEYS[2], ARGV[4])
 end
 local n = tonumber(ARGV[6])
 local fields = {}
 for i = 17, 16 + 2 * n do fields[#fields + 1] = ARGV[i] end
-redis.call('HSET', KEYS[1], unpack(fields))
 local rcpts = {}
 local heldState = cjson.encode({ status = 'held', detail = 'credential on hold' })
 for i = 17 + 2 * n, #ARGV, 2 do
   rcpts[#rcpts + 1] = ARGV[i]
   rcpts[#rcpts + 1] = held and heldState or ARGV[i + 1]
+  fields[#fields + 1] = pwRcptPrefix .. ARGV[i]
+  fields[#fields + 1] = rcpts[#rcpts]
 end
-if #rcpts > 0 then redis.call('HSET', KEYS[2], unpack(rcpts)) end
-redis.call('RPUSH', KEYS[3], ARGV[5])
-redis.call('ZADD', KEYS[5], ARGV[2], ARGV[1])
-webhookOutbox(KEYS[14], KEYS[15], KEYS[16], KEYS[1], rcpts, 0)
-pwIndexAddresses(KEYS[1], KEYS[19], ARGV[2], ARGV[1])
-pwSetStatus(KEYS[1], KEYS[17], KEYS[18], held and 'held' or 'queued')
-pwAddDeliveryJob(KEYS[20], KEYS[21], KEYS[22], KEYS[23], KEYS[24], KEYS[25], KEYS[26],
+fields[#fields + 1] = 'events'
+fields[#fields + 1] = held and (ARGV[5] .. '\\n' .. ARGV[10]) or ARGV[5]
+redis.call('HSET', KEYS[1], unpack(fields))
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+webhookOutbox(KEYS[12], KEYS[13], KEYS[14], KEYS[1], rcpts, 0)
+pwIndexAddresses(KEYS[1], KEYS[17], ARGV[2], ARGV[1])
+pwSetStatus(KEYS[1], KEYS[15], KEYS[16], held and 'held' or 'queued')
+pwAddDeliveryJob(KEYS[18], KEYS[19], KEYS[20], KEYS[21], KEYS[22], KEYS[23], KEYS[24],
   ARGV[1], ARGV[14], ARGV[15], ARGV[2])
 if held then
-  redis.call('RPUSH', KEYS[3], ARGV[10])
-  redis.call('SADD', KEYS[9], ARGV[1])
-  redis.call('SADD', KEYS[10], ARGV[1])
+  redis.call('SADD', KEYS[7], ARGV[1])
+  redis.call('SADD', KEYS[8], ARGV[1])
   return { ARGV[1], 'held', heldNow }
 end
 return { ARGV[1], 'queued' }
@@ -200,22 +203,24 @@ return { ARGV[1], 'queued' }
  * (SIGSTOP, a VM pause) may report late, after another worker finished the job; its
  * "deferred: timeout" must not undo that delivery (it would leave the message deferred
  * with no job left to deliver it). Its events are still kept, as history.
- * KEYS (8): 1 record, 2 recipients, 3 events, 4 status counts hash, 5 status-index prefix
+ * KEYS (8): 1 record, 2 legacy recipients, 3 legacy events (record-layout.ts: folded into
+ *       the record first), 4 status counts hash, 5 status-index prefix
  *       (index-scripts.ts; the same five as MARK_RETRIED), 6-8 webhook wanted set,
  *       outbox, event counter (webhook-outbox.ts: one event per recipient update applied)
  * ARGV: 1 count-attempt ('1'/'0'), 2 number of recipient updates U,
- *       3.. U address/state-JSON pairs, then event JSONs
+ *       3.. U address/state-JSON pairs, then event entries
  * Returns: the new message status.
  */
 export const RECORD_OUTCOME: LuaScript = {
   name: 'pwRecordOutcome',
   numberOfKeys: 8,
-  lua: `${WEBHOOK_OUTBOX_LUA}${STATUS_INDEX_LUA}
+  lua: `${RECORD_LAYOUT_LUA}${WEBHOOK_OUTBOX_LUA}${STATUS_INDEX_LUA}
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+pwFoldLegacy(KEYS[1], KEYS[2], KEYS[3])
 local u = tonumber(ARGV[2])
 local updates = {}
 for i = 3, 2 + 2 * u, 2 do
-  local current = redis.call('HGET', KEYS[2], ARGV[i])
+  local current = pwRecipientState(KEYS[1], ARGV[i])
   local from = current and cjson.decode(current).status or 'queued'
   local to = cjson.decode(ARGV[i + 1]).status
   local final = from == 'bounced' or from == 'expired' or from == 'suppressed'
@@ -224,8 +229,10 @@ for i = 3, 2 + 2 * u, 2 do
     updates[#updates + 1] = ARGV[i + 1]
   end
 end
-if #updates > 0 then redis.call('HSET', KEYS[2], unpack(updates)) end
-for i = 3 + 2 * u, #ARGV do redis.call('RPUSH', KEYS[3], ARGV[i]) end
+pwSetRecipientStates(KEYS[1], updates)
+local entries = {}
+for i = 3 + 2 * u, #ARGV do entries[#entries + 1] = ARGV[i] end
+pwAppendEvents(KEYS[1], entries)
 local attempts = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')
 if ARGV[1] == '1' then
   attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
@@ -236,9 +243,9 @@ local pending = false
 local deferred = false
 local kinds = 0
 local last = nil
-local all = redis.call('HVALS', KEYS[2])
-for _, value in ipairs(all) do
-  local status = cjson.decode(value).status
+local all = pwRecipientStates(KEYS[1])
+for i = 2, #all, 2 do
+  local status = cjson.decode(all[i]).status
   if status == 'queued' then pending = true end
   if status == 'deferred' then pending = true; deferred = true end
   if not seen[status] then seen[status] = true; kinds = kinds + 1; last = status end
@@ -259,16 +266,18 @@ return status
  * upstream attempt; one removed from the list since is sent to),
  * the lifetime restarts at ARGV[1] (`retryFrom`), a `retried` event is appended and the
  * status becomes `queued`. Refused while a recipient is still pending (a delivery owns it).
- * KEYS (5): 1 record, 2 recipients, 3 events, 4 status counts hash, 5 status-index prefix
- * ARGV: 1 retryFrom ms, 2 event JSON
+ * KEYS (5): 1 record, 2 legacy recipients, 3 legacy events (record-layout.ts), 4 status
+ *       counts hash, 5 status-index prefix
+ * ARGV: 1 retryFrom ms, 2 event entry
  * Returns: the number of recipients reset; -1 no such message; -2 still being delivered.
  */
 export const MARK_RETRIED: LuaScript = {
   name: 'pwMarkRetried',
   numberOfKeys: 5,
-  lua: `${STATUS_INDEX_LUA}
+  lua: `${RECORD_LAYOUT_LUA}${STATUS_INDEX_LUA}
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-local all = redis.call('HGETALL', KEYS[2])
+pwFoldLegacy(KEYS[1], KEYS[2], KEYS[3])
+local all = pwRecipientStates(KEYS[1])
 local reset = {}
 for i = 1, #all, 2 do
   local state = cjson.decode(all[i + 1])
@@ -279,8 +288,8 @@ for i = 1, #all, 2 do
   end
 end
 if #reset == 0 then return 0 end
-redis.call('HSET', KEYS[2], unpack(reset))
-redis.call('RPUSH', KEYS[3], ARGV[2])
+pwSetRecipientStates(KEYS[1], reset)
+pwAppendEvents(KEYS[1], { ARGV[2] })
 redis.call('HSET', KEYS[1], 'retryFrom', ARGV[1])
 pwSetStatus(KEYS[1], KEYS[4], KEYS[5], 'queued')
 return #reset / 2

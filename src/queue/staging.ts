@@ -7,7 +7,7 @@ import type { Submission } from '../message/types.js';
 import type { Keys } from '../redis/keys.js';
 import { BodySpool, SpoolWindow } from './body-spool.js';
 import type { MailQueue } from './mail-queue.js';
-import { eventEntry } from './message-records.js';
+import { eventEntry } from './record-layout.js';
 import { defineScripts, runScript, STAGE_MESSAGE } from './scripts.js';
 import { webhookOutboxKeys } from './webhook-outbox.js';
 
@@ -264,7 +264,6 @@ export class Staging {
       status: 'queued',
       attempts: '0',
       size: String(messageSize(submission)),
-      recipients: JSON.stringify(submission.envelope.to),
     };
     // Retention deletes the Idempotency-Key with the message while it still points to it.
     if (idemHash) fields.idem = idemHash;
@@ -275,8 +274,6 @@ export class Staging {
     ]);
     const scriptKeys = [
       keys.message(id),
-      keys.recipients(id),
-      keys.events(id),
       keys.body(id),
       keys.messageIndex(),
       idemKey,
