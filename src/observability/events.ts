@@ -28,6 +28,8 @@ export const LogEvent = {
   /** A retention pass deleted final messages past POSTWARDEN_RETENTION (counts only). */
   retentionDeleted: 'retention_deleted',
   retentionFailed: 'retention_failed',
+  /** Mail captured before the capture index could not be indexed at start (mailbox page). */
+  captureIndexFailed: 'capture_index_failed',
   /** Records without counts at start (data from before the indexes): run `queue reindex`. */
   reindexNeeded: 'reindex_needed',
   /** An operator action, as also written to the audit log. */

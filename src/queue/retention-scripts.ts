@@ -16,12 +16,13 @@ local function pwKey(template, id) return (string.gsub(template, '{id}', id)) en
  * deleteExpired — one retention batch: up to ARGV[3] messages of final status ARGV[1]
  * whose last event is older than ARGV[2] ms (by Redis TIME) are deleted whole — record
  * (with its recipients and events: record-layout.ts; a legacy record's own two keys too),
- * body, time-index, address-index and status-index entries, and their
+ * body, time-index, captured-index, address-index and status-index entries, and their
  * Idempotency-Key while it still names them — and counted out, all in this one call. A
  * status-index entry whose record is gone or has another status is only dropped. Pending
  * statuses are refused, so no caller can delete a queued, deferred or held message.
  * Several processes may run it at once: each call takes what is old *now*.
- * KEYS (2): 1 status counts hash, 2 time index (messageIndex)
+ * KEYS (3): 1 status counts hash, 2 time index (messageIndex), 3 captured index
+ *       (capturedIndex: the capture upstream's mailbox; the files go after, by the ids)
  * ARGV: 1 status, 2 retention ms, 3 batch size, 4 status-index prefix, 5 address-index
  *       prefix, 6 record template, 7 recipients template, 8 events template, 9 body
  *       template, 10 idempotency template (`{cred}`, `{hash}`)
@@ -29,7 +30,7 @@ local function pwKey(template, id) return (string.gsub(template, '{id}', id)) en
  */
 export const DELETE_EXPIRED: LuaScript = {
   name: 'pwDeleteExpired',
-  numberOfKeys: 2,
+  numberOfKeys: 3,
   lua: `${RECORD_LAYOUT_LUA}${STATUS_INDEX_LUA}${ADDRESS_INDEX_LUA}${KEY_TEMPLATES}
 local status = ARGV[1]
 if pwPending[status] then return redis.error_reply('ERR retention never deletes ' .. status) end
@@ -48,6 +49,7 @@ for _, id in ipairs(ids) do
     end
     redis.call('DEL', rec, pwKey(ARGV[7], id), pwKey(ARGV[8], id), pwKey(ARGV[9], id))
     redis.call('ZREM', KEYS[2], id)
+    redis.call('ZREM', KEYS[3], id)
     deleted[#deleted + 1] = id
   end
   if redis.call('ZREM', set, id) == 1 then redis.call('HINCRBY', KEYS[1], status, -1) end

@@ -113,7 +113,7 @@ export class Retention {
     const reply = await runScript(
       this.#redis,
       DELETE_EXPIRED,
-      [keys.statusCounts(), keys.messageIndex()],
+      [keys.statusCounts(), keys.messageIndex(), keys.capturedIndex()],
       [
         status,
         String(this.#options.retentionMs),

@@ -21,6 +21,11 @@ export interface Keys {
   /** sorted set: message id scored by createdAt (ms), for listing; retention removes entries. */
   messageIndex(): string;
   /**
+   * sorted set: ids of messages the capture upstream kept, scored by capture time (ms);
+   * the admin's captured page reads it (queue/capture-index.ts); retention removes entries.
+   */
+  capturedIndex(): string;
+  /**
    * sorted set per message status: id scored by createdAt (or an operator retry's
    * retryFrom, ms) while pending (queued, deferred, held) and by its last event (ms, Redis TIME) once final — so "oldest queued"
    * and retention are ZRANGE by score. Lua builds `statusIndexPrefix() + status`, so any
@@ -152,6 +157,7 @@ export function createKeys(prefix = 'pw'): Keys {
     body: (id) => `${prefix}:msg:${id}:body`,
     bodySpool: (token) => `${prefix}:spool:${token}`,
     messageIndex: () => `${prefix}:messages`,
+    capturedIndex: () => `${prefix}:captured`,
     statusIndex: (status) => `${prefix}:by-status:${status}`,
     statusIndexPrefix: () => `${prefix}:by-status:`,
     statusCounts: () => `${prefix}:status-counts`,

@@ -60,7 +60,7 @@ export async function buildIntakeRole(context: RoleContext): Promise<RolePart> {
     upstreams: activity.upstreams,
     attacks: services.attacks,
     captureStore: config.upstreams.some((spec) => spec.kind === 'capture')
-      ? new CaptureStore(config.dataDir)
+      ? new CaptureStore(config.dataDir, services.captureIndex)
       : undefined,
     upstreamLabels: config.upstreams.map((spec) => spec.label),
     logger,

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import { AttackStats } from '../observability/attack-stats.js';
 import { AuditLog } from '../observability/audit-log.js';
+import { CaptureIndex } from '../queue/capture-index.js';
 import { FormQuarantine } from '../queue/form-quarantine.js';
 import { Holds } from '../queue/holds.js';
 import { MailQueue } from '../queue/mail-queue.js';
@@ -46,6 +47,8 @@ export interface Services {
   // Lead forms (issue 12).
   forms: FormStore;
   formQuarantine: FormQuarantine;
+  /** What the capture upstream kept (the admin's mailbox page lists it). */
+  captureIndex: CaptureIndex;
   // Suppressions (issue 13).
   suppressions: SuppressionList;
   // Webhooks (issue 13).
@@ -166,6 +169,7 @@ export async function createServices(
     logger,
     forms: new FormStore(redis, keys),
     formQuarantine: new FormQuarantine(redis, keys),
+    captureIndex: new CaptureIndex(redis, keys),
     suppressions: new SuppressionList(redis, keys),
     webhooks: new WebhookEndpointStore(redis, keys),
     webhookQueue,

@@ -3,7 +3,7 @@ import { startDeliveryWorker } from '../delivery/worker.js';
 import { LogEvent } from '../observability/events.js';
 import { indexesMissing } from '../queue/reindex.js';
 import { Retention } from '../queue/retention.js';
-import { captureDir, deleteCaptured } from '../upstream/capture.js';
+import { captureDir, deleteCaptured, indexCapturedFolder } from '../upstream/capture.js';
 import { createUpstreams } from '../upstream/from-url.js';
 import { withStatusReports } from '../upstream/status-reports.js';
 import { startWebhookWorker } from '../webhooks/worker.js';
@@ -23,6 +23,7 @@ export async function buildWorkerRole(context: RoleContext): Promise<RolePart> {
     dataDir: config.dataDir,
     logger,
     idleSessions: config.workerConcurrency,
+    captureIndex: services.captureIndex,
     ...overrides.upstream,
     wrap: (one) => withStatusReports(one, activity.upstreams),
   });
@@ -92,6 +93,14 @@ function startRetention(context: RoleContext, plan: ShutdownPlan): void {
   });
   // A short window (tests, soak runs) is swept about as often as it is long.
   retention.start(Math.min(RETENTION_INTERVAL_MS, Math.max(250, config.retentionMs)));
+  if (captures) {
+    void indexCapturedFolder(config.dataDir, services.captureIndex).catch((error: unknown) =>
+      logger.warn(
+        { event: LogEvent.captureIndexFailed, err: error },
+        'could not index mail captured before this version',
+      ),
+    );
+  }
   void indexesMissing(services.redis, services.keys)
     .then((missing) => {
       if (!missing) return;

@@ -13,6 +13,20 @@ export interface CapturedMeta {
   size: number;
 }
 
+/**
+ * Where the capture upstream notes what it kept (queue/capture-index.ts, wired by the
+ * runtime): the mailbox page lists from it, never from the folder.
+ */
+export interface CaptureIndexWriter {
+  add(id: string, atMs: number): Promise<void>;
+}
+
+/** The mailbox page's side of the index: ids newest first, and how many. */
+export interface CaptureIndexReader {
+  newest(offset: number, count: number): Promise<string[]>;
+  count(): Promise<number>;
+}
+
 export function captureDir(dataDir: string): string {
   return path.join(dataDir, 'captured');
 }
@@ -20,9 +34,10 @@ export function captureDir(dataDir: string): string {
 /**
  * The default upstream (CONTRACT §Set-up): delivered messages are kept on disk instead of
  * leaving the machine — `<dataDir>/captured/<id>.eml` and `<id>.json`. Each file is
- * written to a temporary name and renamed, so a reader never sees half a message.
+ * written to a temporary name and renamed, so a reader never sees half a message. Then
+ * the id goes into `index` (if given), which the mailbox page lists from.
  */
-export function createCaptureUpstream(dataDir: string): Upstream {
+export function createCaptureUpstream(dataDir: string, index?: CaptureIndexWriter): Upstream {
   const dir = captureDir(dataDir);
   let prepared: Promise<void> | undefined;
   return {
@@ -43,6 +58,7 @@ export function createCaptureUpstream(dataDir: string): Upstream {
       // Streamed to the file: a large body is never held whole here.
       await writeAtomically(path.join(dir, `${safeId(message.id)}.eml`), openBody(message.raw));
       await writeAtomically(path.join(dir, `${safeId(message.id)}.json`), JSON.stringify(meta));
+      await index?.add(message.id, Date.parse(meta.capturedAt));
       return resultsForAll(message.envelope.to, 'delivered', 'captured');
     },
     async close() {},
@@ -85,32 +101,63 @@ function safeId(id: string): string {
   return id;
 }
 
+/**
+ * Mail captured before the index existed (an upgrade): when the index is empty, the
+ * folder is read once — at a worker's start, never on a page — and each kept message
+ * indexed by its capture time. Returns how many were indexed.
+ */
+export async function indexCapturedFolder(
+  dataDir: string,
+  index: CaptureIndexWriter & CaptureIndexReader,
+): Promise<number> {
+  if ((await index.count()) > 0) return 0;
+  let names: string[];
+  try {
+    names = await readdir(captureDir(dataDir));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw error;
+  }
+  const store = new CaptureStore(dataDir, index);
+  let indexed = 0;
+  for (const name of names) {
+    const id = name.slice(0, -'.json'.length);
+    if (!name.endsWith('.json') || !isMessageId(id)) continue;
+    const meta = await store.meta(id);
+    if (!meta) continue;
+    await index.add(id, Date.parse(meta.capturedAt) || 0);
+    indexed += 1;
+  }
+  return indexed;
+}
+
 /** Read side of the capture directory, for the admin page's mailbox. */
 export class CaptureStore {
   readonly #dir: string;
+  readonly #index: CaptureIndexReader;
 
-  constructor(dataDir: string) {
+  constructor(dataDir: string, index: CaptureIndexReader) {
     this.#dir = captureDir(dataDir);
+    this.#index = index;
   }
 
-  /** Newest first. */
+  /**
+   * Newest first: one page of the index and only those files, whatever the history. An
+   * id whose files are gone (retention between the two reads, or another machine's
+   * folder) is left out of the page.
+   */
   async list(limit: number, offset = 0): Promise<{ total: number; items: CapturedMeta[] }> {
-    let names: string[];
-    try {
-      names = await readdir(this.#dir);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { total: 0, items: [] };
-      throw error;
-    }
-    const metas = await Promise.all(
-      names
-        .filter((name) => name.endsWith('.json') && isMessageId(name.slice(0, -5)))
-        .map((name) => this.#readMeta(name.slice(0, -5))),
-    );
-    const items = metas
-      .filter((meta): meta is CapturedMeta => meta !== undefined)
-      .sort((a, b) => b.capturedAt.localeCompare(a.capturedAt) || b.id.localeCompare(a.id));
-    return { total: items.length, items: items.slice(offset, offset + limit) };
+    const [ids, total] = await Promise.all([
+      this.#index.newest(offset, limit),
+      this.#index.count(),
+    ]);
+    const metas = await Promise.all(ids.map((id) => this.meta(id)));
+    return { total, items: metas.filter((meta): meta is CapturedMeta => meta !== undefined) };
+  }
+
+  /** One captured message's metadata; undefined when not kept here (or malformed). */
+  async meta(id: string): Promise<CapturedMeta | undefined> {
+    return isMessageId(id) ? this.#readMeta(id) : undefined;
   }
 
   /** One captured message; undefined for unknown or malformed ids (no path tricks). */

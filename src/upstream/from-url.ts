@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { UpstreamSpec } from '../config/parse.js';
-import { createCaptureUpstream } from './capture.js';
+import { type CaptureIndexWriter, createCaptureUpstream } from './capture.js';
 import { createFailoverUpstream } from './failover.js';
 import { createSmtpUpstream, type SmtpTimeouts } from './smtp.js';
 import type { Upstream } from './types.js';
@@ -13,6 +13,8 @@ export interface UpstreamOptions {
   logger?: Logger | undefined;
   /** Idle sessions kept per SMTP upstream: the deliveries in flight (worker concurrency). */
   idleSessions?: number | undefined;
+  /** Where the capture upstream notes what it kept (the admin's mailbox lists it). */
+  captureIndex?: CaptureIndexWriter | undefined;
   /** Applied to each configured upstream before the failover chain (status tracking). */
   wrap?: ((upstream: Upstream) => Upstream) | undefined;
 }
@@ -21,7 +23,7 @@ export interface UpstreamOptions {
 export function createUpstreams(specs: UpstreamSpec[], options: UpstreamOptions): Upstream {
   const upstreams = specs.map((spec) =>
     spec.kind === 'capture'
-      ? createCaptureUpstream(options.dataDir)
+      ? createCaptureUpstream(options.dataDir, options.captureIndex)
       : createSmtpUpstream(spec, {
           ca: options.ca,
           timeouts: options.timeouts,

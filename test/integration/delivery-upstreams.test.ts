@@ -185,14 +185,17 @@ describe('upstreams: TLS, AUTH, failover and capture', () => {
   it('captures delivered messages as .eml + .json by default', async () => {
     const h = await harness();
     await h.startWorker(
-      createUpstreams([{ kind: 'capture', label: 'capture' }], { dataDir: h.dataDir }),
+      createUpstreams([{ kind: 'capture', label: 'capture' }], {
+        dataDir: h.dataDir,
+        captureIndex: h.services.captureIndex,
+      }),
     );
     const id = await h.submit(['a@example.net', 'b@example.net']);
     await h.waitForStatus(id, ['delivered']);
     const stored = await readFile(path.join(h.dataDir, 'captured', `${id}.eml`), 'utf8');
     assert.match(stored, /^From: orders@example.com\r\n/);
     assert.match(stored, /Hello \d+\r\n$/);
-    const capture = new CaptureStore(h.dataDir);
+    const capture = new CaptureStore(h.dataDir, h.services.captureIndex);
     const listed = await capture.list(10, 0);
     assert.equal(listed.total, 1);
     assert.deepEqual(listed.items[0]?.envelope, {

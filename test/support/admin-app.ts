@@ -52,7 +52,7 @@ export async function startAdminApp(options: { logger?: Logger } = {}): Promise<
     name: 'shop',
     allowFrom: ['*@example.com'],
   });
-  const captureUpstream = createCaptureUpstream(dataDir);
+  const captureUpstream = createCaptureUpstream(dataDir, relay.services.captureIndex);
 
   return {
     baseUrl,
