@@ -7,7 +7,10 @@
  *   1. N concurrent authenticated SMTP clients × 24 MiB at once (default 60);
  *   2. M concurrent clients × 25 MB at once (default 200);
  *   3. delivery of one 25 MB message on its own (delivery paused while it is accepted,
- *      then resumed): RSS growth ÷ size.
+ *      then resumed): RSS growth ÷ size;
+ *   4. K concurrent HTTP clients (default 40) each POSTing /v1/messages at once: JSON of
+ *      ~23 MB, most of it one base64 attachment (the heaviest body the API parses:
+ *      the JSON text, the parsed string, the decoded attachment and the composed MIME).
  *
  * For 1 and 2 it reports the baseline, the peak, the budget, the 250 / 452 replies (and
  * anything else), and checks that every message answered 250 reached the sink (its
@@ -17,6 +20,7 @@
  * address. Cleartext AUTH on loopback (as the relay allows): TLS would only add CPU here.
  *
  *   npm run bench:memory -- [--budget 268435456] [--clients 60] [--many 200] [--skip-many]
+ *                            [--http 40] [--only-http]
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -34,6 +38,8 @@ const { values } = parseArgs({
     clients: { type: 'string', default: '60' },
     many: { type: 'string', default: '200' },
     'skip-many': { type: 'boolean', default: false },
+    http: { type: 'string', default: '40' },
+    'only-http': { type: 'boolean', default: false },
   },
 });
 const budget = Number(values.budget);
@@ -164,6 +170,75 @@ async function burst(
   return { baseline, ...memory, codes, lost };
 }
 
+/** ~17.5 MB of attachment, base64: one string shared by every HTTP client. */
+const ATTACHMENT_BASE64 = Buffer.concat(
+  Array.from({ length: Math.ceil(17_500_000 / PIECE.length) }, () => PIECE),
+)
+  .subarray(0, 17_500_000)
+  .toString('base64');
+
+/** One POST /v1/messages with a ~23 MB JSON body; its HTTP status (0 = no answer). */
+async function postOne(
+  relay: { httpPort?: number | undefined; password: string },
+  index: number,
+  subject: string,
+): Promise<Outcome> {
+  const body = JSON.stringify({
+    from: 'bench@example.com',
+    to: ['sink@example.net'],
+    subject,
+    text: 'see the attachment',
+    attachments: [{ filename: `report-${index}.txt`, content: ATTACHMENT_BASE64 }],
+  });
+  try {
+    const response = await fetch(`http://127.0.0.1:${relay.httpPort ?? 0}/v1/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${relay.password}`, 'content-type': 'application/json' },
+      body,
+    });
+    await response.arrayBuffer();
+    return { code: response.status, subject };
+  } catch {
+    return { code: 0, subject };
+  }
+}
+
+async function httpBurst(
+  relay: Awaited<ReturnType<typeof startRelay>>,
+  sink: Awaited<ReturnType<typeof startCountingSink>>,
+  pid: number,
+  clients: number,
+) {
+  const baseline = memoryOf(pid).rss;
+  const sampler = sampleRss(pid);
+  const started = Date.now();
+  const outcomes = await Promise.all(
+    Array.from({ length: clients }, (_, i) => postOne(relay, i, `http-burst-${i}`)),
+  );
+  const seconds = (Date.now() - started) / 1000;
+  const accepted = outcomes.filter((o) => o.code === 202);
+  await waitUntil(
+    () => accepted.every((o) => sink.counts.has(o.subject)),
+    600_000,
+    'every accepted HTTP message at the sink',
+    200,
+  );
+  const memory = sampler.stop();
+  const codes = new Map<number, number>();
+  for (const { code } of outcomes) codes.set(code, (codes.get(code) ?? 0) + 1);
+  const lost = accepted.filter((o) => !sink.counts.has(o.subject)).length;
+  const mb = (n: number) => `${(n / MiB).toFixed(0)} MiB`;
+  console.log(
+    `http-burst: ${clients} clients × ~23 MB JSON in ${seconds.toFixed(1)} s — ` +
+      `replies ${[...codes].map(([code, n]) => `${code}×${n}`).join(', ')}; ` +
+      `RSS baseline ${mb(baseline)}, peak ${mb(memory.peak)} (VmHWM ${mb(memory.hwm)}), ` +
+      `budget ${mb(budget)}, peak − baseline ${mb(memory.peak - baseline)} ` +
+      `${memory.peak <= baseline + budget ? '≤' : '>'} budget; accepted lost: ${lost}`,
+  );
+  const other = [...codes.keys()].filter((code) => code !== 202 && code !== 503);
+  if (other.length > 0) console.log(`relay log tail:\n${relay.output().slice(-3000)}`);
+}
+
 /** `postwarden pause|resume` against the relay's Redis (the kill switch). */
 async function deliverySwitch(redisUrl: string, command: 'pause' | 'resume') {
   await promisify(execFile)(process.execPath, [MAIN_JS, command], {
@@ -210,10 +285,13 @@ try {
   if (warm.code !== 250) throw new Error(`warm-up message got ${warm.code}`);
   await waitUntil(() => sink.counts.has('warm-up'), 30_000, 'warm-up delivered', 50);
   console.log(`relay pid ${pid}, idle RSS ${(memoryOf(pid).rss / MiB).toFixed(0)} MiB`);
-  await burst(relay, sink, pid, 'burst-24MiB', Number(values.clients), 24 * MiB);
-  if (!values['skip-many'])
-    await burst(relay, sink, pid, 'burst-25MB', Number(values.many), 25_000_000);
-  await singleDelivery(relay, sink, pid);
+  if (!values['only-http']) {
+    await burst(relay, sink, pid, 'burst-24MiB', Number(values.clients), 24 * MiB);
+    if (!values['skip-many'])
+      await burst(relay, sink, pid, 'burst-25MB', Number(values.many), 25_000_000);
+    await singleDelivery(relay, sink, pid);
+  }
+  if (Number(values.http) > 0) await httpBurst(relay, sink, pid, Number(values.http));
 } finally {
   await relay.stop();
   await sink.close();

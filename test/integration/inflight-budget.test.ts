@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import { FILES_BODY_LIMIT } from '../../src/intake/forms/fields.js';
+import { JSON_BODY_WEIGHT } from '../../src/intake/http/inflight-hook.js';
 import { type InProcessRelay, startInProcessRelay } from '../support/in-process-relay.js';
 import { metricSample } from '../support/metrics-text.js';
 import { RawSmtpClient } from '../support/raw-smtp-client.js';
@@ -167,6 +169,7 @@ describe('memory budget POSTWARDEN_MAX_INFLIGHT_BYTES', () => {
     const posted = await postMessage('x'.repeat(2 * MB));
     assert.equal(posted.status, 202, posted.body);
     const postedId = (JSON.parse(posted.body) as { id: string }).id;
+    await budgetIsFree();
     const chunkedOk = await postMessage('y'.repeat(MB), true);
     assert.equal(chunkedOk.status, 202, chunkedOk.body);
 
@@ -218,8 +221,70 @@ describe('memory budget POSTWARDEN_MAX_INFLIGHT_BYTES', () => {
     });
     request.on('error', () => {});
     request.write(`{"from":"orders@example.com","to":"a@example.net","subject":"s","text":"`);
-    await waitUntil(async () => (await inflight()) === 3 * MB, 10_000, 'Content-Length reserved');
+    // A JSON body is reserved at what handling it holds, never more than the whole budget.
+    const reserved = Math.min(3 * MB * JSON_BODY_WEIGHT, BUDGET);
+    await waitUntil(async () => (await inflight()) === reserved, 10_000, 'Content-Length reserved');
     request.destroy();
+    await budgetIsFree();
+  });
+
+  /** Start a POST whose body never ends; the request, to destroy once inflight was read. */
+  function startUpload(url: string, headers: http.OutgoingHttpHeaders, first: string) {
+    const request = http.request(`${relay.baseUrl}${url}`, { method: 'POST', headers });
+    request.on('error', () => {});
+    request.write(first);
+    return request;
+  }
+
+  it('reserves a JSON body at JSON_BODY_WEIGHT times its length (text, parse, decode and MIME)', async () => {
+    const declared = 256 * 1024;
+    const request = startUpload(
+      '/v1/messages',
+      {
+        authorization: `Bearer ${secret}`,
+        'content-type': 'application/json',
+        'content-length': String(declared),
+      },
+      '{"from":"orders@example.com","to":"a@example.net","subject":"s","text":"',
+    );
+    await waitUntil(
+      async () => (await inflight()) === declared * JSON_BODY_WEIGHT,
+      10_000,
+      'the weighted reservation',
+    );
+    request.destroy();
+    await budgetIsFree();
+  });
+
+  it('reserves a multipart form post whole before its plugin reads it: declared past the fields limit, or chunked', async () => {
+    const boundary = 'budgetboundary';
+    const head = `--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="a.txt"\r\ncontent-type: text/plain\r\n\r\n`;
+    const type = `multipart/form-data; boundary=${boundary}`;
+    const origin = 'https://www.example.com';
+    const form = await relay.relay.services.forms.create({
+      name: 'budget',
+      to: ['sales@example.com'],
+      origins: [origin],
+    });
+    const url = `/v1/forms/${form.id}`;
+    // With files a form body may reach FILES_BODY_LIMIT, past the route's 64 KiB bodyLimit.
+    const declared = MB;
+    const withLength = startUpload(
+      url,
+      { origin, 'content-type': type, 'content-length': String(declared) },
+      head,
+    );
+    await waitUntil(async () => (await inflight()) === declared, 10_000, 'the declared form body');
+    withLength.destroy();
+    await budgetIsFree();
+    // Without a length it is reserved at the route's multipart limit (capped at the budget).
+    const chunked = startUpload(url, { origin, 'content-type': type }, head);
+    await waitUntil(
+      async () => (await inflight()) === Math.min(FILES_BODY_LIMIT, BUDGET),
+      10_000,
+      'the chunked form body at its limit',
+    );
+    chunked.destroy();
     await budgetIsFree();
   });
 });

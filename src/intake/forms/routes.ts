@@ -8,7 +8,13 @@ import { QueueUnavailableError } from '../../errors.js';
 import { LogEvent } from '../../observability/events.js';
 import type { Form, FormStore } from '../../security/forms/form-store.js';
 import { FormErrors, isJsonRequest, sendFormError, sendFormSuccess } from './answers.js';
-import { FIELDS_BODY_LIMIT, fieldsOfObject, isMultipart, readMultipart } from './fields.js';
+import {
+  FIELDS_BODY_LIMIT,
+  FILES_BODY_LIMIT,
+  fieldsOfObject,
+  isMultipart,
+  readMultipart,
+} from './fields.js';
 import { allowOrigin, answerPreflight, isOriginAllowed, requestOrigin } from './origin.js';
 import { type SubmitDeps, submitFormPost } from './submit.js';
 
@@ -89,7 +95,10 @@ export function formsRoutes(deps: FormsRoutesDeps) {
         .send(await deps.pow.challenge(found.form.id));
     });
 
-    app.post('/v1/forms/:id', { bodyLimit: FIELDS_BODY_LIMIT }, async (request, reply) => {
+    // A multipart body (files) is read by @fastify/multipart, up to FILES_BODY_LIMIT: the
+    // in-flight budget reserves it at that (intake/http/inflight-hook.ts).
+    const limits = { bodyLimit: FIELDS_BODY_LIMIT, config: { multipartLimit: FILES_BODY_LIMIT } };
+    app.post('/v1/forms/:id', limits, async (request, reply) => {
       const type = request.headers['content-type'] ?? '';
       if (!isJsonRequest(request) && !URLENCODED.test(type) && !isMultipart(request)) {
         return sendFormError(request, reply, FormErrors.unsupportedMediaType);
