@@ -7,7 +7,8 @@
  * role: the composition root as production builds it, no worker draining the backlog):
  * GET /metrics, the admin overview, /admin/failed, a recipient search, and `queue stats`
  * (the operator call the CLI makes, without the CLI's process start). Also Redis bytes
- * per delivered message and per queued 2 KB message (used_memory delta).
+ * per delivered message and per queued 2 KB message (used_memory delta; the latter also
+ * through the real door, with its delivery job).
  *
  *   npm run bench:history -- [--sizes 10000,100000,1000000] [--repeat 9]
  */
@@ -84,6 +85,54 @@ async function footprint(
   }
 }
 
+/**
+ * Redis bytes per queued 2 KB message through the real door: POST /v1/messages (JSON,
+ * ~1.8 KB of text) to an intake-only relay on a Redis of its own, so each message is
+ * everything a queued one keeps — record, MIME body, BullMQ job, indexes.
+ */
+async function doorFootprint(count: number): Promise<number> {
+  const own = await startTestRedis({ appendfsync: 'no' });
+  const door = await startInProcessRelay(
+    { POSTWARDEN_DURABILITY: 'memory' },
+    { role: 'intake' },
+    { redis: own },
+  );
+  const client = new Redis({ path: own.socket, maxRetriesPerRequest: null });
+  try {
+    const { secret } = await door.relay.services.credentials.create({
+      name: 'shop',
+      allowFrom: ['*@example.com'],
+    });
+    const post = async (n: number) => {
+      const response = await fetch(`${door.baseUrl}/v1/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          from: 'orders@example.com',
+          to: [`r${n}@example.net`],
+          subject: `queued ${n}`,
+          text: 'x'.repeat(1800),
+        }),
+      });
+      if (response.status !== 202) throw new Error(`door answered ${response.status}`);
+    };
+    const lanes = 20;
+    const run = async (from: number, to: number) => {
+      for (let n = from; n < to; n += lanes) {
+        await Promise.all(Array.from({ length: lanes }, (_, k) => post(n + k)));
+      }
+    };
+    await run(0, 200); // warm: the queue's own keys exist before the measurement
+    await client.call('MEMORY', 'PURGE').catch(() => {});
+    const before = await usedMemory(client);
+    await run(200, 200 + count);
+    return ((await usedMemory(client)) - before) / count;
+  } finally {
+    client.disconnect();
+    await door.close();
+  }
+}
+
 const redis = await startTestRedis({ appendfsync: 'no' });
 const client = new Redis({ path: redis.socket, maxRetriesPerRequest: null });
 const keys = createKeys();
@@ -99,8 +148,9 @@ try {
   const perDelivered = await footprint('delivered', 50_000);
   const perRealistic = await footprint('delivered', 50_000, true);
   const perQueued = await footprint('queued', 20_000);
+  const perQueuedDoor = await doorFootprint(10_000);
   console.log(
-    `footprint: ${perDelivered.toFixed(0)} B per delivered message (short fields), ${perRealistic.toFixed(0)} B with a shop's fields; ${perQueued.toFixed(0)} B per queued 2 KB message (record, body, indexes; its BullMQ job not written here)`,
+    `footprint: ${perDelivered.toFixed(0)} B per delivered message (short fields), ${perRealistic.toFixed(0)} B with a shop's fields; ${perQueued.toFixed(0)} B per queued 2 KB message (record, body, indexes; its BullMQ job not written here), ${perQueuedDoor.toFixed(0)} B through the real door (with its job)`,
   );
   let built = 0;
   for (const size of sizes) {
