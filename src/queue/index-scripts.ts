@@ -64,7 +64,7 @@ local function pwAddresses(rec)
   if f[2] then
     add(string.match(f[2], '<([^<>]+)>%s*$') or string.match(f[2], '^%s*([^%s<>]+@[^%s<>]+)%s*$'))
   end
-  -- A legacy record lists its recipients in a field; a record of today has them as fields.
+  -- The recipients: a record's list (several, or a legacy record) and its r: fields.
   local ok, rcpts = pcall(cjson.decode, f[3] or '[]')
   if ok and type(rcpts) == 'table' then
     for _, a in ipairs(rcpts) do if type(a) == 'string' then add(a) end end

@@ -6,8 +6,11 @@ import type { EventType, MessageEvent } from '../message/types.js';
  * Two keys less per message kept for retention is about 500 B of Redis memory each (a
  * key's own entry, object and encoding headers cost more than the few bytes inside).
  *
- * - field `r:<address>` per recipient, in envelope order: its state, JSON {status, detail}
- *   (the addresses are not kept a second time in a list);
+ * - field `r:<address>` per recipient, in envelope order: its state, JSON {status, detail};
+ *   a hash keeps that order only while it is listpack-encoded (a record past 128 fields or
+ *   with a value past hash-max-listpack-value is not), so a message with more than one
+ *   recipient also lists them in a `recipients` field (JSON), as records always did —
+ *   the common single-recipient one does not need it;
  * - field `events`: the event entries in order, joined by '\n' (an entry is JSON, which
  *   never holds a raw newline), each `[type, at ms, detail]`.
  *
@@ -65,9 +68,8 @@ export function recipientStatesOf(hash: Record<string, string>): Record<string, 
 }
 
 /**
- * The envelope recipients in order: the `r:` fields in the order the stage script wrote
- * them (a hash keeps insertion order while it is listpack-encoded, which a record is
- * unless it is very large), or a legacy record's own `recipients` list (JSON).
+ * The envelope recipients in order: the `recipients` list (JSON) when the record has one
+ * (more than one recipient, or a legacy record), else its one `r:` field.
  */
 export function recipientOrderOf(hash: Record<string, string>): string[] {
   if (hash.recipients !== undefined) {

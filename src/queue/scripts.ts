@@ -1,7 +1,7 @@
 import type { Redis, Result } from 'ioredis';
 import { DELIVERY_JOB_LUA } from './delivery-job.js';
 import { ADDRESS_INDEX_LUA, STATUS_INDEX_LUA } from './index-scripts.js';
-import { RECORD_LAYOUT_LUA } from './record-layout.js';
+import { EVENTS_FIELD, RECORD_LAYOUT_LUA } from './record-layout.js';
 import { WEBHOOK_OUTBOX_LUA } from './webhook-outbox.js';
 
 /**
@@ -176,7 +176,7 @@ for i = 17 + 2 * n, #ARGV, 2 do
   fields[#fields + 1] = pwRcptPrefix .. ARGV[i]
   fields[#fields + 1] = rcpts[#rcpts]
 end
-fields[#fields + 1] = 'events'
+fields[#fields + 1] = '${EVENTS_FIELD}'
 fields[#fields + 1] = held and (ARGV[5] .. '\\n' .. ARGV[10]) or ARGV[5]
 redis.call('HSET', KEYS[1], unpack(fields))
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])

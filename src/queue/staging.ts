@@ -267,6 +267,11 @@ export class Staging {
     };
     // Retention deletes the Idempotency-Key with the message while it still points to it.
     if (idemHash) fields.idem = idemHash;
+    // The `r:` fields keep the envelope order only while the record is listpack-encoded;
+    // with more than one recipient the order is written down (record-layout.ts).
+    if (submission.envelope.to.length > 1) {
+      fields.recipients = JSON.stringify(submission.envelope.to);
+    }
     const fieldArgs = Object.entries(fields).flat();
     const recipientArgs = submission.envelope.to.flatMap((address) => [
       address,

@@ -84,6 +84,21 @@ describe('record layout: recipients and events in the record', () => {
     assert.equal(await legacyKeys(h, id), 0, 'still no key but the record');
   });
 
+  it('keeps the envelope order of several recipients when the record is a hashtable', async () => {
+    const h = await fixture.harness();
+    const order = ['zed', 'amy', 'max', 'bob', 'kim', 'eve'].map((name) => `${name}@example.net`);
+    // A value past hash-max-listpack-value turns the record into a hashtable, whose fields
+    // come back in no particular order.
+    const id = await h.submit(order, { subject: 's'.repeat(2048) });
+    const { redis, keys } = h.services;
+    assert.equal(await redis.call('OBJECT', 'ENCODING', keys.message(id)), 'hashtable');
+    assert.deepEqual(
+      (await h.services.store.view(id))?.recipients.map((r) => r.address),
+      order,
+    );
+    assert.deepEqual((await h.services.store.get(id))?.recipientOrder, order);
+  });
+
   it('reads a record of the previous layout and folds it in at its next change', async () => {
     const { fake, upstream, h } = await fixture.scripted({
       rcpt: (address) => (address.startsWith('bad') ? 550 : 250),
