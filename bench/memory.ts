@@ -130,27 +130,41 @@ function sendOne(
   });
 }
 
-async function burst(
+/** What one burst sends and what its replies mean. */
+interface BurstPlan {
+  label: string;
+  /** e.g. `60 clients × 25.2 MB` */
+  description: string;
+  /** The reply that means "queued" (250 / 202) and the one that means "busy" (452 / 503). */
+  accepted: number;
+  busy: number;
+  send: (index: number, subject: string) => Promise<Outcome>;
+}
+
+/**
+ * `clients` sends at once, the relay's RSS sampled throughout; then every accepted one
+ * must reach the sink (its Subject is unique), and the figures are printed.
+ */
+async function measuredBurst(
   relay: Awaited<ReturnType<typeof startRelay>>,
   sink: Awaited<ReturnType<typeof startCountingSink>>,
   pid: number,
-  label: string,
   clients: number,
-  bytes: number,
+  plan: BurstPlan,
 ) {
   const baseline = memoryOf(pid).rss;
   const sampler = sampleRss(pid);
   const started = Date.now();
   const outcomes = await Promise.all(
-    Array.from({ length: clients }, (_, i) => sendOne(relay, i, `${label}-${i}`, bytes)),
+    Array.from({ length: clients }, (_, i) => plan.send(i, `${plan.label}-${i}`)),
   );
   const seconds = (Date.now() - started) / 1000;
-  const accepted = outcomes.filter((o) => o.code === 250);
-  // Nothing accepted is lost: every 250 reaches the sink.
+  const accepted = outcomes.filter((o) => o.code === plan.accepted);
+  // Nothing accepted is lost: every accepted message reaches the sink.
   await waitUntil(
     () => accepted.every((o) => sink.counts.has(o.subject)),
     600_000,
-    `every accepted ${label} message at the sink`,
+    `every accepted ${plan.label} message at the sink`,
     200,
   );
   const memory = sampler.stop();
@@ -159,15 +173,30 @@ async function burst(
   const lost = accepted.filter((o) => !sink.counts.has(o.subject)).length;
   const mb = (n: number) => `${(n / MiB).toFixed(0)} MiB`;
   console.log(
-    `${label}: ${clients} clients × ${(bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(1)} s — ` +
+    `${plan.label}: ${plan.description} in ${seconds.toFixed(1)} s — ` +
       `replies ${[...codes].map(([code, n]) => `${code}×${n}`).join(', ')}; ` +
       `RSS baseline ${mb(baseline)}, peak ${mb(memory.peak)} (VmHWM ${mb(memory.hwm)}), ` +
       `budget ${mb(budget)}, peak − baseline ${mb(memory.peak - baseline)} ` +
       `${memory.peak <= baseline + budget ? '≤' : '>'} budget; accepted lost: ${lost}`,
   );
-  const other = [...codes.keys()].filter((code) => code !== 250 && code !== 452);
+  const other = [...codes.keys()].filter((code) => code !== plan.accepted && code !== plan.busy);
   if (other.length > 0) console.log(`relay log tail:\n${relay.output().slice(-3000)}`);
   return { baseline, ...memory, codes, lost };
+}
+
+function smtpBurst(
+  relay: Awaited<ReturnType<typeof startRelay>>,
+  label: string,
+  clients: number,
+  bytes: number,
+): BurstPlan {
+  return {
+    label,
+    description: `${clients} clients × ${(bytes / 1e6).toFixed(1)} MB`,
+    accepted: 250,
+    busy: 452,
+    send: (index, subject) => sendOne(relay, index, subject, bytes),
+  };
 }
 
 /** ~17.5 MB of attachment, base64: one string shared by every HTTP client. */
@@ -203,40 +232,14 @@ async function postOne(
   }
 }
 
-async function httpBurst(
-  relay: Awaited<ReturnType<typeof startRelay>>,
-  sink: Awaited<ReturnType<typeof startCountingSink>>,
-  pid: number,
-  clients: number,
-) {
-  const baseline = memoryOf(pid).rss;
-  const sampler = sampleRss(pid);
-  const started = Date.now();
-  const outcomes = await Promise.all(
-    Array.from({ length: clients }, (_, i) => postOne(relay, i, `http-burst-${i}`)),
-  );
-  const seconds = (Date.now() - started) / 1000;
-  const accepted = outcomes.filter((o) => o.code === 202);
-  await waitUntil(
-    () => accepted.every((o) => sink.counts.has(o.subject)),
-    600_000,
-    'every accepted HTTP message at the sink',
-    200,
-  );
-  const memory = sampler.stop();
-  const codes = new Map<number, number>();
-  for (const { code } of outcomes) codes.set(code, (codes.get(code) ?? 0) + 1);
-  const lost = accepted.filter((o) => !sink.counts.has(o.subject)).length;
-  const mb = (n: number) => `${(n / MiB).toFixed(0)} MiB`;
-  console.log(
-    `http-burst: ${clients} clients × ~23 MB JSON in ${seconds.toFixed(1)} s — ` +
-      `replies ${[...codes].map(([code, n]) => `${code}×${n}`).join(', ')}; ` +
-      `RSS baseline ${mb(baseline)}, peak ${mb(memory.peak)} (VmHWM ${mb(memory.hwm)}), ` +
-      `budget ${mb(budget)}, peak − baseline ${mb(memory.peak - baseline)} ` +
-      `${memory.peak <= baseline + budget ? '≤' : '>'} budget; accepted lost: ${lost}`,
-  );
-  const other = [...codes.keys()].filter((code) => code !== 202 && code !== 503);
-  if (other.length > 0) console.log(`relay log tail:\n${relay.output().slice(-3000)}`);
+function httpBurst(relay: Awaited<ReturnType<typeof startRelay>>, clients: number): BurstPlan {
+  return {
+    label: 'http-burst',
+    description: `${clients} clients × ~23 MB JSON`,
+    accepted: 202,
+    busy: 503,
+    send: (index, subject) => postOne(relay, index, subject),
+  };
 }
 
 /** `postwarden pause|resume` against the relay's Redis (the kill switch). */
@@ -286,12 +289,21 @@ try {
   await waitUntil(() => sink.counts.has('warm-up'), 30_000, 'warm-up delivered', 50);
   console.log(`relay pid ${pid}, idle RSS ${(memoryOf(pid).rss / MiB).toFixed(0)} MiB`);
   if (!values['only-http']) {
-    await burst(relay, sink, pid, 'burst-24MiB', Number(values.clients), 24 * MiB);
+    const clients = Number(values.clients);
+    await measuredBurst(
+      relay,
+      sink,
+      pid,
+      clients,
+      smtpBurst(relay, 'burst-24MiB', clients, 24 * MiB),
+    );
+    const many = Number(values.many);
     if (!values['skip-many'])
-      await burst(relay, sink, pid, 'burst-25MB', Number(values.many), 25_000_000);
+      await measuredBurst(relay, sink, pid, many, smtpBurst(relay, 'burst-25MB', many, 25_000_000));
     await singleDelivery(relay, sink, pid);
   }
-  if (Number(values.http) > 0) await httpBurst(relay, sink, pid, Number(values.http));
+  const http = Number(values.http);
+  if (http > 0) await measuredBurst(relay, sink, pid, http, httpBurst(relay, http));
 } finally {
   await relay.stop();
   await sink.close();

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { buildHistory } from '../../bench/lib/history-builder.js';
 import { MessageStore } from '../../src/queue/message-store.js';
+import { eventEntriesOf, recipientStatesOf } from '../../src/queue/record-layout.js';
 import { RETENTION_BATCH } from '../../src/queue/retention.js';
 import { createKeys } from '../../src/redis/keys.js';
 import { startTestRedis, type TestRedis } from '../support/redis.js';
@@ -79,14 +80,22 @@ describe('fault: retention SIGKILLed mid-batch', { timeout: 240_000 }, () => {
     assert.equal(Number(counts.deferred), recount.deferred, 'deferred untouched');
     assert.equal(recount.deferred, BACKLOG * 0.05);
     assert.equal(await client.zcard(keys.statusIndex('delivered')), recount.delivered ?? 0);
-    // Whole or gone: every message left still has its events and recipients, and the
-    // time index names exactly the records left.
+    // Whole or gone: every message left still has its record with its events and
+    // recipients (record-layout.ts), and the time index names exactly the records left.
     const ids = await client.zrange(keys.statusIndex('delivered'), '0', '-1');
     const pipeline = client.pipeline();
-    for (const id of ids) pipeline.exists(keys.events(id), keys.recipients(id), keys.message(id));
-    const replies = (await pipeline.exec()) ?? [];
+    for (const id of ids) pipeline.hgetall(keys.message(id));
+    const records = ((await pipeline.exec()) ?? []).map(
+      ([, hash]) => hash as Record<string, string>,
+    );
+    assert.equal(records.length, left);
     assert.ok(
-      replies.every(([, n]) => n === 3),
+      records.every(
+        (hash) =>
+          hash.status === 'delivered' &&
+          eventEntriesOf(hash).length >= 2 &&
+          Object.keys(recipientStatesOf(hash)).length === 1,
+      ),
       'no message half deleted',
     );
     assert.equal(await client.zcard(keys.messageIndex()), left + BACKLOG * 0.05);
