@@ -81,7 +81,7 @@ async function footprint(
     return ((await usedMemory(client)) - before) / count;
   } finally {
     client.disconnect();
-    await own.stop();
+    await own.cleanup();
   }
 }
 
@@ -129,7 +129,8 @@ async function doorFootprint(count: number): Promise<number> {
     return ((await usedMemory(client)) - before) / count;
   } finally {
     client.disconnect();
-    await door.close();
+    await door.close(); // a relay given its Redis leaves it running
+    await own.cleanup();
   }
 }
 
