@@ -47,8 +47,9 @@ end
 /**
  * pwAddresses(rec): the distinct lower-cased addresses of a message (envelope sender, the
  * From: header's address, every recipient), read from its record, so staging and
- * retention name the same index keys. After RECORD_LAYOUT_LUA (record-layout.ts). pwIndexAddresses(rec, prefix, score, id) adds the
- * id to each, trimmed to the newest ADDRESS_INDEX_CAP.
+ * retention name the same index keys. pwIndexAddresses(rec, prefix, score, id) adds the
+ * id to each, trimmed to the newest ADDRESS_INDEX_CAP. After RECORD_LAYOUT_LUA
+ * (record-layout.ts).
  */
 export const ADDRESS_INDEX_LUA = `
 local function pwAddresses(rec)
@@ -64,13 +65,15 @@ local function pwAddresses(rec)
   if f[2] then
     add(string.match(f[2], '<([^<>]+)>%s*$') or string.match(f[2], '^%s*([^%s<>]+@[^%s<>]+)%s*$'))
   end
-  -- The recipients: a record's list (several, or a legacy record) and its r: fields.
-  local ok, rcpts = pcall(cjson.decode, f[3] or '[]')
+  -- The recipients: the record's list when it has one (several, or a legacy record),
+  -- else its one r: field (record-layout.ts).
+  local ok, rcpts = pcall(cjson.decode, f[3] or 'null')
   if ok and type(rcpts) == 'table' then
     for _, a in ipairs(rcpts) do if type(a) == 'string' then add(a) end end
+  else
+    local states = pwRecipientStates(rec)
+    for i = 1, #states, 2 do add(states[i]) end
   end
-  local states = pwRecipientStates(rec)
-  for i = 1, #states, 2 do add(states[i]) end
   return list
 end
 local function pwIndexAddresses(rec, prefix, score, id)

@@ -16,10 +16,10 @@ import type { EventType, MessageEvent } from '../message/types.js';
  *
  * Records written before this layout kept them in `<record>:rcpt` (hash) and
  * `<record>:events` (list of JSON {type, at ISO, detail}), and the envelope order in a
- * `recipients` field (JSON list). Every script that changes a
- * message folds those into the record first (pwFoldLegacy, in the same atomic step), and
- * the readers below read them while they still exist; retention deletes them with the
- * record. So an upgrade needs no migration run.
+ * `recipients` field (JSON list). Every script that changes a message folds those into
+ * the record first (pwFoldLegacy, in the same atomic step), and the readers below read
+ * them while they still exist; retention deletes them with the record. So an upgrade
+ * needs no migration run.
  */
 
 export const RECIPIENT_FIELD_PREFIX = 'r:';
@@ -50,7 +50,7 @@ export function parseEvents(entries: readonly string[]): MessageEvent[] {
   return entries.map(parseEvent).filter((event): event is MessageEvent => !!event);
 }
 
-/** The event entries held in a record hash (none for a legacy record: see legacyEvents). */
+/** The event entries held in a record hash (none for a legacy record: isLegacyLayout). */
 export function eventEntriesOf(hash: Record<string, string>): string[] {
   const joined = hash[EVENTS_FIELD];
   return joined ? joined.split('\n') : [];
@@ -96,7 +96,6 @@ export function isLegacyLayout(hash: Record<string, string>): boolean {
  * - pwSetRecipientStates(rec, pairs): write address/state-JSON pairs.
  * - pwRecipientState(rec, address): one recipient's state JSON, or false.
  * - pwAppendEvents(rec, entries): append event entries to the record's list.
- * - pwLastEvent(rec): the last event entry, or false.
  */
 export const RECORD_LAYOUT_LUA = `
 local pwRcptPrefix = '${RECIPIENT_FIELD_PREFIX}'
@@ -130,11 +129,6 @@ local function pwRecipientStates(rec)
 end
 local function pwRecipientState(rec, address)
   return redis.call('HGET', rec, pwRcptPrefix .. address)
-end
-local function pwLastEvent(rec)
-  local joined = redis.call('HGET', rec, '${EVENTS_FIELD}')
-  if not joined or joined == '' then return false end
-  return string.match(joined, '([^\\n]*)$')
 end
 local function pwFoldLegacy(rec, kRcpt, kEvents)
   if redis.call('EXISTS', kRcpt, kEvents) == 0 then return end

@@ -25,8 +25,8 @@ export class ServerBusyError extends PostwardenError {
 /**
  * What a JSON body holds while it is handled, as a multiple of its size: its text, the
  * parsed strings, a decoded attachment and the composed MIME are all alive at once.
- * Measured with bench/memory.ts (40 clients × 23 MB of JSON, mostly one base64
- * attachment): ~4× the body over the baseline when each body was reserved once.
+ * Measured with bench/memory.ts (`--only-http`: 40 clients × 23 MB of JSON, mostly one
+ * base64 attachment): one admitted body grew the process by 5.6–6.0× its size.
  */
 export const JSON_BODY_WEIGHT = 6;
 
@@ -41,7 +41,7 @@ export interface MultipartLimitConfig {
 
 /**
  * Every request body is counted against the process's byte budget before it is held, at
- * what it costs to handle (bodyWeight: ×4 for JSON, capped at the whole budget so one
+ * what it costs to handle (bodyWeight: ×6 for JSON, capped at the whole budget so one
  * request of the largest size always fits an idle relay): a declared Content-Length is
  * reserved before a byte is read (refused whole, unread, when it does not fit), and a body
  * without one (chunked) is counted as its bytes arrive, the request refused at the first
