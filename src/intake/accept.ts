@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { messageSize } from '../message/body-source.js';
 import type { Submission } from '../message/types.js';
 import { LogEvent } from '../observability/events.js';
-import { CredentialsChanged, type Staged, type Staging } from '../queue/staging.js';
+import { ClientBanned, CredentialsChanged, type Staged, type Staging } from '../queue/staging.js';
 import type { DurabilityMonitor } from '../redis/durability.js';
 import type { Credential, CredentialStore } from '../security/credentials/store.js';
 import type { CredentialRateLimiter } from '../security/rate-limit.js';
@@ -18,6 +18,12 @@ export interface Principal {
    * no secret whose rotation the door must re-check.
    */
   form?: boolean;
+  /**
+   * The client address's ban key (AbuseGuard.banKeyOf): the stage step refuses the
+   * message while it exists, in the same step as its write. Set by the HTTP routes, whose
+   * fast path checks the ban only there (intake/http/auth.ts).
+   */
+  banKey?: string | undefined;
 }
 
 export interface AcceptDeps {
@@ -133,9 +139,12 @@ export async function acceptSubmission(
       if (again) return refused(again);
     }
   } catch (error) {
+    if (error instanceof ClientBanned) return refused(BANNED);
     return refused(queueFailure(deps, error));
   }
 }
+
+const BANNED = deny('banned', 'this client address is banned');
 
 /** Tries at staging while other credentials keep changing meanwhile, then 451/503. */
 const STAGE_ATTEMPTS = 3;
@@ -170,6 +179,7 @@ async function stageAs(
       holdAbove: credential.holdAbove,
       // A form's principal is checked by its route on every post (intake/forms).
       credentialsVersion: principal.form ? undefined : deps.credentials.readAt(credential),
+      banKey: principal.banKey,
     },
   );
   if (!staged) return refused(heldFull());

@@ -83,7 +83,7 @@ export function runScript(
  * credential is written `held` (and indexed as such), or refused when the credential
  * already has HOLD_MAX held (CONTRACT §Containment).
  * The record holds the recipients' states and the events (record-layout.ts).
- * KEYS (25): 1 record, 2 body, 3 index, 4 idempotency key,
+ * KEYS (26): 1 record, 2 body, 3 index, 4 idempotency key,
  *       5 the body written ahead (Staging.uploadBody), or KEYS[2] when the body is ARGV[4],
  *       6 hold, 7 held set (credential), 8 held set (all), 9 volume hash,
  *       10 held credentials set, 11 holds-total hash,
@@ -93,13 +93,17 @@ export function runScript(
  *       (prefixes, not keys: the status or address is appended in Lua; index-scripts.ts),
  *       18-24 the delivery job: job hash, wait, meta, id, active, events, marker
  *       (MailQueue.jobKeys; written in BullMQ's format: delivery-job.ts),
- *       25 the credentials version counter (CredentialStore)
+ *       25 the credentials version counter (CredentialStore), 26 the client's ban key
+ *       (AbuseGuard.banKeyOf; checked only when ARGV[17] is '1')
  * ARGV: 1 id, 2 createdAt ms, 3 idempotency TTL s ('0' = no key), 4 body ('' when uploaded),
  *       5 event entry, 6 record field-pair count N, 7 epoch minute, 8 hold threshold
  *       ('0' = never), 9 HOLD_MAX, 10 held-event entry, 11 credential name, 12 hold detail,
  *       13 now ISO-8601, 14 job name, 15 job opts JSON (MailQueue.jobArgs), 16 the
  *       credentials version the submitter's credential was read at ('' = not checked),
- *       17.. N field/value pairs, then address/state-JSON pairs
+ *       17 '1' to refuse the message when KEYS[26] exists,
+ *       18.. N field/value pairs, then address/state-JSON pairs
+ * A banned client (KEYS[26] exists, ARGV[17] '1') writes nothing: {'', 'banned'}; the HTTP
+ * intake's fast path leaves the ban check before the body to this step (intake/http/auth.ts).
  * When the credentials version is no longer ARGV[16], nothing is written and the answer is
  * {'', 'stale'}: the door reads the credential again and decides anew (a rotate or revoke
  * since then refuses it).
@@ -116,8 +120,11 @@ export function runScript(
  */
 export const STAGE_MESSAGE: LuaScript = {
   name: 'pwStageMessage',
-  numberOfKeys: 25,
+  numberOfKeys: 26,
   lua: `${RECORD_LAYOUT_LUA}${WEBHOOK_OUTBOX_LUA}${STATUS_INDEX_LUA}${ADDRESS_INDEX_LUA}${DELIVERY_JOB_LUA}
+if ARGV[17] == '1' and redis.call('EXISTS', KEYS[26]) == 1 then
+  return { '', 'banned' }
+end
 if ARGV[16] ~= '' and (redis.call('GET', KEYS[25]) or '0') ~= ARGV[16] then
   return { '', 'stale' }
 end
@@ -167,10 +174,10 @@ else
 end
 local n = tonumber(ARGV[6])
 local fields = {}
-for i = 17, 16 + 2 * n do fields[#fields + 1] = ARGV[i] end
+for i = 18, 17 + 2 * n do fields[#fields + 1] = ARGV[i] end
 local rcpts = {}
 local heldState = cjson.encode({ status = 'held', detail = 'credential on hold' })
-for i = 17 + 2 * n, #ARGV, 2 do
+for i = 18 + 2 * n, #ARGV, 2 do
   rcpts[#rcpts + 1] = ARGV[i]
   rcpts[#rcpts + 1] = held and heldState or ARGV[i + 1]
   fields[#fields + 1] = pwRcptPrefix .. ARGV[i]

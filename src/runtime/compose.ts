@@ -86,6 +86,7 @@ export async function composeRelay(
     const metrics = createMetrics();
     const services = await createServices(config, redis.url, logger, {
       keyPrefix: overrides.keyPrefix,
+      credentialCacheTtlMs: overrides.credentialCacheTtlMs,
       onAuthFailure: (failure) => metrics.authFailed(failure.protocol),
     });
     teardown.unshift({ name: 'redis connections', run: () => services.close() });

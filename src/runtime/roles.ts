@@ -28,6 +28,8 @@ export interface RelayOverrides {
   logger?: Logger;
   /** Key prefix of everything in Redis (several relays on one Redis). */
   keyPrefix?: string;
+  /** How long a credential read is trusted in-process (CredentialCache's TTL). */
+  credentialCacheTtlMs?: number;
   /** SMTP upstream knobs: an extra trusted CA, shorter timeouts. */
   upstream?: Pick<UpstreamOptions, 'ca' | 'timeouts'>;
   /** SMTP intake knobs: the name in the greeting, connections per listener, any free SMTPS port. */

@@ -123,6 +123,8 @@ export async function createServices(
   options: {
     keyPrefix?: string;
     connectTimeoutMs?: number;
+    /** How long a credential read is trusted in-process (CredentialCache; tests lengthen it). */
+    credentialCacheTtlMs?: number | undefined;
     /** Every counted authentication failure (the server's metrics). */
     onAuthFailure?: (failure: AuthFailure) => void;
   } = {},
@@ -137,7 +139,7 @@ export async function createServices(
   const queue = new MailQueue(redis, keys);
   const durability = new DurabilityMonitor(redis, config.durability, 5000, config.minReplicas);
   await durability.refresh();
-  const credentials = new CredentialStore(redis, keys);
+  const credentials = new CredentialStore(redis, keys, { ttlMs: options.credentialCacheTtlMs });
   // Failures and bans feed the admin page's attack view in every process that checks a secret.
   const attacks = new AttackStats(redis, keys);
   const abuseGuard = new AbuseGuard(redis, keys, logger, {

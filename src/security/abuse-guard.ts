@@ -107,6 +107,15 @@ export class AbuseGuard {
     return isInNetworks(this.#trusted, ip);
   }
 
+  /**
+   * The key whose existence bans `ip` (undefined for a trusted address, never banned):
+   * for a write that checks the ban in its own atomic step (the stage script).
+   */
+  banKeyOf(ip: string): string | undefined {
+    const plain = plainIp(ip);
+    return this.isTrusted(plain) ? undefined : this.#banKey(guardAddress(plain));
+  }
+
   async isBanned(ip: string): Promise<boolean> {
     const plain = plainIp(ip);
     if (this.isTrusted(plain)) return false;

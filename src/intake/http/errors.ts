@@ -1,4 +1,4 @@
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Denial, DenialCode } from '../../security/verdict.js';
 
 /**
@@ -45,14 +45,35 @@ export function errorBody(code: string, message: string): ErrorBody {
   return { error: { code, message } };
 }
 
+/** A refusal as it goes out: status, headers and body (ours, or a dialect's: dialects/). */
+export interface RefusalReply {
+  status: number;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+/** `Retry-After` for a denial that has one (rate limits, a busy server). */
+export function retryAfterHeaders(denial: Denial): Record<string, string> {
+  return denial.retryAfterSeconds === undefined
+    ? {}
+    : { 'Retry-After': String(Math.max(1, Math.ceil(denial.retryAfterSeconds))) };
+}
+
+/** `{"error":{code,message}}` with the status the table gives the denial. */
+export function nativeRefusal(_request: FastifyRequest, denial: Denial): RefusalReply {
+  const { status, code } = DENIAL_STATUS[denial.code];
+  const headers = retryAfterHeaders(denial);
+  if (denial.code === 'unauthorized') headers['WWW-Authenticate'] = 'Bearer';
+  return { status, headers, body: errorBody(code, denial.message) };
+}
+
+export function sendRefusal(reply: FastifyReply, refusal: RefusalReply): FastifyReply {
+  return reply.headers(refusal.headers).code(refusal.status).send(refusal.body);
+}
+
 /** Send `{"error":{code,message}}` with the status the table gives the denial. */
 export function sendDenial(reply: FastifyReply, denial: Denial): FastifyReply {
-  const { status, code } = DENIAL_STATUS[denial.code];
-  if (denial.code === 'unauthorized') reply.header('WWW-Authenticate', 'Bearer');
-  if (denial.retryAfterSeconds !== undefined) {
-    reply.header('Retry-After', String(Math.max(1, Math.ceil(denial.retryAfterSeconds))));
-  }
-  return reply.code(status).send(errorBody(code, denial.message));
+  return sendRefusal(reply, nativeRefusal(reply.request, denial));
 }
 
 export function sendError(

@@ -8,8 +8,7 @@ import type { AbuseGuard } from '../../security/abuse-guard.js';
 import type { Credential, CredentialStore } from '../../security/credentials/store.js';
 import { type Denial, isDenial } from '../../security/verdict.js';
 import { type AcceptDeps, acceptSubmission } from '../accept.js';
-import { createBearerAuth } from './auth.js';
-import { clientIp } from './client-ip.js';
+import { addBearerAuth, principalOf } from './auth.js';
 import { composeSubmission } from './compose.js';
 import { HttpErrors, sendDenial, sendError } from './errors.js';
 import { checkIdempotencyKey, checkMessageRequest } from './request-checks.js';
@@ -72,8 +71,7 @@ function publicView(view: MessageView): MessageView {
  */
 export function messagesRoutes(deps: MessagesRoutesDeps) {
   return async function registerMessagesRoutes(app: FastifyInstance): Promise<void> {
-    app.decorateRequest('apiCredential', null);
-    app.addHook('onRequest', createBearerAuth(deps));
+    addBearerAuth(app, deps);
 
     const refuse = (request: FastifyRequest, reply: FastifyReply, denial: Denial) => {
       request.log.info(
@@ -96,18 +94,19 @@ export function messagesRoutes(deps: MessagesRoutesDeps) {
             ...errorResponses([400, 408, 413, 415, 422, ...AUTHENTICATED_ERRORS]),
           },
         },
+        // Accepted only through the door with principalOf(): see addBearerAuth.
+        config: { confirmsAuthAtStage: true },
         // A body-less POST has no parser to refuse it: still not JSON, so 415.
         preValidation: async (request, reply) =>
           isJsonBody(request) ? undefined : sendError(reply, HttpErrors.unsupportedMediaType),
       },
       async (request, reply) => {
-        const credential = credentialOf(request);
+        const principal = principalOf(request);
         const idempotency = checkIdempotencyKey(request.headers['idempotency-key']);
         if (isDenial(idempotency)) return refuse(request, reply, idempotency);
         const checked = checkMessageRequest(request.body as MessageRequest);
         if (isDenial(checked)) return refuse(request, reply, checked);
         const submission = await composeSubmission(checked, { idempotencyKey: idempotency.key });
-        const principal = { credential, ip: clientIp(request) };
         const result = await acceptSubmission(deps.accept, principal, submission);
         if (!result.accepted) return refuse(request, reply, result.denial);
         return reply.code(202).send({ id: result.id, status: result.held ? 'held' : 'queued' });

@@ -3,7 +3,7 @@ import { QueueUnavailableError } from '../../errors.js';
 import type { SuppressionList } from '../../queue/suppressions.js';
 import type { AbuseGuard } from '../../security/abuse-guard.js';
 import type { Credential, CredentialStore } from '../../security/credentials/store.js';
-import { createBearerAuth } from './auth.js';
+import { addBearerAuth } from './auth.js';
 import { HttpErrors, sendError } from './errors.js';
 import { deleteSuppressionSchema, listSuppressionsSchema } from './suppression-schemas.js';
 
@@ -37,8 +37,7 @@ async function reading<T>(work: () => Promise<T>): Promise<T> {
  */
 export function suppressionsRoutes(deps: SuppressionsRoutesDeps) {
   return async function registerSuppressionsRoutes(app: FastifyInstance): Promise<void> {
-    app.decorateRequest('apiCredential', null);
-    app.addHook('onRequest', createBearerAuth(deps));
+    addBearerAuth(app, deps);
 
     app.get('/v1/suppressions', { schema: listSuppressionsSchema }, async (request, reply) => {
       const credential = credentialOf(request);

@@ -36,6 +36,11 @@ export class CredentialCache {
    * guesser cannot produce one — never a verdict: the secret is still checked each time.
    */
   readonly #proven = new Set<string>();
+  /**
+   * SHA-256 of a bearer secret → the credential it last authenticated as here, for a
+   * caller that confirms the version in the same step as its write (recentBearer).
+   */
+  readonly #bearers = new Map<string, { value: unknown; at: number }>();
 
   constructor(options: CredentialCacheOptions = {}) {
     this.#ttlMs = options.ttlMs ?? DEFAULT_CREDENTIAL_CACHE_TTL_MS;
@@ -77,7 +82,34 @@ export class CredentialCache {
     this.#proven.add(key);
   }
 
+  /**
+   * What `secretHash` authenticated as within the TTL, whatever the version is now: the
+   * caller must confirm that version itself (CredentialStore.recentlyAuthenticated).
+   */
+  recentBearer<T>(secretHash: string): T | undefined {
+    const entry = this.#bearers.get(secretHash);
+    if (!entry) return undefined;
+    if (this.#now() - entry.at >= this.#ttlMs) {
+      this.#bearers.delete(secretHash);
+      return undefined;
+    }
+    return entry.value as T;
+  }
+
+  rememberBearer<T>(secretHash: string, value: T): void {
+    if (this.#ttlMs <= 0) return;
+    if (this.#bearers.size >= this.#maxEntries && !this.#bearers.has(secretHash)) {
+      this.#bearers.clear();
+    }
+    this.#bearers.set(secretHash, { value, at: this.#now() });
+  }
+
+  forgetBearer(secretHash: string): void {
+    this.#bearers.delete(secretHash);
+  }
+
   clear(): void {
+    this.#bearers.clear();
     this.#records.clear();
     this.#names.clear();
     this.#proven.clear();

@@ -233,7 +233,27 @@ export class CredentialStore {
     }
     if (!isValidCredentialName(name)) return undefined;
     const hash = await this.#recordAt(name, version);
-    return this.#stamp(this.#proven(verified(hash, secret), secret, ''), version);
+    const credential = this.#stamp(this.#proven(verified(hash, secret), secret, ''), version);
+    if (credential) this.#cache.rememberBearer(secretHash, credential);
+    else this.#cache.forgetBearer(secretHash);
+    return credential;
+  }
+
+  /**
+   * The credential `secret` authenticated as in this process within the cache TTL, with
+   * no read at all — stamped (readAt) with the version it was read at, which may no
+   * longer be current. Only for a caller whose write checks that version in the same
+   * atomic step (the stage script: StageOptions.credentialsVersion), and that answers
+   * nothing else on its strength without authenticateBySecret (intake/http/auth.ts).
+   */
+  recentlyAuthenticated(secret: string): Credential | undefined {
+    if (!secret.startsWith('pw_') || secret.length > 200) return undefined;
+    return this.#cache.recentBearer<Credential>(hashSecret(secret));
+  }
+
+  /** recentlyAuthenticated(secret) answers nothing until the secret authenticates again. */
+  forgetRecent(secret: string): void {
+    this.#cache.forgetBearer(hashSecret(secret));
   }
 
   /** Apply a change and bump the version in the same MULTI, so caches see both or neither. */

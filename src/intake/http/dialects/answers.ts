@@ -1,13 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import type { Denial } from '../../../security/verdict.js';
 import { classifyError, type ErrorAnswer } from '../error-handlers.js';
-
-/** `Retry-After` for a denial that has one (rate limits, a busy server), as sendDenial sets it. */
-export function setRetryAfter(reply: FastifyReply, denial: Denial): void {
-  if (denial.retryAfterSeconds !== undefined) {
-    reply.header('Retry-After', String(Math.max(1, Math.ceil(denial.retryAfterSeconds))));
-  }
-}
 
 /**
  * A dialect's error handler: the error is classified exactly as the native API does it

@@ -1,7 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Denial } from '../../../security/verdict.js';
-import { denialAnswer } from '../errors.js';
-import { setRetryAfter } from './answers.js';
+import { denialAnswer, type RefusalReply, retryAfterHeaders, sendRefusal } from '../errors.js';
 
 /**
  * The Postmark dialect's error table: our contract code → Postmark's HTTP status and
@@ -63,11 +62,15 @@ export function sendPostmarkError(
 }
 
 /** A policy denial (the door, the auth hook) as Postmark answers it. */
+export function postmarkRefusal(_request: FastifyRequest, denial: Denial): RefusalReply {
+  const { status, body } = postmarkError({ ...denialAnswer(denial), message: denial.message });
+  return { status, headers: retryAfterHeaders(denial), body };
+}
+
 export function sendPostmarkDenial(
   request: FastifyRequest,
   reply: FastifyReply,
   denial: Denial,
 ): FastifyReply {
-  setRetryAfter(reply, denial);
-  return sendPostmarkError(request, reply, { ...denialAnswer(denial), message: denial.message });
+  return sendRefusal(reply, postmarkRefusal(request, denial));
 }

@@ -3,13 +3,14 @@ import { LogEvent } from '../../../observability/events.js';
 import type { Credential } from '../../../security/credentials/store.js';
 import { type Denial, isDenial } from '../../../security/verdict.js';
 import { checkRecipient } from '../../accept.js';
-import { createBearerAuth } from '../auth.js';
+import { addBearerAuth } from '../auth.js';
 import { denialAnswer, HttpErrors } from '../errors.js';
 import type { MessagesRoutesDeps } from '../messages-routes.js';
 import { dialectErrorHandler } from './answers.js';
 import {
   inactiveRecipientsMessage,
   postmarkError,
+  postmarkRefusal,
   sendPostmarkDenial,
   sendPostmarkError,
 } from './postmark-errors.js';
@@ -86,11 +87,7 @@ function logRefusal(request: FastifyRequest, denial: Denial): void {
  */
 export function postmarkRoutes(deps: MessagesRoutesDeps) {
   return async function registerPostmarkRoutes(app: FastifyInstance): Promise<void> {
-    app.decorateRequest('apiCredential', null);
-    app.addHook(
-      'onRequest',
-      createBearerAuth(deps, { secretOf: serverToken, refuse: sendPostmarkDenial }),
-    );
+    addBearerAuth(app, deps, { secretOf: serverToken, refusal: postmarkRefusal });
     app.setErrorHandler(dialectErrorHandler(sendPostmarkError));
     const jsonOnly = async (request: FastifyRequest, reply: FastifyReply) =>
       isJsonBody(request)
@@ -99,7 +96,12 @@ export function postmarkRoutes(deps: MessagesRoutesDeps) {
 
     app.post(
       '/email',
-      { schema: { ...HIDDEN, body: postmarkEmailSchema }, preValidation: jsonOnly },
+      {
+        schema: { ...HIDDEN, body: postmarkEmailSchema },
+        // Accepted only through the door with principalOf() (submit): see addBearerAuth.
+        config: { confirmsAuthAtStage: true },
+        preValidation: jsonOnly,
+      },
       async (request, reply) => {
         const result = await sendEmail(
           deps,

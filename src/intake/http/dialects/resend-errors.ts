@@ -1,7 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Denial } from '../../../security/verdict.js';
-import { denialAnswer } from '../errors.js';
-import { setRetryAfter } from './answers.js';
+import { denialAnswer, type RefusalReply, retryAfterHeaders, sendRefusal } from '../errors.js';
 
 /**
  * The Resend dialect's error table: our contract code (the native answer, errors.ts) →
@@ -75,11 +74,15 @@ export function sendResendError(
 }
 
 /** A policy denial (the door, the auth hook) as Resend answers it. */
+export function resendRefusal(request: FastifyRequest, denial: Denial): RefusalReply {
+  const body = resendError(request, { ...denialAnswer(denial), message: denial.message });
+  return { status: body.statusCode, headers: retryAfterHeaders(denial), body };
+}
+
 export function sendResendDenial(
   request: FastifyRequest,
   reply: FastifyReply,
   denial: Denial,
 ): FastifyReply {
-  setRetryAfter(reply, denial);
-  return sendResendError(request, reply, { ...denialAnswer(denial), message: denial.message });
+  return sendRefusal(reply, resendRefusal(request, denial));
 }

@@ -4,12 +4,12 @@ import { isMessageId } from '../../../message/ids.js';
 import type { Submission } from '../../../message/types.js';
 import { LogEvent } from '../../../observability/events.js';
 import { type Denial, isDenial } from '../../../security/verdict.js';
-import { createBearerAuth } from '../auth.js';
+import { addBearerAuth } from '../auth.js';
 import { HttpErrors } from '../errors.js';
 import type { MessagesRoutesDeps } from '../messages-routes.js';
 import { checkIdempotencyKey } from '../request-checks.js';
 import { dialectErrorHandler } from './answers.js';
-import { sendResendDenial, sendResendError } from './resend-errors.js';
+import { resendRefusal, sendResendDenial, sendResendError } from './resend-errors.js';
 import { resendEmailObject, resendToMessageRequest } from './resend-mapping.js';
 import {
   type ResendEmail,
@@ -51,8 +51,7 @@ async function prepareEmail(
  */
 export function resendRoutes(deps: MessagesRoutesDeps) {
   return async function registerResendRoutes(app: FastifyInstance): Promise<void> {
-    app.decorateRequest('apiCredential', null);
-    app.addHook('onRequest', createBearerAuth(deps, { refuse: sendResendDenial }));
+    addBearerAuth(app, deps, { refusal: resendRefusal });
     app.setErrorHandler(dialectErrorHandler(sendResendError));
     const jsonOnly = async (request: FastifyRequest, reply: FastifyReply) =>
       isJsonBody(request)
@@ -65,7 +64,12 @@ export function resendRoutes(deps: MessagesRoutesDeps) {
 
     app.post(
       '/emails',
-      { schema: { ...HIDDEN, body: resendEmailSchema }, preValidation: jsonOnly },
+      {
+        schema: { ...HIDDEN, body: resendEmailSchema },
+        // Accepted only through the door with principalOf() (submit): see addBearerAuth.
+        config: { confirmsAuthAtStage: true },
+        preValidation: jsonOnly,
+      },
       async (request, reply) => {
         const credential = credentialOf(request);
         const key = idempotencyKey(request);

@@ -3,7 +3,7 @@ import type { Submission } from '../../../message/types.js';
 import type { Credential } from '../../../security/credentials/store.js';
 import { type Denial, isDenial } from '../../../security/verdict.js';
 import { type AcceptDeps, acceptSubmission, checkPolicy } from '../../accept.js';
-import { clientIp } from '../client-ip.js';
+import { principalOf } from '../auth.js';
 import { composeSubmission } from '../compose.js';
 import { checkMessageRequest } from '../request-checks.js';
 import type { MessageRequest } from '../schemas.js';
@@ -37,7 +37,7 @@ export async function submit(
   credential: Credential,
   submission: Submission,
 ): Promise<Outcome> {
-  const result = await acceptSubmission(deps, { credential, ip: clientIp(request) }, submission);
+  const result = await acceptSubmission(deps, { ...principalOf(request), credential }, submission);
   return result.accepted
     ? { accepted: true, id: result.id, held: result.held }
     : { accepted: false, denial: result.denial };
