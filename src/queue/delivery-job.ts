@@ -23,7 +23,10 @@ export const BULLMQ_VERSION_WRITTEN = '6.7.0';
 export const DELIVERY_JOB_LUA = `
 local function pwAddDeliveryJob(kJob, kWait, kMeta, kId, kActive, kEvents, kMarker, id, name, optsJson, timestamp)
   redis.call('INCR', kId)
-  local maxEvents = redis.call('HGET', kMeta, 'opts.maxLenEvents')
+  -- One read of the meta hash for all three (the script is atomic: nothing changes them
+  -- between BullMQ's two reads either).
+  local meta = redis.call('HMGET', kMeta, 'opts.maxLenEvents', 'paused', 'concurrency')
+  local maxEvents = meta[1]
   if not maxEvents then
     maxEvents = 10000
     redis.call('HSET', kMeta, 'opts.maxLenEvents', maxEvents)
@@ -32,12 +35,11 @@ local function pwAddDeliveryJob(kJob, kWait, kMeta, kId, kActive, kEvents, kMark
   redis.call('HSET', kJob, 'name', name, 'data', '{"id":"' .. id .. '"}', 'opts', optsJson,
     'timestamp', timestamp, 'delay', 0, 'priority', 0)
   redis.call('XADD', kEvents, '*', 'event', 'added', 'jobId', id, 'name', name)
-  local meta = redis.call('HMGET', kMeta, 'paused', 'concurrency')
   local pausedOrMaxed = false
-  if meta[1] then
+  if meta[2] then
     pausedOrMaxed = true
-  elseif meta[2] then
-    pausedOrMaxed = redis.call('LLEN', kActive) >= tonumber(meta[2])
+  elseif meta[3] then
+    pausedOrMaxed = redis.call('LLEN', kActive) >= tonumber(meta[3])
   end
   redis.call('LPUSH', kWait, id)
   if not pausedOrMaxed then redis.call('ZADD', kMarker, 0, '0') end

@@ -21,12 +21,20 @@ export const PENDING_STATUSES: readonly string[] = ['queued', 'deferred', 'held'
  * pwNowMs(): Redis TIME in ms (one clock for every process). pwSetStatus(rec, counts,
  * prefix, to): the message of record key `rec` gets status `to`, moves between the
  * per-status sets and counts; re-scores it when the status stays (a new event).
+ * pwIndexNewStatus(counts, prefix, status, id, score): the same for a record just written
+ * with that status (the stage script), which is in no set yet: what pwSetStatus would do,
+ * without reading the record back or writing its status again.
  */
 export const STATUS_INDEX_LUA = `
 local pwPending = { queued = true, deferred = true, held = true }
 local function pwNowMs()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function pwIndexNewStatus(counts, prefix, status, id, score)
+  if redis.call('ZADD', prefix .. status, score, id) == 1 then
+    redis.call('HINCRBY', counts, status, 1)
+  end
 end
 local function pwSetStatus(rec, counts, prefix, to)
   local f = redis.call('HMGET', rec, 'id', 'status', 'createdAt', 'retryFrom')
@@ -46,14 +54,16 @@ end
 
 /**
  * pwAddresses(rec): the distinct lower-cased addresses of a message (envelope sender, the
- * From: header's address, every recipient), read from its record, so staging and
- * retention name the same index keys. pwIndexAddresses(rec, prefix, score, id) adds the
- * id to each, trimmed to the newest ADDRESS_INDEX_CAP. After RECORD_LAYOUT_LUA
+ * From: header's address, every recipient), read from its record; pwAddressesOf(envelope
+ * sender, From: header, recipients list JSON or nil, function giving the address/state
+ * pairs) is the same from the values themselves (the stage script has them at hand), so
+ * staging and retention name the same index keys. pwIndexAddressList(list, prefix, score,
+ * id) adds the id to each address's index, trimmed to the newest ADDRESS_INDEX_CAP;
+ * pwIndexAddresses(rec, prefix, score, id) does it for a record. After RECORD_LAYOUT_LUA
  * (record-layout.ts).
  */
 export const ADDRESS_INDEX_LUA = `
-local function pwAddresses(rec)
-  local f = redis.call('HMGET', rec, 'envelopeFrom', 'from', 'recipients')
+local function pwAddressesOf(envelopeFrom, fromHeader, recipientsJson, states)
   local seen, list = {}, {}
   local function add(a)
     if a and a ~= '' then
@@ -61,28 +71,34 @@ local function pwAddresses(rec)
       if not seen[a] then seen[a] = true; list[#list + 1] = a end
     end
   end
-  add(f[1])
-  if f[2] then
-    add(string.match(f[2], '<([^<>]+)>%s*$') or string.match(f[2], '^%s*([^%s<>]+@[^%s<>]+)%s*$'))
+  add(envelopeFrom)
+  if fromHeader then
+    add(string.match(fromHeader, '<([^<>]+)>%s*$') or string.match(fromHeader, '^%s*([^%s<>]+@[^%s<>]+)%s*$'))
   end
   -- The recipients: the record's list when it has one (several, or a legacy record),
-  -- else its one r: field (record-layout.ts).
-  local ok, rcpts = pcall(cjson.decode, f[3] or 'null')
+  -- else its r: fields (record-layout.ts), read only then (states() gives them).
+  local ok, rcpts = pcall(cjson.decode, recipientsJson or 'null')
   if ok and type(rcpts) == 'table' then
     for _, a in ipairs(rcpts) do if type(a) == 'string' then add(a) end end
   else
-    local states = pwRecipientStates(rec)
-    for i = 1, #states, 2 do add(states[i]) end
+    local pairs = states()
+    for i = 1, #pairs, 2 do add(pairs[i]) end
   end
   return list
 end
-local function pwIndexAddresses(rec, prefix, score, id)
-  for _, a in ipairs(pwAddresses(rec)) do
+local function pwAddresses(rec)
+  local f = redis.call('HMGET', rec, 'envelopeFrom', 'from', 'recipients')
+  return pwAddressesOf(f[1], f[2], f[3], function() return pwRecipientStates(rec) end)
+end
+local function pwIndexAddressList(list, prefix, score, id)
+  for _, a in ipairs(list) do
     local key = prefix .. a
     redis.call('ZADD', key, score, id)
-    if redis.call('ZCARD', key) > ${ADDRESS_INDEX_CAP} then
-      redis.call('ZREMRANGEBYRANK', key, 0, -${ADDRESS_INDEX_CAP + 1})
-    end
+    -- Trimmed to the newest ${ADDRESS_INDEX_CAP} in one call (a no-op below the cap).
+    redis.call('ZREMRANGEBYRANK', key, 0, -${ADDRESS_INDEX_CAP + 1})
   end
+end
+local function pwIndexAddresses(rec, prefix, score, id)
+  pwIndexAddressList(pwAddresses(rec), prefix, score, id)
 end
 `;

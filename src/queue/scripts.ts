@@ -148,8 +148,9 @@ if held then
   end
 else
   local minute = tonumber(ARGV[7])
-  redis.call('HINCRBY', KEYS[9], ARGV[7], 1)
-  redis.call('EXPIRE', KEYS[9], 3660)
+  -- The TTL restarts with each new minute's first message, which keeps the hash an hour
+  -- past the last minute counted (no EXPIRE per message).
+  if redis.call('HINCRBY', KEYS[9], ARGV[7], 1) == 1 then redis.call('EXPIRE', KEYS[9], 3660) end
   local fields = redis.call('HGETALL', KEYS[9])
   local sum = 0
   for i = 1, #fields, 2 do
@@ -174,7 +175,17 @@ else
 end
 local n = tonumber(ARGV[6])
 local fields = {}
-for i = 18, 17 + 2 * n do fields[#fields + 1] = ARGV[i] end
+local named = {}
+for i = 18, 17 + 2 * n, 2 do
+  fields[#fields + 1] = ARGV[i]
+  fields[#fields + 1] = ARGV[i + 1]
+  named[ARGV[i]] = ARGV[i + 1]
+end
+-- Written with its status, so the record is not read back to index it (pwIndexNewStatus).
+if held then
+  fields[#fields + 1] = 'status'
+  fields[#fields + 1] = 'held'
+end
 local rcpts = {}
 local heldState = cjson.encode({ status = 'held', detail = 'credential on hold' })
 for i = 18 + 2 * n, #ARGV, 2 do
@@ -188,8 +199,10 @@ fields[#fields + 1] = held and (ARGV[5] .. '\\n' .. ARGV[10]) or ARGV[5]
 redis.call('HSET', KEYS[1], unpack(fields))
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
 webhookOutbox(KEYS[12], KEYS[13], KEYS[14], KEYS[1], rcpts, 0)
-pwIndexAddresses(KEYS[1], KEYS[17], ARGV[2], ARGV[1])
-pwSetStatus(KEYS[1], KEYS[15], KEYS[16], held and 'held' or 'queued')
+pwIndexAddressList(
+  pwAddressesOf(named.envelopeFrom, named.from, named.recipients, function() return rcpts end),
+  KEYS[17], ARGV[2], ARGV[1])
+pwIndexNewStatus(KEYS[15], KEYS[16], held and 'held' or 'queued', ARGV[1], tonumber(ARGV[2]))
 pwAddDeliveryJob(KEYS[18], KEYS[19], KEYS[20], KEYS[21], KEYS[22], KEYS[23], KEYS[24],
   ARGV[1], ARGV[14], ARGV[15], ARGV[2])
 if held then

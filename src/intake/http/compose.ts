@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import MailComposer from 'nodemailer/lib/mail-composer';
+import './nodemailer-patches.js';
 import type { Mailbox } from '../../message/addresses.js';
 import { randomPoolBytes } from '../../message/random-pool.js';
 import type { Submission } from '../../message/types.js';
