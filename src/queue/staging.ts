@@ -120,6 +120,24 @@ function bodyArgument(raw: Buffer): string | Buffer {
   return isAscii(raw) ? raw.toString('latin1') : raw;
 }
 
+/** A new recipient's state, as every recipient of a new message starts. */
+const QUEUED_STATE = JSON.stringify({ status: 'queued', detail: '' });
+
+function fixedStageKeys(keys: Keys, queue: MailQueue) {
+  return {
+    messageIndex: keys.messageIndex(),
+    heldAll: keys.heldAll(),
+    heldCredentials: keys.heldCredentials(),
+    holdsTotal: keys.holdsTotal(),
+    webhookOutbox: webhookOutboxKeys(keys),
+    statusCounts: keys.statusCounts(),
+    statusIndexPrefix: keys.statusIndexPrefix(),
+    addressIndexPrefix: keys.addressIndexPrefix(),
+    queue: queue.queueKeys(),
+    credentialsVersion: keys.credentialsVersion(),
+  };
+}
+
 function hashIdempotencyKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex').slice(0, 32);
 }
@@ -135,6 +153,8 @@ export class Staging {
   readonly #limits: HoldLimits;
   /** Bulk body bytes in flight on the connection, every upload and spool together. */
   readonly #window = new SpoolWindow();
+  /** The stage script's keys that are the same for every message, named once. */
+  readonly #fixedKeys: ReturnType<typeof fixedStageKeys>;
 
   /** `queue` names the delivery job's keys; the stage script writes that job on `redis`. */
   constructor(redis: Redis, keys: Keys, queue: MailQueue, limits = DEFAULT_HOLD_LIMITS) {
@@ -142,6 +162,7 @@ export class Staging {
     this.#keys = keys;
     this.#queue = queue;
     this.#limits = limits;
+    this.#fixedKeys = fixedStageKeys(keys, queue);
     defineScripts(redis, STAGE_MESSAGE);
   }
 
@@ -289,53 +310,67 @@ export class Staging {
       ? hashIdempotencyKey(submission.idempotencyKey)
       : undefined;
     const idemKey = idemHash ? keys.idempotency(credential.id, idemHash) : keys.message(id);
-    const fields: Record<string, string> = {
+    const record = keys.message(id);
+    const body = keys.body(id);
+    // Flat field/value pairs, as HSET takes them (built directly: this runs per message).
+    const fieldArgs = [
+      'id',
       id,
-      credential: credential.name,
-      credentialId: credential.id,
-      protocol: submission.protocol,
-      envelopeFrom: submission.envelope.from,
-      from: submission.fromHeader,
-      subject: submission.subject,
-      messageId: submission.messageIdHeader,
-      createdAt: String(createdAtMs),
-      status: 'queued',
-      attempts: '0',
-      size: String(messageSize(submission)),
-    };
+      'credential',
+      credential.name,
+      'credentialId',
+      credential.id,
+      'protocol',
+      submission.protocol,
+      'envelopeFrom',
+      submission.envelope.from,
+      'from',
+      submission.fromHeader,
+      'subject',
+      submission.subject,
+      'messageId',
+      submission.messageIdHeader,
+      'createdAt',
+      String(createdAtMs),
+      'status',
+      'queued',
+      'attempts',
+      '0',
+      'size',
+      String(messageSize(submission)),
+    ];
     // Retention deletes the Idempotency-Key with the message while it still points to it.
-    if (idemHash) fields.idem = idemHash;
+    if (idemHash) fieldArgs.push('idem', idemHash);
     // The `r:` fields keep the envelope order only while the record is listpack-encoded;
     // with more than one recipient the order is written down (record-layout.ts).
     if (submission.envelope.to.length > 1) {
-      fields.recipients = JSON.stringify(submission.envelope.to);
+      fieldArgs.push('recipients', JSON.stringify(submission.envelope.to));
     }
-    const fieldArgs = Object.entries(fields).flat();
-    const recipientArgs = submission.envelope.to.flatMap((address) => [
-      address,
-      JSON.stringify({ status: 'queued', detail: '' }),
-    ]);
+    const recipientArgs: string[] = [];
+    for (const address of submission.envelope.to) recipientArgs.push(address, QUEUED_STATE);
+    const fixed = this.#fixedKeys;
     const scriptKeys = [
-      keys.message(id),
-      keys.body(id),
-      keys.messageIndex(),
+      record,
+      body,
+      fixed.messageIndex,
       idemKey,
-      upload ? upload.key : keys.body(id),
+      upload ? upload.key : body,
       // Holds go by name: `postwarden hold NAME`, and a name re-created after a leak stays
       // held until an operator releases it.
       keys.hold(credential.name),
       keys.heldMessages(credential.name),
-      keys.heldAll(),
+      fixed.heldAll,
       keys.holdVolume(credential.name),
-      keys.heldCredentials(),
-      keys.holdsTotal(),
-      ...webhookOutboxKeys(keys),
-      keys.statusCounts(),
-      keys.statusIndexPrefix(),
-      keys.addressIndexPrefix(),
-      ...this.#queue.jobKeys(id),
-      keys.credentialsVersion(),
-      banKey ?? keys.message(id),
+      fixed.heldCredentials,
+      fixed.holdsTotal,
+      ...fixed.webhookOutbox,
+      fixed.statusCounts,
+      fixed.statusIndexPrefix,
+      fixed.addressIndexPrefix,
+      this.#queue.jobKey(id),
+      ...fixed.queue,
+      fixed.credentialsVersion,
+      banKey ?? record,
     ];
     const at = new Date(createdAtMs);
     return [
