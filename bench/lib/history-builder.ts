@@ -47,6 +47,8 @@ export async function buildHistory(
   await redis.set(scratch('job'), 'history: no delivery job');
   const noJob = {
     jobKeys: () => ['job', 'wait', 'meta', 'id', 'active', 'events', 'marker'].map(scratch),
+    jobKey: () => scratch('job'),
+    queueKeys: () => ['wait', 'meta', 'id', 'active', 'events', 'marker'].map(scratch),
     jobArgs: () => ['deliver', '{}'],
     writeDurably: (write: () => Promise<unknown>) => write(),
   } as unknown as MailQueue;
