@@ -46,7 +46,6 @@ export async function buildHistory(
   const scratch = (name: string) => `${keys.bodySpool('history-no-job')}:${name}`;
   await redis.set(scratch('job'), 'history: no delivery job');
   const noJob = {
-    jobKeys: () => ['job', 'wait', 'meta', 'id', 'active', 'events', 'marker'].map(scratch),
     jobKey: () => scratch('job'),
     queueKeys: () => ['wait', 'meta', 'id', 'active', 'events', 'marker'].map(scratch),
     jobArgs: () => ['deliver', '{}'],

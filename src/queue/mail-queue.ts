@@ -37,7 +37,7 @@ export interface QueueCounts {
 /**
  * The delivery queue in domain words; BullMQ stays inside queue/ and delivery/.
  * A new message gets its job from the door's stage script (Staging, in BullMQ's format:
- * jobKeys, jobArgs); an operator retry gives a finished message a fresh one (`requeue`).
+ * jobKey, queueKeys, jobArgs); an operator retry gives a finished message a fresh one (`requeue`).
  */
 export class MailQueue {
   readonly queue: Queue<DeliveryJobData>;
@@ -73,20 +73,15 @@ export class MailQueue {
   }
 
   /**
-   * The KEYS the stage script (STAGE_MESSAGE) writes a new delivery job with, in BullMQ's
-   * own format (see DELIVERY_JOB_LUA): the job hash, then wait, meta, id, active, events
-   * and marker, as BullMQ's Queue names them.
+   * The job hash of message `id`, as BullMQ's Queue names it: the first of the KEYS the
+   * stage script (STAGE_MESSAGE) writes a new delivery job with, in BullMQ's own format
+   * (see DELIVERY_JOB_LUA); queueKeys are the rest.
    */
-  jobKeys(id: string): string[] {
-    return [this.jobKey(id), ...this.queueKeys()];
-  }
-
-  /** The job hash of message `id`, as BullMQ's Queue names it (jobKeys' first). */
   jobKey(id: string): string {
     return this.queue.toKey(id);
   }
 
-  /** jobKeys without the job hash: the queue's wait, meta, id, active, events and marker. */
+  /** The queue's wait, meta, id, active, events and marker keys, as BullMQ's Queue names them. */
   queueKeys(): string[] {
     return (['wait', 'meta', 'id', 'active', 'events', 'marker'] as const).map((type) =>
       this.#queueKey(type),

@@ -92,7 +92,7 @@ export function runScript(
  *       15 status counts hash, 16 status-index key prefix, 17 address-index key prefix
  *       (prefixes, not keys: the status or address is appended in Lua; index-scripts.ts),
  *       18-24 the delivery job: job hash, wait, meta, id, active, events, marker
- *       (MailQueue.jobKeys; written in BullMQ's format: delivery-job.ts),
+ *       (MailQueue.jobKey and queueKeys; written in BullMQ's format: delivery-job.ts),
  *       25 the credentials version counter (CredentialStore), 26 the client's ban key
  *       (AbuseGuard.banKeyOf; checked only when ARGV[17] is '1')
  * ARGV: 1 id, 2 createdAt ms, 3 idempotency TTL s ('0' = no key), 4 body ('' when uploaded),

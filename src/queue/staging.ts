@@ -246,7 +246,7 @@ export class Staging {
 
   /**
    * The stage script (with the body, or taking over `upload`), which also writes the
-   * delivery job (MailQueue.jobKeys), then the durability wait (MailQueue.writeDurably).
+   * delivery job (MailQueue.jobKey, queueKeys), then the durability wait (MailQueue.writeDurably).
    * Resolves with the id that owns the submission — `id`, or the first message's for a
    * repeated Idempotency-Key — and what the script decided. Does not discard `upload` on
    * failure; stage does.
